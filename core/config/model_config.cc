@@ -1,0 +1,197 @@
+#include "core/config/model_config.h"
+
+#include <yaml-cpp/yaml.h>
+
+#include <functional>
+#include <map>
+#include <set>
+#include <variant>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+
+namespace mt {
+namespace {
+
+// One option field: its YAML key and typed accessors on the options struct.
+template <typename Options>
+struct Field {
+  std::string key;
+  std::variant<int64_t Options::*, double Options::*, bool Options::*> member;
+};
+
+template <typename Options>
+const std::vector<Field<Options>>& Fields();
+
+template <>
+const std::vector<Field<MaskedAutoencoderOptions>>& Fields() {
+  using O = MaskedAutoencoderOptions;
+  static const std::vector<Field<O>> kFields = {
+      {"img_size", &O::img_size},           {"patch_size", &O::patch_size},
+      {"in_chans", &O::in_chans},           {"embed_dim", &O::embed_dim},
+      {"depth", &O::depth},                 {"num_heads", &O::num_heads},
+      {"decoder_embed_dim", &O::decoder_embed_dim},
+      {"decoder_depth", &O::decoder_depth}, {"decoder_num_heads", &O::decoder_num_heads},
+      {"mlp_ratio", &O::mlp_ratio},         {"norm_pix_loss", &O::norm_pix_loss},
+  };
+  return kFields;
+}
+
+template <>
+const std::vector<Field<MaskerOptions>>& Fields() {
+  using O = MaskerOptions;
+  static const std::vector<Field<O>> kFields = {
+      {"img_size", &O::img_size},   {"patch_size", &O::patch_size}, {"in_chans", &O::in_chans},
+      {"embed_dim", &O::embed_dim}, {"depth", &O::depth},           {"num_heads", &O::num_heads},
+      {"mlp_ratio", &O::mlp_ratio}, {"cnn_channels", &O::cnn_channels},
+      {"cnn_grid_blocks", &O::cnn_grid_blocks},
+  };
+  return kFields;
+}
+
+template <typename Options>
+void EmitFields(YAML::Emitter& out, const Options& o) {
+  for (const auto& f : Fields<Options>()) {
+    out << YAML::Key << f.key << YAML::Value;
+    std::visit([&](auto member) { out << o.*member; }, f.member);
+  }
+}
+
+// Reads every key of `node` into `o`; `extra` handles keys outside the table.
+template <typename Options>
+absl::Status ParseFields(const YAML::Node& node, Options& o,
+                         const std::function<absl::Status(const std::string&, const YAML::Node&)>& extra) {
+  if (node.IsNull()) return absl::OkStatus();  // empty text: all defaults
+  if (!node.IsMap()) return absl::InvalidArgumentError("model options must be a YAML mapping");
+  for (const auto& kv : node) {
+    const std::string key = kv.first.as<std::string>();
+    const Field<Options>* field = nullptr;
+    for (const auto& f : Fields<Options>())
+      if (f.key == key) field = &f;
+    if (field == nullptr) {
+      absl::Status s = extra(key, kv.second);
+      if (!s.ok()) return s;
+      continue;
+    }
+    try {
+      std::visit([&](auto member) {
+        using T = std::remove_reference_t<decltype(o.*member)>;
+        o.*member = kv.second.template as<T>();
+      }, field->member);
+    } catch (const YAML::Exception&) {
+      return absl::InvalidArgumentError(absl::StrCat("option '", key, "' has the wrong type (value '",
+                                                     kv.second.Scalar(), "')"));
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<YAML::Node> ParseYaml(std::string_view text) {
+  try {
+    return YAML::Load(std::string(text));
+  } catch (const YAML::Exception& e) {
+    return absl::InvalidArgumentError(absl::StrCat("malformed YAML: ", e.what()));
+  }
+}
+
+absl::Status UnknownKey(const std::string& key, const YAML::Node&) {
+  return absl::InvalidArgumentError(absl::StrCat("unknown model option '", key, "'"));
+}
+
+absl::Status CheckPositive(const char* name, int64_t v) {
+  if (v > 0) return absl::OkStatus();
+  return absl::InvalidArgumentError(absl::StrCat(name, " must be > 0, got ", v));
+}
+
+absl::Status CheckWidth(const char* name, int64_t width, const char* heads_name, int64_t heads,
+                        bool needs_pos) {
+  if (absl::Status s = CheckPositive(name, width); !s.ok()) return s;
+  if (absl::Status s = CheckPositive(heads_name, heads); !s.ok()) return s;
+  if (width % heads != 0)
+    return absl::InvalidArgumentError(absl::StrCat(name, " (", width, ") must be divisible by ",
+                                                   heads_name, " (", heads, ")"));
+  if (needs_pos && width % 4 != 0)
+    return absl::InvalidArgumentError(
+        absl::StrCat(name, " (", width, ") must be divisible by 4 for the 2-D sin-cos embedding"));
+  return absl::OkStatus();
+}
+
+absl::Status CheckGrid(int64_t img_size, int64_t patch_size) {
+  if (absl::Status s = CheckPositive("img_size", img_size); !s.ok()) return s;
+  if (absl::Status s = CheckPositive("patch_size", patch_size); !s.ok()) return s;
+  if (img_size % patch_size != 0)
+    return absl::InvalidArgumentError(absl::StrCat("img_size (", img_size,
+                                                   ") must be a multiple of patch_size (", patch_size, ")"));
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+absl::Status Validate(const MaskedAutoencoderOptions& o) {
+  for (absl::Status s : {CheckGrid(o.img_size, o.patch_size), CheckPositive("in_chans", o.in_chans),
+                         CheckWidth("embed_dim", o.embed_dim, "num_heads", o.num_heads, true),
+                         CheckWidth("decoder_embed_dim", o.decoder_embed_dim, "decoder_num_heads",
+                                    o.decoder_num_heads, true),
+                         CheckPositive("depth", o.depth), CheckPositive("decoder_depth", o.decoder_depth)})
+    if (!s.ok()) return s;
+  if (!(o.mlp_ratio > 0)) return absl::InvalidArgumentError("mlp_ratio must be > 0");
+  return absl::OkStatus();
+}
+
+absl::Status Validate(const MaskerOptions& o) {
+  for (absl::Status s : {CheckGrid(o.img_size, o.patch_size), CheckPositive("in_chans", o.in_chans)})
+    if (!s.ok()) return s;
+  if (o.kind == MaskerKind::kTransformer) {
+    if (absl::Status s = CheckWidth("embed_dim", o.embed_dim, "num_heads", o.num_heads, true); !s.ok()) return s;
+    if (absl::Status s = CheckPositive("depth", o.depth); !s.ok()) return s;
+  } else {
+    if (absl::Status s = CheckPositive("cnn_channels", o.cnn_channels); !s.ok()) return s;
+    if (o.cnn_grid_blocks < 0) return absl::InvalidArgumentError("cnn_grid_blocks must be >= 0");
+  }
+  if (!(o.mlp_ratio > 0)) return absl::InvalidArgumentError("mlp_ratio must be > 0");
+  return absl::OkStatus();
+}
+
+std::string ToYaml(const MaskedAutoencoderOptions& o) {
+  YAML::Emitter out;
+  out << YAML::BeginMap;
+  EmitFields(out, o);
+  out << YAML::EndMap;
+  return out.c_str();
+}
+
+std::string ToYaml(const MaskerOptions& o) {
+  YAML::Emitter out;
+  out << YAML::BeginMap << YAML::Key << "kind" << YAML::Value << MaskerKindName(o.kind);
+  EmitFields(out, o);
+  out << YAML::EndMap;
+  return out.c_str();
+}
+
+absl::StatusOr<MaskedAutoencoderOptions> MaeOptionsFromYaml(std::string_view yaml) {
+  absl::StatusOr<YAML::Node> node = ParseYaml(yaml);
+  if (!node.ok()) return node.status();
+  MaskedAutoencoderOptions o;
+  if (absl::Status s = ParseFields(*node, o, UnknownKey); !s.ok()) return s;
+  if (absl::Status s = Validate(o); !s.ok()) return s;
+  return o;
+}
+
+absl::StatusOr<MaskerOptions> MaskerOptionsFromYaml(std::string_view yaml) {
+  absl::StatusOr<YAML::Node> node = ParseYaml(yaml);
+  if (!node.ok()) return node.status();
+  MaskerOptions o;
+  auto kind = [&o](const std::string& key, const YAML::Node& v) -> absl::Status {
+    if (key != "kind") return UnknownKey(key, v);
+    const std::string name = v.IsScalar() ? v.Scalar() : "";
+    if (name == "transformer") o.kind = MaskerKind::kTransformer;
+    else if (name == "cnn") o.kind = MaskerKind::kCnn;
+    else return absl::InvalidArgumentError(absl::StrCat("option 'kind' must be 'transformer' or 'cnn', got '", name, "'"));
+    return absl::OkStatus();
+  };
+  if (absl::Status s = ParseFields(*node, o, kind); !s.ok()) return s;
+  if (absl::Status s = Validate(o); !s.ok()) return s;
+  return o;
+}
+
+}  // namespace mt

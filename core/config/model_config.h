@@ -1,0 +1,28 @@
+// Model options ↔ YAML text (what checkpoints store and configs' init_args hold).
+#pragma once
+
+#include <string>
+#include <string_view>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "core/model/mae.h"
+#include "core/model/masker.h"
+
+namespace mt {
+
+// Checks the options build a valid model (widths divisible by heads and by 4, p divides H…).
+// INVALID_ARGUMENT names the field.
+absl::Status Validate(const MaskedAutoencoderOptions& options);
+absl::Status Validate(const MaskerOptions& options);
+
+// A YAML mapping with one key per option field.
+std::string ToYaml(const MaskedAutoencoderOptions& options);
+std::string ToYaml(const MaskerOptions& options);
+
+// Parses a YAML mapping; absent keys keep their defaults; unknown keys, wrong types and
+// invalid values are INVALID_ARGUMENT errors that name the key.
+absl::StatusOr<MaskedAutoencoderOptions> MaeOptionsFromYaml(std::string_view yaml);
+absl::StatusOr<MaskerOptions> MaskerOptionsFromYaml(std::string_view yaml);
+
+}  // namespace mt

@@ -1,0 +1,41 @@
+// Model checkpoints: weights + the options that built them, in a TorchScript
+// archive (torch::save format) that Python can open with torch.jit.load.
+// Layout: top-level attributes `mt_format` (int), `mt_kind` ("mae" | "masker"),
+// `mt_config` (YAML of the options); submodule `model` holds the weights
+// under their module names (patch_embed.proj.weight, blocks.0.attn.qkv.weight, …).
+#pragma once
+
+#include <string>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "core/model/mae.h"
+#include "core/model/masker.h"
+
+namespace mt {
+
+inline constexpr int64_t kCheckpointFormat = 1;
+
+enum class WeightStorage { kFloat32, kFloat16 };  // fp16 halves the file; loads back as fp32
+
+struct CheckpointInfo {
+  std::string kind;         // "mae" or "masker"
+  std::string config_yaml;  // options that built the model
+  int64_t format = 0;
+};
+
+// Writes atomically (temp file + rename). Errors: INTERNAL/PERMISSION_DENIED-style IO failures.
+absl::Status SaveCheckpoint(const std::string& path, MaskedAutoencoder& model,
+                            WeightStorage storage = WeightStorage::kFloat32);
+absl::Status SaveCheckpoint(const std::string& path, Masker& model,
+                            WeightStorage storage = WeightStorage::kFloat32);
+
+// Reads only the metadata. NOT_FOUND for a missing file, DATA_LOSS for a corrupt one.
+absl::StatusOr<CheckpointInfo> ReadCheckpointInfo(const std::string& path);
+
+// Builds the model from the stored options and loads every weight; FAILED_PRECONDITION on
+// a wrong kind, a missing weight or a shape mismatch (the message names the weight).
+absl::StatusOr<MaskedAutoencoder> LoadMae(const std::string& path);
+absl::StatusOr<Masker> LoadMasker(const std::string& path);
+
+}  // namespace mt

@@ -1,0 +1,91 @@
+#include "core/io/image_io.h"
+
+#include <ATen/ATen.h>
+
+#include <filesystem>
+#include <fstream>
+#include <opencv2/core.hpp>
+#include <opencv2/imgcodecs.hpp>
+#include <opencv2/imgproc.hpp>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+
+namespace mt {
+namespace {
+
+// Decoded OpenCV matrix (any depth, 1/3/4 channels, BGR order) → (3, H, W) RGB float.
+absl::StatusOr<at::Tensor> MatToTensor(const cv::Mat& decoded, const std::string& what) {
+  if (decoded.empty()) return absl::InvalidArgumentError(absl::StrCat(what, ": not a decodable image"));
+  cv::Mat rgb;
+  switch (decoded.channels()) {
+    case 1: cv::cvtColor(decoded, rgb, cv::COLOR_GRAY2RGB); break;
+    case 3: cv::cvtColor(decoded, rgb, cv::COLOR_BGR2RGB); break;
+    case 4: cv::cvtColor(decoded, rgb, cv::COLOR_BGRA2RGB); break;
+    default:
+      return absl::InvalidArgumentError(absl::StrCat(what, ": unsupported channel count ", decoded.channels()));
+  }
+  double scale = 1.0;
+  switch (rgb.depth()) {
+    case CV_8U: scale = 1.0 / 255.0; break;
+    case CV_16U: scale = 1.0 / 65535.0; break;
+    case CV_32F: scale = 1.0; break;
+    default:
+      return absl::InvalidArgumentError(absl::StrCat(what, ": unsupported pixel depth ", rgb.depth()));
+  }
+  cv::Mat f;
+  rgb.convertTo(f, CV_32FC3, scale);
+  at::Tensor hwc = at::from_blob(f.data, {f.rows, f.cols, 3}, at::kFloat);
+  return hwc.permute({2, 0, 1}).clone().clamp_(0.0, 1.0);
+}
+
+}  // namespace
+
+absl::StatusOr<at::Tensor> LoadImageRgb(const std::string& path) {
+  std::error_code ec;
+  if (!std::filesystem::is_regular_file(path, ec))
+    return absl::NotFoundError(absl::StrCat("image '", path, "' does not exist or is not a file"));
+  return MatToTensor(cv::imread(path, cv::IMREAD_UNCHANGED), absl::StrCat("image '", path, "'"));
+}
+
+absl::StatusOr<at::Tensor> DecodeImageRgb(std::string_view bytes) {
+  if (bytes.empty()) return absl::InvalidArgumentError("image bytes are empty");
+  cv::Mat buf(1, static_cast<int>(bytes.size()), CV_8U, const_cast<char*>(bytes.data()));
+  cv::Mat decoded;
+  try {
+    decoded = cv::imdecode(buf, cv::IMREAD_UNCHANGED);
+  } catch (const cv::Exception& e) {
+    return absl::InvalidArgumentError(absl::StrCat("image bytes: ", e.what()));
+  }
+  return MatToTensor(decoded, "image bytes");
+}
+
+absl::StatusOr<std::string> EncodePng(const at::Tensor& image) {
+  if (image.dim() != 3 || image.size(0) != 3)
+    return absl::InvalidArgumentError(absl::StrCat("EncodePng expects (3, H, W), got ", c10::str(image.sizes())));
+  at::Tensor hwc = (image.detach().to(at::kFloat).cpu().clamp(0, 1) * 255.0)
+                       .round().to(at::kByte).permute({1, 2, 0}).contiguous();
+  cv::Mat rgb(static_cast<int>(hwc.size(0)), static_cast<int>(hwc.size(1)), CV_8UC3, hwc.data_ptr());
+  cv::Mat bgr;
+  cv::cvtColor(rgb, bgr, cv::COLOR_RGB2BGR);
+  std::vector<uchar> out;
+  if (!cv::imencode(".png", bgr, out)) return absl::InternalError("PNG encoding failed");
+  return std::string(out.begin(), out.end());
+}
+
+absl::Status SavePng(const std::string& path, const at::Tensor& image) {
+  absl::StatusOr<std::string> png = EncodePng(image);
+  if (!png.ok()) return png.status();
+  const std::string tmp = path + ".tmp";
+  {
+    std::ofstream f(tmp, std::ios::binary | std::ios::trunc);
+    f.write(png->data(), static_cast<std::streamsize>(png->size()));
+    if (!f.good()) return absl::InternalError(absl::StrCat("cannot write '", tmp, "'"));
+  }
+  std::error_code ec;
+  std::filesystem::rename(tmp, path, ec);
+  if (ec) return absl::InternalError(absl::StrCat("cannot rename '", tmp, "' to '", path, "': ", ec.message()));
+  return absl::OkStatus();
+}
+
+}  // namespace mt

@@ -1,0 +1,27 @@
+// Image files ↔ RGB float tensors. Thread-safe (no shared state).
+#pragma once
+
+#include <ATen/core/Tensor.h>
+
+#include <string>
+#include <string_view>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+
+namespace mt {
+
+// Any OpenCV-readable file → (3, H, W) float32 RGB in [0,1]. Grey is replicated, alpha is
+// dropped, 16-bit is scaled by 1/65535. NOT_FOUND if missing, INVALID_ARGUMENT if undecodable.
+absl::StatusOr<at::Tensor> LoadImageRgb(const std::string& path);
+
+// Encoded bytes (PNG, JPEG, …) → (3, H, W) float32 RGB in [0,1]; INVALID_ARGUMENT if undecodable.
+absl::StatusOr<at::Tensor> DecodeImageRgb(std::string_view bytes);
+
+// (3, H, W) float in [0,1] (clamped, rounded to 8 bits) → PNG bytes.
+absl::StatusOr<std::string> EncodePng(const at::Tensor& image);
+
+// Writes EncodePng(image) to `path` atomically (temp file + rename).
+absl::Status SavePng(const std::string& path, const at::Tensor& image);
+
+}  // namespace mt

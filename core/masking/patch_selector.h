@@ -1,0 +1,45 @@
+// Inference-time choice of which patches to keep, from masker probabilities.
+// Thread-safety: immutable after Create(); Select() is safe to call concurrently.
+#pragma once
+
+#include <ATen/core/Tensor.h>
+
+#include <cstdint>
+
+#include "absl/status/statusor.h"
+
+namespace mt {
+
+struct SelectionPolicy {
+  enum class Mode { kThreshold, kTopK, kByteBudget };
+  Mode mode = Mode::kThreshold;
+  double threshold = 0.5;      // kThreshold: keep where p > threshold, threshold in [0, 1)
+  double keep_ratio = 0.16;    // kTopK: keep round(ratio·L) patches (at least 1), ratio in (0, 1]
+  int64_t max_bytes = 0;       // kByteBudget: total bytes allowed on the wire
+  int64_t bytes_per_patch = 0; // kByteBudget: payload bytes one kept patch costs (> 0)
+  int64_t overhead_bytes = 0;  // kByteBudget: fixed bytes per image (header, bitmap)
+};
+
+class PatchSelector {
+ public:
+  // Validates the policy; INVALID_ARGUMENT names the offending field.
+  static absl::StatusOr<PatchSelector> Create(const SelectionPolicy& policy);
+
+  // probs (B, L) in [0,1] → keep (B, L) bool. Top-k and budget keep the highest
+  // probabilities (ties broken by lower index).
+  at::Tensor Select(const at::Tensor& probs) const;
+
+  // Patches kept per image for L patches under kTopK / kByteBudget (−1 for kThreshold).
+  int64_t FixedKeepCount(int64_t num_patches) const;
+
+  const SelectionPolicy& policy() const { return policy_; }
+
+ private:
+  explicit PatchSelector(const SelectionPolicy& policy) : policy_(policy) {}
+  SelectionPolicy policy_;
+};
+
+// keep (L,) bool → ascending indices (K,) int64 of the kept patches.
+at::Tensor KeptIndices(const at::Tensor& keep);
+
+}  // namespace mt

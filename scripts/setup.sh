@@ -1,0 +1,67 @@
+#!/usr/bin/env bash
+# Installs every build and run dependency from Debian 12 (bookworm) packages.
+# Idempotent and non-interactive: packages already present are not touched.
+# Usage: scripts/setup.sh            (as root, or with sudo available)
+set -euo pipefail
+
+log() { printf '[setup] %s\n' "$*"; }
+die() { printf '[setup] ERROR: %s\n' "$*" >&2; exit 1; }
+
+if [ -r /etc/os-release ]; then
+  . /etc/os-release
+  [ "${ID:-}" = debian ] && [ "${VERSION_ID:-}" = 12 ] || \
+    log "warning: this targets Debian 12; found ${PRETTY_NAME:-unknown} — continuing"
+fi
+
+SUDO=""
+if [ "$(id -u)" -ne 0 ]; then
+  command -v sudo >/dev/null || die "run as root or install sudo"
+  SUDO="sudo"
+fi
+
+# The BLAS LibTorch uses. Measured on 2 cores (docs/RESULTS.md, scripts/bench_blas.sh):
+# the reference BLAS is ~35x slower; BLAS_VARIANT picks which OpenBLAS build wins.
+BLAS_VARIANT="${MT_BLAS_VARIANT:-openmp}"
+
+PACKAGES=(
+  # toolchain
+  cmake g++ make pkg-config git ca-certificates
+  # libraries (core/)
+  libtorch-dev libopencv-core-dev libopencv-imgproc-dev libopencv-imgcodecs-dev
+  libabsl-dev libspdlog-dev libyaml-cpp-dev
+  "libopenblas0-${BLAS_VARIANT}"
+  # tests: GoogleTest, NumPy reference values, PyTorch to check checkpoints open in Python
+  libgtest-dev libgmock-dev python3-numpy python3-torch
+)
+
+missing=()
+for p in "${PACKAGES[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+
+if [ ${#missing[@]} -eq 0 ]; then
+  log "all ${#PACKAGES[@]} packages already installed"
+else
+  log "installing ${#missing[@]} package(s): ${missing[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  $SUDO apt-get update -q || die "apt-get update failed (network or sources.list?)"
+  $SUDO apt-get install -y -q --no-install-recommends "${missing[@]}" || die "apt-get install failed"
+fi
+
+# Point the BLAS alternatives at the chosen OpenBLAS build (LibTorch links libblas.so.3
+# and libopenblas.so.0 through Debian's alternatives).
+arch_dir="/usr/lib/$(dpkg-architecture -qDEB_HOST_MULTIARCH 2>/dev/null || echo x86_64-linux-gnu)"
+multiarch="$(basename "$arch_dir")"
+for lib in libblas.so.3 libopenblas.so.0 liblapack.so.3; do
+  target="$arch_dir/openblas-${BLAS_VARIANT}/$lib"
+  name="$lib-$multiarch"
+  if [ -e "$target" ] && update-alternatives --query "$name" >/dev/null 2>&1; then
+    current="$(readlink -f "$arch_dir/$lib" || true)"
+    if [ "$current" != "$(readlink -f "$target")" ]; then
+      log "BLAS: $lib -> $target"
+      $SUDO update-alternatives --set "$name" "$target" >/dev/null
+    fi
+  fi
+done
+log "BLAS in use: $(readlink -f "$arch_dir/libblas.so.3")"
+log "done"

@@ -1,0 +1,53 @@
+#include "tests/test_util.h"
+
+#include <ATen/ATen.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <stdexcept>
+#include <vector>
+
+namespace mt::test {
+
+const std::map<std::string, at::Tensor>& Reference() {
+  static const std::map<std::string, at::Tensor> kArrays = [] {
+    std::map<std::string, at::Tensor> arrays;
+    std::ifstream in(MT_REFERENCE_FILE);
+    if (!in) throw std::runtime_error("missing reference file " MT_REFERENCE_FILE);
+    std::string header, values;
+    while (std::getline(in, header) && std::getline(in, values)) {
+      std::istringstream h(header), v(values);
+      std::string name;
+      int64_t ndim = 0;
+      h >> name >> ndim;
+      std::vector<int64_t> shape(ndim);
+      for (auto& d : shape) h >> d;
+      std::vector<double> data;
+      double x;
+      while (v >> x) data.push_back(x);
+      arrays[name] = at::tensor(data, at::kDouble).reshape(shape);
+    }
+    return arrays;
+  }();
+  return kArrays;
+}
+
+at::Tensor Ref(const std::string& name) {
+  auto it = Reference().find(name);
+  if (it == Reference().end()) throw std::runtime_error("no reference array " + name);
+  return it->second;
+}
+
+std::string TempDir() {
+  static std::atomic<int> counter{0};
+  auto dir = std::filesystem::temp_directory_path() /
+             ("mt_test_" + std::to_string(::getpid()) + "_" + std::to_string(counter++));
+  std::filesystem::remove_all(dir);
+  std::filesystem::create_directories(dir);
+  return dir.string();
+}
+
+}  // namespace mt::test
