@@ -1,5 +1,5 @@
 // GEMM throughput of this LibTorch + BLAS build (fp32, GFLOP/s).
-// Usage: mt_bench_gemm [--seconds S]
+// Usage: mt_bench_gemm [--seconds S] [--threads N] [--default_allocator]
 // Compare BLAS variants with LD_LIBRARY_PATH=/usr/lib/x86_64-linux-gnu/openblas-{pthread,openmp}
 // (scripts/bench_blas.sh does both).
 #include <ATen/ATen.h>
@@ -11,15 +11,19 @@
 #include <string>
 
 #include "bench/bench_timer.h"
+#include "core/runtime/cpu_runtime.h"
 
 int main(int argc, char** argv) {
+  mt::CpuRuntimeOptions runtime;
   double seconds = 2.0;
   for (int i = 1; i < argc; ++i) {
     if (!std::strcmp(argv[i], "--help") || !std::strcmp(argv[i], "-h")) {
-      std::printf("mt_bench_gemm [--seconds S]: fp32 matmul GFLOP/s for square and MAE-shaped GEMMs\n");
+      std::printf("mt_bench_gemm [--seconds S] [--threads N] [--default_allocator]: fp32 matmul GFLOP/s for square and MAE-shaped GEMMs\n");
       return 0;
     }
     if (!std::strcmp(argv[i], "--seconds") && i + 1 < argc) seconds = std::atof(argv[++i]);
+    if (!std::strcmp(argv[i], "--threads") && i + 1 < argc) runtime.threads = std::atoi(argv[++i]);
+    if (!std::strcmp(argv[i], "--default_allocator")) runtime.keep_freed_memory = false;
   }
   struct Shape { const char* name; int64_t m, k, n; };
   // MAE-shaped: batch 64 × 257 tokens × width 192 through qkv (192→576) and fc1 (192→768).
@@ -29,7 +33,7 @@ int main(int argc, char** argv) {
                           {"MAE qkv 16448x192x576", 16448, 192, 576},
                           {"MAE fc1 16448x192x768", 16448, 192, 768},
                           {"MAE qkv batch1 257x192x576", 257, 192, 576}};
-  std::printf("intra-op threads: %d\n", at::get_num_threads());
+  std::printf("runtime: %s\n", mt::ConfigureCpuRuntime(runtime).c_str());
   std::printf("| GEMM (m x k x n) | ms | GFLOP/s |\n|---|---:|---:|\n");
   for (const Shape& s : shapes) {
     at::manual_seed(0);

@@ -1,5 +1,5 @@
 // CPU inference throughput of the seed's CIFAR-10 model size (images/s).
-// Usage: mt_bench_inference [--seconds S] [--batches 1,64]
+// Usage: mt_bench_inference [--seconds S] [--batches 1,64] [--threads N] [--default_allocator]
 // Stages: masker forward; MAE full-context encoder (257 tokens); MAE decoder
 // (decoder_embed + 4 blocks + pred) from full-context latents.
 #include <ATen/ATen.h>
@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "bench/bench_timer.h"
+#include "core/runtime/cpu_runtime.h"
 #include "core/model/mae.h"
 #include "core/model/masker.h"
 
@@ -26,15 +27,18 @@ double BlockFlops(double l, double d) { return 24 * l * d * d + 4 * l * l * d; }
 }  // namespace
 
 int main(int argc, char** argv) {
+  mt::CpuRuntimeOptions runtime;
   double seconds = 3.0;
   std::vector<int64_t> batches = {1, 64};
   for (int i = 1; i < argc; ++i) {
     if (!std::strcmp(argv[i], "--help") || !std::strcmp(argv[i], "-h")) {
-      std::printf("mt_bench_inference [--seconds S] [--batches 1,64]: images/s of masker, encoder, decoder\n"
+      std::printf("mt_bench_inference [--seconds S] [--batches 1,64] [--threads N] [--default_allocator]: images/s of masker, encoder, decoder\n"
                   "for the seed's CIFAR-10 size (32x32, patch 2, width 192, 12+4 blocks, masker 2 blocks)\n");
       return 0;
     }
     if (!std::strcmp(argv[i], "--seconds") && i + 1 < argc) seconds = std::atof(argv[++i]);
+    if (!std::strcmp(argv[i], "--threads") && i + 1 < argc) runtime.threads = std::atoi(argv[++i]);
+    if (!std::strcmp(argv[i], "--default_allocator")) runtime.keep_freed_memory = false;
     if (!std::strcmp(argv[i], "--batches") && i + 1 < argc) {
       batches.clear();
       std::stringstream s(argv[++i]);
@@ -42,6 +46,7 @@ int main(int argc, char** argv) {
       while (std::getline(s, item, ',')) batches.push_back(std::atoll(item.c_str()));
     }
   }
+  const std::string runtime_info = mt::ConfigureCpuRuntime(runtime);
   torch::NoGradGuard no_grad;
   at::manual_seed(0);
   mt::MaskedAutoencoderOptions mo;  // defaults are the seed's CIFAR-10 MAE
@@ -54,7 +59,7 @@ int main(int argc, char** argv) {
   const double dec_flops = mo.decoder_depth * BlockFlops(l + 1, mo.decoder_embed_dim);
   const double mask_flops = 2 * BlockFlops(l, 192) + 2 * l * 192 * 768 * 2;
 
-  std::printf("LibTorch %s, intra-op threads %d\n", TORCH_VERSION, at::get_num_threads());
+  std::printf("LibTorch %s, %s\n", TORCH_VERSION, runtime_info.c_str());
   std::printf("| stage | batch | ms/batch | images/s | GFLOP/s |\n|---|---:|---:|---:|---:|\n");
   for (int64_t b : batches) {
     at::Tensor images = at::rand({b, 3, mo.img_size, mo.img_size});

@@ -2,6 +2,7 @@
 
 #include <ATen/ATen.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <opencv2/core.hpp>
@@ -58,6 +59,19 @@ absl::StatusOr<at::Tensor> DecodeImageRgb(std::string_view bytes) {
     return absl::InvalidArgumentError(absl::StrCat("image bytes: ", e.what()));
   }
   return MatToTensor(decoded, "image bytes");
+}
+
+at::Tensor CenterCropResize(const at::Tensor& image, int64_t size) {
+  TORCH_CHECK(image.dim() == 3 && image.size(0) == 3 && size > 0, "CenterCropResize expects (3, H, W)");
+  const int64_t side = std::min(image.size(1), image.size(2));
+  at::Tensor crop = image.narrow(1, (image.size(1) - side) / 2, side)
+                        .narrow(2, (image.size(2) - side) / 2, side)
+                        .permute({1, 2, 0}).to(at::kFloat).contiguous();
+  cv::Mat src(static_cast<int>(side), static_cast<int>(side), CV_32FC3, crop.data_ptr());
+  cv::Mat dst;
+  const int s = static_cast<int>(size);
+  cv::resize(src, dst, cv::Size(s, s), 0, 0, side > size ? cv::INTER_AREA : cv::INTER_LINEAR);
+  return at::from_blob(dst.data, {s, s, 3}, at::kFloat).permute({2, 0, 1}).clone();
 }
 
 absl::StatusOr<std::string> EncodePng(const at::Tensor& image) {

@@ -18,6 +18,9 @@ absl::StatusOr<at::Tensor> LoadImageRgb(const std::string& path);
 // Encoded bytes (PNG, JPEG, …) → (3, H, W) float32 RGB in [0,1]; INVALID_ARGUMENT if undecodable.
 absl::StatusOr<at::Tensor> DecodeImageRgb(std::string_view bytes);
 
+// (3, H, W) → (3, size, size): central square crop, then area-averaging resize (OpenCV INTER_AREA).
+at::Tensor CenterCropResize(const at::Tensor& image, int64_t size);
+
 // (3, H, W) float in [0,1] (clamped, rounded to 8 bits) → PNG bytes.
 absl::StatusOr<std::string> EncodePng(const at::Tensor& image);
 

@@ -1,0 +1,19 @@
+// Pictures for people: mask overlays and side-by-side panels. Thread-safe.
+#pragma once
+
+#include <ATen/core/Tensor.h>
+
+#include <vector>
+
+namespace mt {
+
+// keep (L,) on a g×g grid → (3, H, W) white where kept, black where dropped.
+at::Tensor MaskPicture(const at::Tensor& keep, int64_t patch_size, int64_t grid);
+
+// image (3, H, W): dropped patches dimmed to 30 % and tinted red; kept patches unchanged.
+at::Tensor MaskOverlay(const at::Tensor& image, const at::Tensor& keep, int64_t patch_size);
+
+// Panels (3, H, W) of equal size → one row, each enlarged `scale`× (nearest), `gap` px white between.
+at::Tensor PanelRow(const std::vector<at::Tensor>& panels, int64_t scale, int64_t gap = 4);
+
+}  // namespace mt
