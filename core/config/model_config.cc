@@ -127,6 +127,19 @@ absl::Status CheckGrid(int64_t img_size, int64_t patch_size) {
 
 }  // namespace
 
+bool IsMaeOptionKey(std::string_view key) {
+  for (const auto& f : Fields<MaskedAutoencoderOptions>())
+    if (f.key == key) return true;
+  return false;
+}
+
+bool IsMaskerOptionKey(std::string_view key) {
+  if (key == "kind") return true;
+  for (const auto& f : Fields<MaskerOptions>())
+    if (f.key == key) return true;
+  return false;
+}
+
 absl::Status Validate(const MaskedAutoencoderOptions& o) {
   for (absl::Status s : {CheckGrid(o.img_size, o.patch_size), CheckPositive("in_chans", o.in_chans),
                          CheckWidth("embed_dim", o.embed_dim, "num_heads", o.num_heads, true),

@@ -20,6 +20,10 @@ absl::Status Validate(const MaskerOptions& options);
 std::string ToYaml(const MaskedAutoencoderOptions& options);
 std::string ToYaml(const MaskerOptions& options);
 
+// True if `key` names a field of the options (so a config can route it to the model).
+bool IsMaeOptionKey(std::string_view key);
+bool IsMaskerOptionKey(std::string_view key);
+
 // Parses a YAML mapping; absent keys keep their defaults; unknown keys, wrong types and
 // invalid values are INVALID_ARGUMENT errors that name the key.
 absl::StatusOr<MaskedAutoencoderOptions> MaeOptionsFromYaml(std::string_view yaml);

@@ -66,7 +66,7 @@ absl::Status ReadModule(torch::nn::Module& module, torch::serialize::InputArchiv
 }
 
 absl::Status Save(const std::string& path, const torch::nn::Module& model, const std::string& kind,
-                  const std::string& config_yaml, WeightStorage storage) {
+                  const std::string& config_yaml, WeightStorage storage, const ArchiveWriter& extra) {
   const std::string tmp = path + ".tmp";
   try {
     torch::serialize::OutputArchive archive;
@@ -76,6 +76,11 @@ absl::Status Save(const std::string& path, const torch::nn::Module& model, const
     torch::serialize::OutputArchive weights(archive.compilation_unit());
     WriteModule(model, weights, storage);
     archive.write("model", weights);
+    if (extra) {
+      torch::serialize::OutputArchive state(archive.compilation_unit());
+      extra(state);
+      archive.write("trainer", state);
+    }
     archive.save_to(tmp);
   } catch (const c10::Error& e) {
     std::remove(tmp.c_str());
@@ -150,11 +155,46 @@ absl::StatusOr<ModelT> Load(const std::string& path, const char* want_kind,
 }  // namespace
 
 absl::Status SaveCheckpoint(const std::string& path, MaskedAutoencoder& model, WeightStorage storage) {
-  return Save(path, *model, kMaeKind, ToYaml(model->options()), storage);
+  return Save(path, *model, kMaeKind, ToYaml(model->options()), storage, nullptr);
 }
 
 absl::Status SaveCheckpoint(const std::string& path, Masker& model, WeightStorage storage) {
-  return Save(path, *model, kMaskerKind, ToYaml(model->options()), storage);
+  return Save(path, *model, kMaskerKind, ToYaml(model->options()), storage, nullptr);
+}
+
+absl::Status SaveCheckpoint(const std::string& path, MaskedAutoencoder& model, WeightStorage storage,
+                            const ArchiveWriter& trainer_state) {
+  return Save(path, *model, kMaeKind, ToYaml(model->options()), storage, trainer_state);
+}
+
+absl::Status SaveCheckpoint(const std::string& path, Masker& model, WeightStorage storage,
+                            const ArchiveWriter& trainer_state) {
+  return Save(path, *model, kMaskerKind, ToYaml(model->options()), storage, trainer_state);
+}
+
+absl::Status LoadCheckpointInto(const std::string& path, const std::string& kind, torch::nn::Module& model,
+                                const ArchiveReader& trainer_state) {
+  torch::serialize::InputArchive archive;
+  if (absl::Status s = Open(path, archive); !s.ok()) return s;
+  absl::StatusOr<CheckpointInfo> info = ReadInfo(path, archive);
+  if (!info.ok()) return info.status();
+  if (info->kind != kind)
+    return absl::FailedPreconditionError(
+        absl::StrCat("checkpoint '", path, "' holds a ", info->kind, " model, expected a ", kind));
+  try {
+    torch::serialize::InputArchive weights, state;
+    if (!archive.try_read("model", weights))
+      return absl::DataLossError(absl::StrCat("checkpoint '", path, "' has no weights"));
+    if (absl::Status s = ReadModule(model, weights, ""); !s.ok())
+      return absl::FailedPreconditionError(absl::StrCat("checkpoint '", path, "': ", s.message()));
+    if (!trainer_state) return absl::OkStatus();
+    if (!archive.try_read("trainer", state))
+      return absl::FailedPreconditionError(
+          absl::StrCat("checkpoint '", path, "' has no trainer state (weights-only checkpoints cannot resume)"));
+    return trainer_state(state);
+  } catch (const c10::Error& e) {
+    return absl::DataLossError(absl::StrCat("checkpoint '", path, "' is corrupt: ", e.what_without_backtrace()));
+  }
 }
 
 absl::StatusOr<CheckpointInfo> ReadCheckpointInfo(const std::string& path) {

@@ -5,7 +5,11 @@
 // under their module names (patch_embed.proj.weight, blocks.0.attn.qkv.weight, …).
 #pragma once
 
+#include <functional>
 #include <string>
+
+#include <torch/serialize/input-archive.h>
+#include <torch/serialize/output-archive.h>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
@@ -29,6 +33,20 @@ absl::Status SaveCheckpoint(const std::string& path, MaskedAutoencoder& model,
                             WeightStorage storage = WeightStorage::kFloat32);
 absl::Status SaveCheckpoint(const std::string& path, Masker& model,
                             WeightStorage storage = WeightStorage::kFloat32);
+
+// Extra entries a trainer stores beside the weights (optimizer state, counters), under the
+// top-level key `trainer`. Readers that do not know them ignore them.
+using ArchiveWriter = std::function<void(torch::serialize::OutputArchive&)>;
+using ArchiveReader = std::function<absl::Status(torch::serialize::InputArchive&)>;
+absl::Status SaveCheckpoint(const std::string& path, MaskedAutoencoder& model, WeightStorage storage,
+                            const ArchiveWriter& trainer_state);
+absl::Status SaveCheckpoint(const std::string& path, Masker& model, WeightStorage storage,
+                            const ArchiveWriter& trainer_state);
+
+// Loads weights into an existing model of kind `kind` ("mae" | "masker") whose shapes must
+// match, then hands the `trainer` archive to `trainer_state` (FAILED_PRECONDITION if absent).
+absl::Status LoadCheckpointInto(const std::string& path, const std::string& kind, torch::nn::Module& model,
+                                const ArchiveReader& trainer_state);
 
 // Reads only the metadata. NOT_FOUND for a missing file, DATA_LOSS for a corrupt one.
 absl::StatusOr<CheckpointInfo> ReadCheckpointInfo(const std::string& path);

@@ -1,0 +1,230 @@
+#include "core/config/train_config.h"
+
+#include <yaml-cpp/yaml.h>
+
+#include <functional>
+#include <map>
+#include <set>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "core/config/model_config.h"
+
+namespace mt {
+namespace {
+
+using Setter = std::function<absl::Status(const YAML::Node&, const std::string& key)>;
+
+template <typename T>
+Setter Scalar(T* target) {
+  return [target](const YAML::Node& node, const std::string& key) -> absl::Status {
+    try {
+      if (!node.IsScalar()) throw YAML::Exception(YAML::Mark::null_mark(), "not a scalar");
+      *target = node.as<T>();
+    } catch (const YAML::Exception&) {
+      return absl::InvalidArgumentError(absl::StrCat("config key '", key, "' has the wrong type (got '",
+                                                     YAML::Dump(node), "')"));
+    }
+    return absl::OkStatus();
+  };
+}
+
+Setter OneOf(std::string* target, std::set<std::string> allowed) {
+  return [target, allowed](const YAML::Node& node, const std::string& key) -> absl::Status {
+    std::string v;
+    if (absl::Status s = Scalar(&v)(node, key); !s.ok()) return s;
+    if (!allowed.count(v))
+      return absl::InvalidArgumentError(absl::StrCat("config key '", key, "' must be one of {",
+                                                     absl::StrJoin(allowed, ", "), "}, got '", v, "'"));
+    *target = v;
+    return absl::OkStatus();
+  };
+}
+
+// Keys a LightningCLI config may carry that this trainer ignores (one warning each).
+const std::set<std::string>& IgnoredKeys() {
+  static const std::set<std::string> kKeys = {
+      "trainer.logger", "trainer.callbacks", "trainer.strategy", "trainer.num_nodes",
+      "trainer.benchmark", "trainer.deterministic", "trainer.enable_checkpointing",
+      "trainer.enable_model_summary", "trainer.fast_dev_run", "trainer.profiler",
+      "trainer.num_sanity_val_steps", "trainer.sync_batchnorm", "model.init_args.compile",
+      "data.init_args.pin_memory", "data.init_args.persistent_workers", "ckpt_path", "optimizer",
+      "lr_scheduler"};
+  return kKeys;
+}
+
+// Applies `setters` to the keys of `node` (a mapping at dotted `path`).
+absl::Status ReadSection(const YAML::Node& node, const std::string& path,
+                         const std::map<std::string, Setter>& setters, std::vector<std::string>* warnings) {
+  if (!node || node.IsNull()) return absl::OkStatus();
+  if (!node.IsMap()) return absl::InvalidArgumentError(absl::StrCat("config key '", path, "' must be a mapping"));
+  for (const auto& kv : node) {
+    const std::string key = kv.first.as<std::string>();
+    const std::string full = path.empty() ? key : absl::StrCat(path, ".", key);
+    auto it = setters.find(key);
+    if (it != setters.end()) {
+      if (absl::Status s = it->second(kv.second, full); !s.ok()) return s;
+    } else if (IgnoredKeys().count(full)) {
+      warnings->push_back(absl::StrCat("'", full, "' is not supported by the C++ trainer; ignored"));
+    } else {
+      std::vector<std::string> known;
+      for (const auto& s : setters) known.push_back(s.first);
+      return absl::InvalidArgumentError(absl::StrCat("unknown config key '", full, "' (known here: ",
+                                                     absl::StrJoin(known, ", "), ")"));
+    }
+  }
+  return absl::OkStatus();
+}
+
+std::map<std::string, Setter> TrainerSetters(TrainerConfig* t) {
+  return {{"max_epochs", Scalar(&t->max_epochs)},
+          {"max_steps", Scalar(&t->max_steps)},
+          {"precision", OneOf(&t->precision, {"32", "32-true", "bf16-mixed", "16-mixed", "bf16", "16"})},
+          {"accelerator", OneOf(&t->accelerator, {"auto", "cpu", "cuda", "gpu"})},
+          {"devices", Scalar(&t->devices)},
+          {"gradient_clip_val", Scalar(&t->gradient_clip_val)},
+          {"accumulate_grad_batches", Scalar(&t->accumulate_grad_batches)},
+          {"log_every_n_steps", Scalar(&t->log_every_n_steps)},
+          {"check_val_every_n_epoch", Scalar(&t->check_val_every_n_epoch)},
+          {"val_every_n_steps", Scalar(&t->val_every_n_steps)},
+          {"limit_val_batches", Scalar(&t->limit_val_batches)},
+          {"default_root_dir", Scalar(&t->default_root_dir)},
+          {"enable_progress_bar", Scalar(&t->enable_progress_bar)}};
+}
+
+// Splits init_args into model-option keys (checked by model_config) and task keys.
+absl::Status ReadInitArgs(const YAML::Node& node, const std::string& path, bool (*is_model_key)(std::string_view),
+                          std::map<std::string, Setter> task, std::string* model_yaml,
+                          std::vector<std::string>* warnings) {
+  if (!node || node.IsNull()) return absl::OkStatus();
+  if (!node.IsMap()) return absl::InvalidArgumentError(absl::StrCat("config key '", path, "' must be a mapping"));
+  YAML::Node model(YAML::NodeType::Map), rest(YAML::NodeType::Map);
+  for (const auto& kv : node) {
+    const std::string key = kv.first.as<std::string>();
+    (is_model_key(key) ? model : rest)[key] = kv.second;
+  }
+  *model_yaml = YAML::Dump(model);
+  return ReadSection(rest, path, task, warnings);
+}
+
+absl::Status Prefixed(const absl::Status& s, const std::string& path) {
+  if (s.ok()) return s;
+  return absl::Status(s.code(), absl::StrCat("in '", path, "': ", s.message()));
+}
+
+}  // namespace
+
+absl::StatusOr<TrainConfig> ParseTrainConfig(const YamlConfig& config) {
+  TrainConfig c;
+  const YAML::Node& root = config.root();
+  YAML::Node model, data, trainer;
+  std::map<std::string, Setter> top = {
+      {"seed_everything", Scalar(&c.seed_everything)},
+      {"name", Scalar(&c.name)},
+      {"trainer", [&](const YAML::Node& n, const std::string&) { trainer = n; return absl::OkStatus(); }},
+      {"model", [&](const YAML::Node& n, const std::string&) { model = n; return absl::OkStatus(); }},
+      {"data", [&](const YAML::Node& n, const std::string&) { data = n; return absl::OkStatus(); }}};
+  if (absl::Status s = ReadSection(root, "", top, &c.warnings); !s.ok()) return s;
+  if (absl::Status s = ReadSection(trainer, "trainer", TrainerSetters(&c.trainer), &c.warnings); !s.ok()) return s;
+
+  // model: class_path decides which init_args are valid.
+  YAML::Node model_args;
+  if (absl::Status s = ReadSection(model, "model",
+                                   {{"class_path", OneOf(&c.model_class, {kMaeTaskClass, kMaskerTaskClass})},
+                                    {"init_args", [&](const YAML::Node& n, const std::string&) {
+                                       model_args = n;
+                                       return absl::OkStatus();
+                                     }}},
+                                   &c.warnings);
+      !s.ok())
+    return s;
+  if (c.model_class.empty())
+    return absl::InvalidArgumentError(absl::StrCat("config key 'model.class_path' is required (", kMaeTaskClass,
+                                                   " or ", kMaskerTaskClass, ")"));
+  std::string model_yaml;
+  if (c.model_class == kMaeTaskClass) {
+    MaeTaskConfig& m = c.mae;
+    absl::Status s = ReadInitArgs(model_args, "model.init_args", &IsMaeOptionKey,
+                                  {{"mask_ratio", Scalar(&m.mask_ratio)}, {"base_lr", Scalar(&m.base_lr)},
+                                   {"lr", Scalar(&m.lr)}, {"min_lr", Scalar(&m.min_lr)},
+                                   {"weight_decay", Scalar(&m.weight_decay)}, {"beta1", Scalar(&m.beta1)},
+                                   {"beta2", Scalar(&m.beta2)}, {"warmup_epochs", Scalar(&m.warmup_epochs)},
+                                   {"warmup_steps", Scalar(&m.warmup_steps)}},
+                                  &model_yaml, &c.warnings);
+    if (!s.ok()) return s;
+    absl::StatusOr<MaskedAutoencoderOptions> o = MaeOptionsFromYaml(model_yaml);
+    if (!o.ok()) return Prefixed(o.status(), "model.init_args");
+    m.model = *o;
+    if (!(m.mask_ratio > 0 && m.mask_ratio < 1))
+      return absl::InvalidArgumentError("config key 'model.init_args.mask_ratio' must be in (0, 1)");
+  } else {
+    MaskerTaskConfig& m = c.masker;
+    TemperatureScheduleOptions& t = m.temperature;
+    YAML::Node temperature;
+    absl::Status s = ReadInitArgs(
+        model_args, "model.init_args", &IsMaskerOptionKey,
+        {{"mae_checkpoint", Scalar(&m.mae_checkpoint)},
+         {"base_lr", Scalar(&m.base_lr)}, {"lr", Scalar(&m.lr)}, {"weight_decay", Scalar(&m.weight_decay)},
+         {"beta1", Scalar(&m.beta1)}, {"beta2", Scalar(&m.beta2)},
+         {"warmup_fraction", Scalar(&m.warmup_fraction)}, {"mean_reg", Scalar(&m.mean_reg)},
+         {"entropy_reg", Scalar(&m.entropy_reg)}, {"hard", Scalar(&m.hard)},
+         {"temperature", [&](const YAML::Node& n, const std::string&) {
+            temperature = n;
+            return absl::OkStatus();
+          }}},
+        &model_yaml, &c.warnings);
+    if (!s.ok()) return s;
+    s = ReadSection(temperature, "model.init_args.temperature",
+                    {{"start_value", Scalar(&t.start_value)}, {"final_value", Scalar(&t.final_value)},
+                     {"start_step", Scalar(&t.start_step)}, {"final_step", Scalar(&t.final_step)}},
+                    &c.warnings);
+    if (!s.ok()) return s;
+    absl::StatusOr<MaskerOptions> o = MaskerOptionsFromYaml(model_yaml);
+    if (!o.ok()) return Prefixed(o.status(), "model.init_args");
+    m.model = *o;
+    if (m.mae_checkpoint.empty())
+      return absl::InvalidArgumentError("config key 'model.init_args.mae_checkpoint' is required for masker training");
+    if (!(t.start_value > 0 && t.final_value > 0 && t.final_step >= t.start_step))
+      return absl::InvalidArgumentError("config key 'model.init_args.temperature' needs values > 0 and final_step >= start_step");
+  }
+
+  DataConfig& d = c.data;
+  YAML::Node data_args;
+  std::string data_class;
+  if (absl::Status s = ReadSection(data, "data",
+                                   {{"class_path", OneOf(&data_class, {"mt.data.Cifar10", "mt.data.Stl10",
+                                                                       "mt.data.ImageFolder"})},
+                                    {"init_args", [&](const YAML::Node& n, const std::string&) {
+                                       data_args = n;
+                                       return absl::OkStatus();
+                                     }}},
+                                   &c.warnings);
+      !s.ok())
+    return s;
+  if (data_class.empty()) return absl::InvalidArgumentError("config key 'data.class_path' is required");
+  d.kind = data_class == "mt.data.Cifar10" ? "cifar10" : data_class == "mt.data.Stl10" ? "stl10" : "image_folder";
+  if (absl::Status s = ReadSection(data_args, "data.init_args",
+                                   {{"data_dir", Scalar(&d.data_dir)}, {"batch_size", Scalar(&d.batch_size)},
+                                    {"num_workers", Scalar(&d.num_workers)}, {"img_size", Scalar(&d.img_size)},
+                                    {"crops_per_image", Scalar(&d.crops_per_image)},
+                                    {"val_crops_per_image", Scalar(&d.val_crops_per_image)}},
+                                   &c.warnings);
+      !s.ok())
+    return s;
+  if (d.data_dir.empty()) return absl::InvalidArgumentError("config key 'data.init_args.data_dir' is required");
+  if (d.batch_size <= 0) return absl::InvalidArgumentError("config key 'data.init_args.batch_size' must be > 0");
+  if (c.trainer.accumulate_grad_batches <= 0)
+    return absl::InvalidArgumentError("config key 'trainer.accumulate_grad_batches' must be > 0");
+  if (c.trainer.devices != 1)
+    return absl::InvalidArgumentError("config key 'trainer.devices': only 1 device is supported");
+  if (c.trainer.max_epochs < 0 && c.trainer.max_steps < 0)
+    return absl::InvalidArgumentError("set 'trainer.max_epochs' or 'trainer.max_steps'");
+  const int64_t model_img = c.model_class == kMaeTaskClass ? c.mae.model.img_size : c.masker.model.img_size;
+  if (d.kind == "image_folder" && d.img_size != model_img)
+    return absl::InvalidArgumentError(absl::StrCat("config key 'data.init_args.img_size' (", d.img_size,
+                                                   ") must equal the model's img_size (", model_img, ")"));
+  if (c.name.empty()) c.name = c.model_class == kMaeTaskClass ? "mae" : "masker";
+  return c;
+}
+
+}  // namespace mt

@@ -1,0 +1,86 @@
+// The trainer's configuration schema (the seed's LightningCLI YAML layout):
+// seed_everything, trainer.*, model.class_path + model.init_args.*, data.class_path + data.init_args.*.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "core/config/yaml_config.h"
+#include "core/masking/temperature_schedule.h"
+#include "core/model/mae.h"
+#include "core/model/masker.h"
+
+namespace mt {
+
+struct TrainerConfig {
+  int64_t max_epochs = -1;               // stop after this many epochs (-1: unbounded)
+  int64_t max_steps = -1;                // stop after this many optimizer steps (-1: unbounded)
+  std::string precision = "32-true";     // 32 | 32-true | bf16-mixed | 16-mixed
+  std::string accelerator = "auto";      // auto | cpu | cuda | gpu
+  int64_t devices = 1;                   // only 1 is supported
+  double gradient_clip_val = 0.0;        // max global grad norm (0: off)
+  int64_t accumulate_grad_batches = 1;   // micro-batches per optimizer step
+  int64_t log_every_n_steps = 50;        // metrics.csv / log cadence in optimizer steps
+  int64_t check_val_every_n_epoch = 1;   // validation cadence in epochs
+  int64_t val_every_n_steps = 0;         // extra: also validate every N steps (0: off)
+  int64_t limit_val_batches = -1;        // validate on at most this many batches (-1: all)
+  std::string default_root_dir = "runs"; // runs/<name>/version_N/
+  bool enable_progress_bar = true;       // progress bar on stderr
+};
+
+struct MaeTaskConfig {
+  MaskedAutoencoderOptions model;  // model options (init_args keys that name model fields)
+  double mask_ratio = 0.75;        // random masking ratio in pretraining
+  double base_lr = 1.5e-4;         // lr = base_lr · effective_batch / 256
+  double lr = 0.0;                 // if > 0, used as is (no batch scaling)
+  double min_lr = 0.0;             // cosine floor
+  double weight_decay = 0.05;      // AdamW decay (none on biases, norms, tokens)
+  double beta1 = 0.9, beta2 = 0.95;
+  double warmup_epochs = 0.0;      // linear warmup length in epochs (or use warmup_steps)
+  int64_t warmup_steps = -1;       // if >= 0, overrides warmup_epochs
+};
+
+struct MaskerTaskConfig {
+  MaskerOptions model;             // masker options (kind, widths...)
+  std::string mae_checkpoint;      // frozen MAE to train against (required)
+  double base_lr = 1.5e-4;         // lr = base_lr · effective_batch / 256
+  double lr = 0.0;                 // if > 0, used as is
+  double weight_decay = 0.05;
+  double beta1 = 0.9, beta2 = 0.95;
+  double warmup_fraction = 0.1;    // linear warmup over this fraction of steps, then linear decay
+  double mean_reg = 0.2;           // λ_mean
+  double entropy_reg = 1e-6;       // λ_ent
+  bool hard = false;               // straight-through hard Gumbel samples
+  TemperatureScheduleOptions temperature;  // τ anneal (temperature.start_value ...)
+};
+
+struct DataConfig {
+  std::string kind;                // cifar10 | stl10 | image_folder
+  std::string data_dir;            // dataset root
+  int64_t batch_size = 256;
+  int64_t num_workers = 2;         // loader threads
+  int64_t img_size = 32;           // image_folder: crop size
+  int64_t crops_per_image = 64;    // image_folder: random crops drawn per photo per epoch
+  int64_t val_crops_per_image = 16;  // image_folder: fixed validation crops per photo
+};
+
+struct TrainConfig {
+  int64_t seed_everything = 0;
+  std::string name;                // run name (default: from the model class)
+  TrainerConfig trainer;
+  std::string model_class;         // mt.MaePretraining | mt.MaskerTraining
+  MaeTaskConfig mae;
+  MaskerTaskConfig masker;
+  DataConfig data;
+  std::vector<std::string> warnings;  // one line per unsupported-but-harmless key
+};
+
+inline constexpr char kMaeTaskClass[] = "mt.MaePretraining";
+inline constexpr char kMaskerTaskClass[] = "mt.MaskerTraining";
+
+// Validates and converts the merged YAML. Unknown or wrongly-typed keys are INVALID_ARGUMENT
+// naming the dotted key; known-unsupported keys (wandb logger, compile, callbacks…) become warnings.
+absl::StatusOr<TrainConfig> ParseTrainConfig(const YamlConfig& config);
+
+}  // namespace mt

@@ -1,0 +1,15 @@
+// Per-step learning-rate schedules.
+#pragma once
+
+#include <cstdint>
+
+namespace mt {
+
+// Linear warmup 0 → base over `warmup` steps, then half-cycle cosine base → min_lr at `total`
+// (official MAE: lr·step/warmup, then min + (base−min)·½(1 + cos(π·(step−warmup)/(total−warmup)))).
+double WarmupCosineLr(int64_t step, int64_t total, int64_t warmup, double base, double min_lr = 0.0);
+
+// Linear warmup 0 → base over `warmup` steps, then linear decay to 0 at `total` (seed masker).
+double WarmupLinearLr(int64_t step, int64_t total, int64_t warmup, double base);
+
+}  // namespace mt

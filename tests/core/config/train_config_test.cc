@@ -1,0 +1,97 @@
+#include "core/config/train_config.h"
+
+#include <gtest/gtest.h>
+
+namespace mt {
+namespace {
+
+absl::StatusOr<TrainConfig> ParseFile(const std::string& name) {
+  auto c = YamlConfig::FromFile(std::string(MT_SOURCE_DIR) + "/configs/" + name);
+  if (!c.ok()) return c.status();
+  return ParseTrainConfig(*c);
+}
+
+absl::StatusOr<TrainConfig> ParseText(const std::string& text) {
+  auto c = YamlConfig::FromString(text);
+  if (!c.ok()) return c.status();
+  return ParseTrainConfig(*c);
+}
+
+TEST(TrainConfigTest, ShippedConfigsParseWithTheSeedValues) {
+  auto mae = ParseFile("mae_config_cifar10.yaml");
+  ASSERT_TRUE(mae.ok()) << mae.status();
+  EXPECT_EQ(mae->model_class, kMaeTaskClass);
+  EXPECT_EQ(mae->mae.model.depth, 12);
+  EXPECT_EQ(mae->mae.model.decoder_depth, 4);
+  EXPECT_EQ(mae->mae.model.patch_size, 2);
+  EXPECT_EQ(mae->trainer.max_epochs, 2000);
+  EXPECT_DOUBLE_EQ(mae->mae.warmup_epochs, 200);
+  EXPECT_EQ(mae->data.batch_size, 4096);
+  ASSERT_EQ(mae->warnings.size(), 1u);  // trainer.logger: wandb
+  EXPECT_NE(mae->warnings[0].find("trainer.logger"), std::string::npos);
+
+  auto masker = ParseFile("masker_config_cifar10.yaml");
+  ASSERT_TRUE(masker.ok()) << masker.status();
+  EXPECT_DOUBLE_EQ(masker->masker.mean_reg, 0.2);
+  EXPECT_DOUBLE_EQ(masker->masker.entropy_reg, 1e-6);
+  EXPECT_DOUBLE_EQ(masker->trainer.gradient_clip_val, 0.05);
+  EXPECT_EQ(masker->masker.temperature.final_step, 2000);
+  EXPECT_EQ(masker->masker.model.num_heads, 4);
+
+  for (const char* f : {"mae_config_stl10.yaml", "masker_config_stl10.yaml", "mae_config_photos_cpu.yaml",
+                        "masker_config_photos_cpu.yaml"}) {
+    auto c = ParseFile(f);
+    EXPECT_TRUE(c.ok()) << f << ": " << c.status();
+  }
+}
+
+constexpr char kBase[] =
+    "trainer: {max_steps: 10}\n"
+    "model: {class_path: mt.MaePretraining, init_args: {embed_dim: 64, num_heads: 4}}\n"
+    "data: {class_path: mt.data.Cifar10, init_args: {data_dir: x}}\n";
+
+TEST(TrainConfigTest, MisspeltAndWronglyTypedKeysNameTheKey) {
+  ASSERT_TRUE(ParseText(kBase).ok()) << ParseText(kBase).status();
+  auto typo = ParseText(std::string(kBase) + "seed_everyting: 3\n");
+  EXPECT_EQ(typo.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_NE(typo.status().message().find("seed_everyting"), std::string::npos) << typo.status();
+
+  auto nested = ParseText(
+      "trainer: {max_step: 10}\nmodel: {class_path: mt.MaePretraining}\ndata: {class_path: mt.data.Cifar10, "
+      "init_args: {data_dir: x}}\n");
+  EXPECT_NE(nested.status().message().find("trainer.max_step"), std::string::npos) << nested.status();
+
+  auto type = ParseText(
+      "trainer: {max_steps: ten}\nmodel: {class_path: mt.MaePretraining}\ndata: {class_path: mt.data.Cifar10, "
+      "init_args: {data_dir: x}}\n");
+  EXPECT_NE(type.status().message().find("trainer.max_steps"), std::string::npos) << type.status();
+
+  auto model_typo = ParseText(
+      "trainer: {max_steps: 1}\nmodel: {class_path: mt.MaePretraining, init_args: {mask_ration: 0.5}}\n"
+      "data: {class_path: mt.data.Cifar10, init_args: {data_dir: x}}\n");
+  EXPECT_NE(model_typo.status().message().find("mask_ration"), std::string::npos) << model_typo.status();
+
+  auto bad_class = ParseText("trainer: {max_steps: 1}\nmodel: {class_path: MAE}\n");
+  EXPECT_NE(bad_class.status().message().find("model.class_path"), std::string::npos) << bad_class.status();
+}
+
+TEST(TrainConfigTest, UnsupportedKeysWarnOncePerKey) {
+  auto c = ParseText(std::string(kBase) + "trainer_extra: 1\n");
+  EXPECT_FALSE(c.ok());
+  auto warn = ParseText(
+      "trainer: {max_steps: 10, logger: {class_path: WandbLogger}, callbacks: []}\n"
+      "model: {class_path: mt.MaePretraining, init_args: {compile: true}}\n"
+      "data: {class_path: mt.data.Cifar10, init_args: {data_dir: x}}\n");
+  ASSERT_TRUE(warn.ok()) << warn.status();
+  EXPECT_EQ(warn->warnings.size(), 3u);
+}
+
+TEST(TrainConfigTest, MaskerNeedsAnMaeCheckpoint) {
+  auto c = ParseText(
+      "trainer: {max_steps: 1}\nmodel: {class_path: mt.MaskerTraining}\n"
+      "data: {class_path: mt.data.Cifar10, init_args: {data_dir: x}}\n");
+  EXPECT_NE(c.status().message().find("mae_checkpoint"), std::string::npos) << c.status();
+}
+
+}  // namespace
+}  // namespace mt

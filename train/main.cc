@@ -1,0 +1,166 @@
+// mt-train: LightningCLI-style trainer for the MAE and the masker.
+//   mt-train fit --config configs/masker_config_cifar10.yaml --model.init_args.lr=3e-4
+//   mt-train validate --config ... --ckpt_path runs/mae/version_0/checkpoints/best.pt
+// Arguments are parsed here (not with ABSL_FLAG) because any dotted config key is a flag.
+#include <spdlog/spdlog.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "core/config/train_config.h"
+#include "core/config/yaml_config.h"
+#include "core/data/dataset_factory.h"
+#include "core/runtime/cpu_runtime.h"
+#include "core/train/fit_loop.h"
+#include "core/train/mae_task.h"
+#include "core/train/masker_task.h"
+#include "core/train/run_directory.h"
+
+namespace {
+
+constexpr char kUsage[] = R"(mt-train: train the MAE or the masker (LightningCLI conventions)
+
+usage: mt-train {fit|validate} --config FILE [--config FILE2 ...] [--KEY=VALUE ...]
+                [--ckpt_path CKPT] [--print_config]
+
+  fit        train; with --ckpt_path, resume exactly (optimizer, step, data order, RNG)
+  validate   evaluate --ckpt_path on the validation split and print the metrics
+  --config   YAML file; several are merged in order (later wins)
+  --KEY=VALUE  override any config key by its dotted path, e.g.
+             --model.init_args.lr=3e-4 --data.init_args.batch_size=256 --trainer.max_steps=1000
+  --print_config  print the merged config and exit
+  --threads N     CPU intra-op threads (default: all cores)
+
+Outputs go to <trainer.default_root_dir>/<name>/version_N/: config.yaml, metrics.csv,
+checkpoints/{last,best}.pt, viz/step_*.png. Configs: configs/*.yaml.
+)";
+
+struct Args {
+  std::string command;
+  std::vector<std::string> configs;
+  std::vector<std::pair<std::string, std::string>> overrides;
+  std::string ckpt_path;
+  bool print_config = false;
+  int threads = 0;
+};
+
+// Returns an error text, or empty on success.
+std::string ParseArgs(int argc, char** argv, Args* a) {
+  std::vector<std::string> args(argv + 1, argv + argc);
+  for (size_t i = 0; i < args.size(); ++i) {
+    std::string arg = args[i];
+    if (!absl::StartsWith(arg, "--")) {
+      if (!a->command.empty()) return absl::StrCat("unexpected argument '", arg, "'");
+      a->command = arg;
+      continue;
+    }
+    std::string key = arg.substr(2), value;
+    const size_t eq = key.find('=');
+    const bool flag_only = key == "print_config" || key == "help";
+    if (eq != std::string::npos) {
+      value = key.substr(eq + 1);
+      key = key.substr(0, eq);
+    } else if (!flag_only) {
+      if (i + 1 >= args.size()) return absl::StrCat("--", key, " needs a value");
+      value = args[++i];
+    }
+    if (key == "help") return "help";
+    if (key == "config") a->configs.push_back(value);
+    else if (key == "ckpt_path") a->ckpt_path = value;
+    else if (key == "print_config") a->print_config = true;
+    else if (key == "threads") a->threads = std::atoi(value.c_str());
+    else a->overrides.emplace_back(key, value);
+  }
+  if (a->command != "fit" && a->command != "validate") return "the first argument must be 'fit' or 'validate'";
+  return "";
+}
+
+int Fail(const absl::Status& s) {
+  spdlog::error("{}", s.ToString());
+  return 1;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  Args args;
+  if (std::string err = ParseArgs(argc, argv, &args); !err.empty()) {
+    std::fprintf(err == "help" ? stdout : stderr, "%s%s", err == "help" ? "" : ("mt-train: " + err + "\n\n").c_str(), kUsage);
+    return err == "help" ? 0 : 2;
+  }
+  mt::YamlConfig merged;
+  for (const std::string& path : args.configs) {
+    absl::StatusOr<mt::YamlConfig> c = mt::YamlConfig::FromFile(path);
+    if (!c.ok()) return Fail(c.status());
+    merged.Merge(*c);
+  }
+  for (const auto& [key, value] : args.overrides)
+    if (absl::Status s = merged.Override(key, value); !s.ok()) return Fail(s);
+  if (args.print_config) {
+    std::printf("%s", merged.ToString().c_str());
+    return 0;
+  }
+  absl::StatusOr<mt::TrainConfig> config = mt::ParseTrainConfig(merged);
+  if (!config.ok()) return Fail(config.status());
+  spdlog::info("runtime: {}", mt::ConfigureCpuRuntime({args.threads, true}));
+  at::manual_seed(static_cast<uint64_t>(config->seed_everything));
+
+  absl::StatusOr<mt::TrainDevice> device =
+      mt::SelectTrainDevice(config->trainer.accelerator, config->trainer.precision, &config->warnings);
+  if (!device.ok()) return Fail(device.status());
+  for (const std::string& w : config->warnings) spdlog::warn("{}", w);
+
+  std::unique_ptr<mt::TrainingTask> task;
+  if (config->model_class == mt::kMaeTaskClass) {
+    task = std::make_unique<mt::MaeTask>(config->mae);
+  } else {
+    absl::StatusOr<std::unique_ptr<mt::MaskerTask>> t = mt::MaskerTask::Create(config->masker);
+    if (!t.ok()) return Fail(t.status());
+    task = std::move(*t);
+  }
+
+  absl::StatusOr<std::unique_ptr<mt::ImageDataset>> val_set = mt::MakeDataset(config->data, mt::Split::kVal);
+  if (!val_set.ok()) return Fail(val_set.status());
+  mt::DataLoaderOptions val_opts;
+  val_opts.batch_size = config->data.batch_size;
+  val_opts.shuffle = false;
+  val_opts.drop_last = false;
+  val_opts.num_workers = config->data.num_workers;
+  val_opts.limit_batches = config->trainer.limit_val_batches;
+  mt::DataLoader val(std::shared_ptr<const mt::ImageDataset>(std::move(*val_set)), val_opts);
+
+  if (args.command == "validate") {
+    if (args.ckpt_path.empty()) return Fail(absl::InvalidArgumentError("validate needs --ckpt_path"));
+    absl::StatusOr<std::map<std::string, double>> m = mt::ValidateCheckpoint(*task, val, *device, args.ckpt_path);
+    if (!m.ok()) return Fail(m.status());
+    for (const auto& [k, v] : *m) std::printf("%s\t%.6g\n", k.c_str(), v);
+    return 0;
+  }
+
+  absl::StatusOr<std::unique_ptr<mt::ImageDataset>> train_set = mt::MakeDataset(config->data, mt::Split::kTrain);
+  if (!train_set.ok()) return Fail(train_set.status());
+  mt::DataLoaderOptions train_opts;
+  train_opts.batch_size = config->data.batch_size;
+  train_opts.num_workers = config->data.num_workers;
+  train_opts.seed = static_cast<uint64_t>(config->seed_everything);
+  mt::DataLoader train(std::shared_ptr<const mt::ImageDataset>(std::move(*train_set)), train_opts);
+
+  // Resuming from <run>/checkpoints/x.pt continues in <run>; otherwise a new version_N.
+  std::string run_dir;
+  namespace fs = std::filesystem;
+  if (!args.ckpt_path.empty() && fs::path(args.ckpt_path).parent_path().filename() == "checkpoints") {
+    run_dir = fs::path(args.ckpt_path).parent_path().parent_path().string();
+  } else {
+    absl::StatusOr<std::string> dir = mt::CreateRunDirectory(config->trainer.default_root_dir, config->name);
+    if (!dir.ok()) return Fail(dir.status());
+    run_dir = *dir;
+  }
+  if (absl::Status s = mt::WriteTextFile(run_dir + "/config.yaml", merged.ToString()); !s.ok()) return Fail(s);
+  spdlog::info("run directory: {}", run_dir);
+  if (absl::Status s = mt::Fit(*config, *task, train, val, *device, {run_dir, args.ckpt_path}); !s.ok()) return Fail(s);
+  return 0;
+}
