@@ -28,6 +28,7 @@ PACKAGES=(
   cmake g++ make pkg-config git ca-certificates
   # libraries (core/)
   libtorch-dev libopencv-core-dev libopencv-imgproc-dev libopencv-imgcodecs-dev
+  libopencv-photo-dev  # mt-eval: Telea inpainting baseline
   libabsl-dev libspdlog-dev libyaml-cpp-dev
   "libopenblas0-${BLAS_VARIANT}"
   # tests: GoogleTest, NumPy reference values, PyTorch to check checkpoints open in Python

@@ -2,6 +2,7 @@
 
 #include <yaml-cpp/yaml.h>
 
+#include <cstdio>
 #include <functional>
 #include <map>
 #include <set>
@@ -79,6 +80,7 @@ absl::Status ReadSection(const YAML::Node& node, const std::string& path,
 std::map<std::string, Setter> TrainerSetters(TrainerConfig* t) {
   return {{"max_epochs", Scalar(&t->max_epochs)},
           {"max_steps", Scalar(&t->max_steps)},
+          {"max_time", Scalar(&t->max_time)},
           {"precision", OneOf(&t->precision, {"32", "32-true", "bf16-mixed", "16-mixed", "bf16", "16"})},
           {"accelerator", OneOf(&t->accelerator, {"auto", "cpu", "cuda", "gpu"})},
           {"devices", Scalar(&t->devices)},
@@ -113,6 +115,14 @@ absl::Status Prefixed(const absl::Status& s, const std::string& path) {
 }
 
 }  // namespace
+
+double MaxTimeSeconds(const std::string& text) {
+  int d = 0, h = 0, m = 0, s = 0;
+  char extra = 0;
+  if (std::sscanf(text.c_str(), "%d:%d:%d:%d%c", &d, &h, &m, &s, &extra) != 4 || d < 0 || h < 0 || m < 0 || s < 0)
+    return -1;
+  return ((d * 24.0 + h) * 60.0 + m) * 60.0 + s;
+}
 
 absl::StatusOr<TrainConfig> ParseTrainConfig(const YamlConfig& config) {
   TrainConfig c;
@@ -193,7 +203,7 @@ absl::StatusOr<TrainConfig> ParseTrainConfig(const YamlConfig& config) {
   std::string data_class;
   if (absl::Status s = ReadSection(data, "data",
                                    {{"class_path", OneOf(&data_class, {"mt.data.Cifar10", "mt.data.Stl10",
-                                                                       "mt.data.ImageFolder"})},
+                                                                       "mt.data.ImageFolder", "mt.data.Synthetic"})},
                                     {"init_args", [&](const YAML::Node& n, const std::string&) {
                                        data_args = n;
                                        return absl::OkStatus();
@@ -202,7 +212,10 @@ absl::StatusOr<TrainConfig> ParseTrainConfig(const YamlConfig& config) {
       !s.ok())
     return s;
   if (data_class.empty()) return absl::InvalidArgumentError("config key 'data.class_path' is required");
-  d.kind = data_class == "mt.data.Cifar10" ? "cifar10" : data_class == "mt.data.Stl10" ? "stl10" : "image_folder";
+  d.kind = data_class == "mt.data.Cifar10"   ? "cifar10"
+           : data_class == "mt.data.Stl10"   ? "stl10"
+           : data_class == "mt.data.Synthetic" ? "synthetic"
+                                               : "image_folder";
   if (absl::Status s = ReadSection(data_args, "data.init_args",
                                    {{"data_dir", Scalar(&d.data_dir)}, {"batch_size", Scalar(&d.batch_size)},
                                     {"num_workers", Scalar(&d.num_workers)}, {"img_size", Scalar(&d.img_size)},
@@ -211,7 +224,7 @@ absl::StatusOr<TrainConfig> ParseTrainConfig(const YamlConfig& config) {
                                    &c.warnings);
       !s.ok())
     return s;
-  if (d.data_dir.empty()) return absl::InvalidArgumentError("config key 'data.init_args.data_dir' is required");
+  if (d.data_dir.empty() && d.kind != "synthetic") return absl::InvalidArgumentError("config key 'data.init_args.data_dir' is required");
   if (d.batch_size <= 0) return absl::InvalidArgumentError("config key 'data.init_args.batch_size' must be > 0");
   if (c.trainer.accumulate_grad_batches <= 0)
     return absl::InvalidArgumentError("config key 'trainer.accumulate_grad_batches' must be > 0");
@@ -220,9 +233,12 @@ absl::StatusOr<TrainConfig> ParseTrainConfig(const YamlConfig& config) {
   if (c.trainer.max_epochs < 0 && c.trainer.max_steps < 0)
     return absl::InvalidArgumentError("set 'trainer.max_epochs' or 'trainer.max_steps'");
   const int64_t model_img = c.model_class == kMaeTaskClass ? c.mae.model.img_size : c.masker.model.img_size;
-  if (d.kind == "image_folder" && d.img_size != model_img)
+  if ((d.kind == "image_folder" || d.kind == "synthetic") && d.img_size != model_img)
     return absl::InvalidArgumentError(absl::StrCat("config key 'data.init_args.img_size' (", d.img_size,
                                                    ") must equal the model's img_size (", model_img, ")"));
+  if (!c.trainer.max_time.empty() && MaxTimeSeconds(c.trainer.max_time) < 0)
+    return absl::InvalidArgumentError(absl::StrCat("config key 'trainer.max_time' must be DD:HH:MM:SS, got '",
+                                                   c.trainer.max_time, "'"));
   if (c.name.empty()) c.name = c.model_class == kMaeTaskClass ? "mae" : "masker";
   return c;
 }

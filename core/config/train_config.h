@@ -16,6 +16,7 @@ namespace mt {
 struct TrainerConfig {
   int64_t max_epochs = -1;               // stop after this many epochs (-1: unbounded)
   int64_t max_steps = -1;                // stop after this many optimizer steps (-1: unbounded)
+  std::string max_time;                  // "DD:HH:MM:SS": stop (saving last.pt) after this wall time
   std::string precision = "32-true";     // 32 | 32-true | bf16-mixed | 16-mixed
   std::string accelerator = "auto";      // auto | cpu | cuda | gpu
   int64_t devices = 1;                   // only 1 is supported
@@ -56,7 +57,7 @@ struct MaskerTaskConfig {
 };
 
 struct DataConfig {
-  std::string kind;                // cifar10 | stl10 | image_folder
+  std::string kind;                // cifar10 | stl10 | image_folder | synthetic
   std::string data_dir;            // dataset root
   int64_t batch_size = 256;
   int64_t num_workers = 2;         // loader threads
@@ -78,6 +79,9 @@ struct TrainConfig {
 
 inline constexpr char kMaeTaskClass[] = "mt.MaePretraining";
 inline constexpr char kMaskerTaskClass[] = "mt.MaskerTraining";
+
+// "DD:HH:MM:SS" → seconds, or −1 if malformed.
+double MaxTimeSeconds(const std::string& text);
 
 // Validates and converts the merged YAML. Unknown or wrongly-typed keys are INVALID_ARGUMENT
 // naming the dotted key; known-unsupported keys (wandb logger, compile, callbacks…) become warnings.

@@ -139,11 +139,18 @@ absl::Status Fit(const TrainConfig& config, TrainingTask& task, DataLoader& trai
 
   const int64_t stop_step = options.stop_at_step >= 0 ? std::min(options.stop_at_step, ctx.total_steps)
                                                       : ctx.total_steps;
-  while (state.step < stop_step) {
+  const double max_seconds = tc.max_time.empty() ? -1.0 : MaxTimeSeconds(tc.max_time);
+  const auto run_start = std::chrono::steady_clock::now();
+  auto out_of_time = [&] {
+    return max_seconds >= 0 &&
+           std::chrono::duration<double>(std::chrono::steady_clock::now() - run_start).count() > max_seconds;
+  };
+  while (state.step < stop_step && !out_of_time()) {
     train.StartEpoch(state.epoch, state.next_batch);
     optimizer->zero_grad();  // drop gradients of a previous epoch's unfinished accumulation
     int64_t micro = 0;
-    for (at::Tensor batch = train.Next(); batch.defined() && state.step < stop_step; batch = train.Next()) {
+    for (at::Tensor batch = train.Next(); batch.defined() && state.step < stop_step && !out_of_time();
+         batch = train.Next()) {
       at::Tensor x = batch.to(device.device, /*non_blocking=*/true);
       StepResult r;
       {
