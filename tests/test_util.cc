@@ -41,6 +41,19 @@ at::Tensor Ref(const std::string& name) {
   return it->second;
 }
 
+MaskedAutoencoderOptions TinyMaeOptions() {
+  MaskedAutoencoderOptions o;
+  o.img_size = 8;
+  o.patch_size = 2;
+  o.embed_dim = 32;
+  o.depth = 2;
+  o.num_heads = 2;
+  o.decoder_embed_dim = 16;
+  o.decoder_depth = 1;
+  o.decoder_num_heads = 2;
+  return o;
+}
+
 std::string TempDir() {
   static std::atomic<int> counter{0};
   auto dir = std::filesystem::temp_directory_path() /

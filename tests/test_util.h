@@ -6,12 +6,18 @@
 #include <map>
 #include <string>
 
+#include "core/model/mae.h"
+
 namespace mt::test {
 
 // Arrays written by tests/reference/make_reference.py (float64 tensors), by name.
 // Aborts the test binary if the file is missing (it is generated at build time).
 const std::map<std::string, at::Tensor>& Reference();
 at::Tensor Ref(const std::string& name);
+
+// An 8×8, patch-2 MAE small enough for fast tests: encoder 32 wide × 2 blocks, a narrower
+// decoder (16 wide × 1 block), 2 heads each.
+MaskedAutoencoderOptions TinyMaeOptions();
 
 // A fresh empty directory under the system temp dir, unique per call.
 std::string TempDir();

@@ -14,21 +14,10 @@
 namespace mt {
 namespace {
 
-MaskedAutoencoderOptions Tiny() {
-  MaskedAutoencoderOptions o;
-  o.img_size = 8;
-  o.embed_dim = 32;
-  o.depth = 2;
-  o.num_heads = 2;
-  o.decoder_embed_dim = 16;
-  o.decoder_depth = 1;
-  o.decoder_num_heads = 2;
-  return o;
-}
 
 TEST(CheckpointTest, MaeRoundTripIsBitExact) {
   at::manual_seed(1);
-  MaskedAutoencoder mae(Tiny());
+  MaskedAutoencoder mae(test::TinyMaeOptions());
   const std::string path = test::TempDir() + "/mae.pt";
   ASSERT_TRUE(SaveCheckpoint(path, mae).ok());
   auto loaded = LoadMae(path);
@@ -60,7 +49,7 @@ TEST(CheckpointTest, MaskerRoundTripKeepsKindAndWeights) {
 
 TEST(CheckpointTest, Fp16StorageHalvesTheFileAndLoadsCloseToFp32) {
   at::manual_seed(2);
-  MaskedAutoencoder mae(Tiny());
+  MaskedAutoencoder mae(test::TinyMaeOptions());
   const std::string dir = test::TempDir();
   ASSERT_TRUE(SaveCheckpoint(dir + "/a.pt", mae, WeightStorage::kFloat32).ok());
   ASSERT_TRUE(SaveCheckpoint(dir + "/b.pt", mae, WeightStorage::kFloat16).ok());
@@ -85,7 +74,7 @@ TEST(CheckpointTest, MissingCorruptAndTruncatedFilesGiveStatusNotCrash) {
     f << "this is not a zip archive at all";
   }
   EXPECT_EQ(LoadMae(dir + "/garbage.pt").status().code(), absl::StatusCode::kDataLoss);
-  MaskedAutoencoder mae(Tiny());
+  MaskedAutoencoder mae(test::TinyMaeOptions());
   ASSERT_TRUE(SaveCheckpoint(dir + "/ok.pt", mae).ok());
   std::filesystem::copy_file(dir + "/ok.pt", dir + "/cut.pt");
   std::filesystem::resize_file(dir + "/cut.pt", std::filesystem::file_size(dir + "/ok.pt") / 2);
@@ -103,7 +92,7 @@ TEST(CheckpointTest, WrongKindAndShapeMismatchAreFailedPrecondition) {
   EXPECT_NE(wrong.status().message().find("masker"), std::string::npos);
 
   // A module whose weights disagree in shape with the options stored beside them.
-  MaskedAutoencoder mae(Tiny());
+  MaskedAutoencoder mae(test::TinyMaeOptions());
   {
     torch::NoGradGuard g;
     mae->decoder_pred->weight.set_(at::zeros({5, 16}));
@@ -116,7 +105,7 @@ TEST(CheckpointTest, WrongKindAndShapeMismatchAreFailedPrecondition) {
 
 TEST(CheckpointTest, PythonTorchJitLoadReadsTheArchive) {
   at::manual_seed(3);
-  MaskedAutoencoder mae(Tiny());
+  MaskedAutoencoder mae(test::TinyMaeOptions());
   const std::string path = test::TempDir() + "/mae.pt";
   ASSERT_TRUE(SaveCheckpoint(path, mae).ok());
   const std::string out = path + ".txt";

@@ -8,22 +8,11 @@
 #include <string>
 
 #include "core/model/patchify.h"
+#include "tests/test_util.h"
 
 namespace mt {
 namespace {
 
-MaskedAutoencoderOptions Tiny() {
-  MaskedAutoencoderOptions o;
-  o.img_size = 8;
-  o.patch_size = 2;
-  o.embed_dim = 32;
-  o.depth = 2;
-  o.num_heads = 2;
-  o.decoder_embed_dim = 16;  // narrower decoder, as in the official MAE
-  o.decoder_depth = 1;
-  o.decoder_num_heads = 2;
-  return o;
-}
 
 TEST(RandomMaskingTest, KeepsIntOfLTimesOneMinusRatioAndRestoreInvertsShuffle) {
   at::Generator gen = at::detail::createCPUGenerator(123);
@@ -44,7 +33,7 @@ TEST(RandomMaskingTest, KeepsIntOfLTimesOneMinusRatioAndRestoreInvertsShuffle) {
 }
 
 TEST(MaeTest, ParameterNamesFollowOfficialMae) {
-  MaskedAutoencoder mae(Tiny());
+  MaskedAutoencoder mae(test::TinyMaeOptions());
   std::set<std::string> names;
   for (const auto& p : mae->named_parameters()) names.insert(p.key());
   for (const char* want :
@@ -64,7 +53,7 @@ TEST(MaeTest, ParameterNamesFollowOfficialMae) {
 
 TEST(MaeTest, LossIsMseOverRemovedPatchesOnly) {
   at::manual_seed(3);
-  MaskedAutoencoder mae(Tiny());
+  MaskedAutoencoder mae(test::TinyMaeOptions());
   at::Tensor images = at::rand({2, 3, 8, 8});
   at::Generator gen = at::detail::createCPUGenerator(5);
   MaePretrainOutput out = mae->forward(images, 0.75, gen);
@@ -85,7 +74,7 @@ TEST(MaeTest, LossIsMseOverRemovedPatchesOnly) {
 
 TEST(MaeTest, ScatterToGridMatchesOfficialGatherWithIdsRestore) {
   at::manual_seed(4);
-  MaskedAutoencoder mae(Tiny());
+  MaskedAutoencoder mae(test::TinyMaeOptions());
   RandomMaskingResult r = RandomMasking(3, 16, 0.75, at::TensorOptions());
   at::Tensor kept = at::randn({3, 4, 16});
   // Official: x_ = cat(kept, mask tokens); gather(x_, ids_restore).
@@ -96,7 +85,7 @@ TEST(MaeTest, ScatterToGridMatchesOfficialGatherWithIdsRestore) {
 
 TEST(MaeTest, VisibleEncodeOfAllPatchesEqualsFullEncode) {
   at::manual_seed(5);
-  MaskedAutoencoder mae(Tiny());
+  MaskedAutoencoder mae(test::TinyMaeOptions());
   mae->eval();
   at::Tensor images = at::rand({2, 3, 8, 8});
   at::Tensor full = mae->EncodeFull(images);
@@ -109,7 +98,7 @@ TEST(MaeTest, VisibleEncodeOfAllPatchesEqualsFullEncode) {
 
 TEST(MaeTest, SoftMixInterpolatesAfterDecoderEmbed) {
   at::manual_seed(6);
-  MaskedAutoencoder mae(Tiny());
+  MaskedAutoencoder mae(test::TinyMaeOptions());
   at::Tensor latent = at::randn({2, 17, 32});
   at::Tensor projected = mae->EmbedForDecoder(latent).narrow(1, 1, 16);
   // m = 1 gives the projected feature (to GEMM rounding: SoftMix projects only the patch
@@ -122,7 +111,7 @@ TEST(MaeTest, SoftMixInterpolatesAfterDecoderEmbed) {
 
 TEST(MaeTest, HardKeepMaskDecodeEqualsVisibleScatter) {
   at::manual_seed(7);
-  MaskedAutoencoder mae(Tiny());
+  MaskedAutoencoder mae(test::TinyMaeOptions());
   mae->eval();
   at::Tensor latent = mae->EmbedForDecoder(at::randn({1, 17, 16 * 2}));
   at::Tensor keep = at::zeros({1, 16}, at::kBool);
@@ -136,7 +125,7 @@ TEST(MaeTest, HardKeepMaskDecodeEqualsVisibleScatter) {
 }
 
 TEST(MaeTest, NormPixLossNormalisesTargetsPerPatch) {
-  MaskedAutoencoderOptions o = Tiny();
+  MaskedAutoencoderOptions o = test::TinyMaeOptions();
   o.norm_pix_loss = true;
   MaskedAutoencoder mae(o);
   at::Tensor images = at::rand({1, 3, 8, 8});
@@ -149,7 +138,7 @@ TEST(MaeTest, NormPixLossNormalisesTargetsPerPatch) {
 
 TEST(MaeTest, PretrainingStepReducesLoss) {
   at::manual_seed(8);
-  MaskedAutoencoder mae(Tiny());
+  MaskedAutoencoder mae(test::TinyMaeOptions());
   at::Tensor images = at::rand({4, 3, 8, 8});
   std::vector<at::Tensor> params;
   for (auto& p : mae->parameters())

@@ -6,6 +6,7 @@
 #include "core/masking/gumbel_sigmoid.h"
 #include "core/masking/losses.h"
 #include "core/model/mae.h"
+#include "tests/test_util.h"
 
 namespace mt {
 namespace {
@@ -61,15 +62,7 @@ TEST(MaskerTest, CnnLogitOrderIsRowMajorOverThePatchGrid) {
 
 TEST(MaskerTest, GradientsReachOnlyTheMaskerWhenTheMaeIsFrozen) {
   at::manual_seed(11);
-  MaskedAutoencoderOptions mo;
-  mo.img_size = 8;
-  mo.embed_dim = 32;
-  mo.depth = 1;
-  mo.num_heads = 2;
-  mo.decoder_embed_dim = 16;
-  mo.decoder_depth = 1;
-  mo.decoder_num_heads = 2;
-  MaskedAutoencoder mae(mo);
+  MaskedAutoencoder mae(test::TinyMaeOptions());
   mae->eval();
   for (auto& p : mae->parameters()) p.requires_grad_(false);
   MaskerOptions ko;
