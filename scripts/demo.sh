@@ -15,4 +15,4 @@ weights=()
 [ -f weights/mae.pt ] && weights+=(--mae_checkpoint weights/mae.pt)
 [ -f weights/masker.pt ] && weights+=(--masker_checkpoint weights/masker.pt)
 echo "[demo] reconstructing the held-out photos (data/photos/val) into demo-out/"
-"$BUILD_DIR/client/mt-client" local data/photos/val/* --out demo-out "${weights[@]}" "$@"
+"$BUILD_DIR/client/mt-client" local data/photos/val/* --out demo-out --context full "${weights[@]}" "$@"

@@ -22,6 +22,7 @@
 #include "core/runtime/cpu_runtime.h"
 #include "core/config/model_config.h"
 #include "core/train/fit_loop.h"
+#include "core/pipeline/tile_reconstructor.h"
 #include "core/train/masker_task.h"
 
 ABSL_FLAG(std::string, mae, "weights/mae.pt", "MAE checkpoint");
@@ -125,5 +126,27 @@ int main(int argc, char** argv) {
   std::printf("| keep mask (same count per image, full-context MAE) | composite PSNR dB |\n|---|---:|\n");
   std::printf("| masker | %.2f |\n| random | %.2f |\n| uniform grid | %.2f |\n", m->at("val_psnr_masker"),
               m->at("val_psnr_random"), m->at("val_psnr_grid"));
+
+  // 3. The same masker selections with each encoder context (what the payload modes send).
+  absl::StatusOr<mt::Masker> masker = mt::LoadMasker(masker_path);
+  if (!masker.ok()) return Fail(masker.status());
+  mt::TileReconstructor reconstructor(*mae, *masker);
+  absl::StatusOr<mt::PatchSelector> selector = mt::PatchSelector::Create({});  // p > 0.5
+  if (!selector.ok()) return Fail(selector.status());
+  double full = 0, visible = 0;
+  int64_t count = 0;
+  loader.StartEpoch(0);
+  for (at::Tensor x = loader.Next(); x.defined(); x = loader.Next()) {
+    for (int64_t i = 0; i < x.size(0); ++i, ++count) {
+      at::Tensor ref = x[i].unsqueeze(0);
+      full += mt::Psnr(ref, reconstructor.Reconstruct(x[i], *selector, mt::EncoderContext::kFullContext)
+                                .composite.unsqueeze(0)).item<double>();
+      visible += mt::Psnr(ref, reconstructor.Reconstruct(x[i], *selector, mt::EncoderContext::kVisibleOnly)
+                                   .composite.unsqueeze(0)).item<double>();
+    }
+  }
+  std::printf("\n| masker selection, encoder context | composite PSNR dB |\n|---|---:|\n");
+  std::printf("| full context (features payload; as trained) | %.2f |\n", full / count);
+  std::printf("| visible patches only (pixels payload) | %.2f |\n", visible / count);
   return 0;
 }

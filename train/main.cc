@@ -14,6 +14,7 @@
 #include "core/config/train_config.h"
 #include "core/config/yaml_config.h"
 #include "core/data/dataset_factory.h"
+#include "core/io/checkpoint.h"
 #include "core/runtime/cpu_runtime.h"
 #include "core/train/fit_loop.h"
 #include "core/train/mae_task.h"
@@ -26,9 +27,12 @@ constexpr char kUsage[] = R"(mt-train: train the MAE or the masker (LightningCLI
 
 usage: mt-train {fit|validate} --config FILE [--config FILE2 ...] [--KEY=VALUE ...]
                 [--ckpt_path CKPT] [--print_config]
+       mt-train export --ckpt_path CKPT --out FILE [--fp16]
 
   fit        train; with --ckpt_path, resume exactly (optimizer, step, data order, RNG)
   validate   evaluate --ckpt_path on the validation split and print the metrics
+  export     write only the weights and options of CKPT (no optimizer state) to FILE, e.g.
+             for weights/; --fp16 stores floats as fp16 (loaded back as fp32)
   --config   YAML file; several are merged in order (later wins)
   --KEY=VALUE  override any config key by its dotted path, e.g.
              --model.init_args.lr=3e-4 --data.init_args.batch_size=256 --trainer.max_steps=1000
@@ -45,6 +49,8 @@ struct Args {
   std::vector<std::pair<std::string, std::string>> overrides;
   std::string ckpt_path;
   bool print_config = false;
+  bool fp16 = false;
+  std::string out;
   int threads = 0;
 };
 
@@ -60,7 +66,7 @@ std::string ParseArgs(int argc, char** argv, Args* a) {
     }
     std::string key = arg.substr(2), value;
     const size_t eq = key.find('=');
-    const bool flag_only = key == "print_config" || key == "help";
+    const bool flag_only = key == "print_config" || key == "help" || key == "fp16";
     if (eq != std::string::npos) {
       value = key.substr(eq + 1);
       key = key.substr(0, eq);
@@ -72,16 +78,35 @@ std::string ParseArgs(int argc, char** argv, Args* a) {
     if (key == "config") a->configs.push_back(value);
     else if (key == "ckpt_path") a->ckpt_path = value;
     else if (key == "print_config") a->print_config = true;
+    else if (key == "fp16") a->fp16 = true;
+    else if (key == "out") a->out = value;
     else if (key == "threads") a->threads = std::atoi(value.c_str());
     else a->overrides.emplace_back(key, value);
   }
-  if (a->command != "fit" && a->command != "validate") return "the first argument must be 'fit' or 'validate'";
+  if (a->command != "fit" && a->command != "validate" && a->command != "export")
+    return "the first argument must be 'fit', 'validate' or 'export'";
   return "";
 }
 
 int Fail(const absl::Status& s) {
   spdlog::error("{}", s.ToString());
   return 1;
+}
+
+// Re-saves a (training) checkpoint as weights + options only.
+absl::Status Export(const Args& args) {
+  if (args.ckpt_path.empty() || args.out.empty()) return absl::InvalidArgumentError("export needs --ckpt_path and --out");
+  absl::StatusOr<mt::CheckpointInfo> info = mt::ReadCheckpointInfo(args.ckpt_path);
+  if (!info.ok()) return info.status();
+  const mt::WeightStorage storage = args.fp16 ? mt::WeightStorage::kFloat16 : mt::WeightStorage::kFloat32;
+  if (info->kind == "mae") {
+    absl::StatusOr<mt::MaskedAutoencoder> m = mt::LoadMae(args.ckpt_path);
+    if (!m.ok()) return m.status();
+    return mt::SaveCheckpoint(args.out, *m, storage);
+  }
+  absl::StatusOr<mt::Masker> m = mt::LoadMasker(args.ckpt_path);
+  if (!m.ok()) return m.status();
+  return mt::SaveCheckpoint(args.out, *m, storage);
 }
 
 }  // namespace
@@ -91,6 +116,12 @@ int main(int argc, char** argv) {
   if (std::string err = ParseArgs(argc, argv, &args); !err.empty()) {
     std::fprintf(err == "help" ? stdout : stderr, "%s%s", err == "help" ? "" : ("mt-train: " + err + "\n\n").c_str(), kUsage);
     return err == "help" ? 0 : 2;
+  }
+  if (args.command == "export") {
+    absl::Status s = Export(args);
+    if (!s.ok()) return Fail(s);
+    spdlog::info("wrote {}", args.out);
+    return 0;
   }
   mt::YamlConfig merged;
   for (const std::string& path : args.configs) {
