@@ -84,9 +84,7 @@ int main(int argc, char** argv) {
   for (at::Tensor x = loader.Next(); x.defined(); x = loader.Next()) {
     const int64_t b = x.size(0);
     mt::RandomMaskingResult rm = mt::RandomMasking(b, o.num_patches(), absl::GetFlag(FLAGS_mask_ratio), {}, gen);
-    at::Tensor latent = (*mae)->EmbedForDecoder((*mae)->EncodeVisible(x, rm.ids_keep));
-    at::Tensor pred = (*mae)->Decode(latent.narrow(1, 0, 1),
-                                     (*mae)->ScatterToGrid(latent.narrow(1, 1, rm.ids_keep.size(1)), rm.ids_keep));
+    at::Tensor pred = (*mae)->DecodeVisible(x, rm.ids_keep);
     at::Tensor comp = mt::CompositeImage(x, (*mae)->PatchesToImages(pred).clamp(0, 1), 1 - rm.mask, p);
     at::Tensor removed = mt::UpsamplePatchMask(rm.mask, p, g, g);  // (B, 1, S, S)
     std::vector<at::Tensor> inpainted;

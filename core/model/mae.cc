@@ -131,13 +131,17 @@ at::Tensor MaskedAutoencoderImpl::PatchesToImages(const at::Tensor& pred) const 
   return Unpatchify(pred, options_.patch_size, g, g, options_.in_chans);
 }
 
+at::Tensor MaskedAutoencoderImpl::DecodeVisible(const at::Tensor& images, const at::Tensor& ids_keep) {
+  at::Tensor latent = EmbedForDecoder(EncodeVisible(images, ids_keep));
+  at::Tensor kept = latent.narrow(1, 1, latent.size(1) - 1);
+  return Decode(latent.narrow(1, 0, 1), ScatterToGrid(kept, ids_keep));
+}
+
 MaePretrainOutput MaskedAutoencoderImpl::forward(const at::Tensor& images, double mask_ratio,
                                                  c10::optional<at::Generator> generator) {
   RandomMaskingResult rm = RandomMasking(images.size(0), options_.num_patches(), mask_ratio,
                                          images.options(), generator);
-  at::Tensor latent = EmbedForDecoder(EncodeVisible(images, rm.ids_keep));
-  at::Tensor kept = latent.narrow(1, 1, latent.size(1) - 1);
-  at::Tensor pred = Decode(latent.narrow(1, 0, 1), ScatterToGrid(kept, rm.ids_keep));
+  at::Tensor pred = DecodeVisible(images, rm.ids_keep);
   return {ReconstructionLoss(images, pred, rm.mask), pred, rm.mask};
 }
 

@@ -79,6 +79,9 @@ class MaskedAutoencoderImpl : public torch::nn::Module {
   at::Tensor SoftMix(const at::Tensor& latent, const at::Tensor& m);
   // Decoder: cls token (B, 1, D_dec) and patch tokens (B, L, D_dec) → patches (B, L, p·p·C).
   at::Tensor Decode(const at::Tensor& cls, const at::Tensor& patch_tokens);
+  // The MAE's native regime end to end: EncodeVisible(ids_keep), mask tokens elsewhere, Decode.
+  // images (B, C, H, W), ids_keep (B, K) → patches (B, L, p·p·C).
+  at::Tensor DecodeVisible(const at::Tensor& images, const at::Tensor& ids_keep);
 
   // Per-patch MSE averaged over patches where mask (B, L) is 1 (norm_pix_loss aware).
   at::Tensor ReconstructionLoss(const at::Tensor& images, const at::Tensor& pred,

@@ -27,15 +27,14 @@ TileReconstruction TileReconstructor::Reconstruct(const at::Tensor& tile, const 
   at::Tensor ids = KeptIndices(r.keep).unsqueeze(0);
   r.kept = ids.size(1);
 
-  at::Tensor latent, tokens;
+  at::Tensor pred;
   if (context == EncoderContext::kFullContext) {
-    latent = mae_->EmbedForDecoder(mae_->EncodeFull(x));
-    tokens = mae_->ApplyKeepMask(latent.narrow(1, 1, o.num_patches()), r.keep.unsqueeze(0));
+    at::Tensor latent = mae_->EmbedForDecoder(mae_->EncodeFull(x));
+    pred = mae_->Decode(latent.narrow(1, 0, 1),
+                        mae_->ApplyKeepMask(latent.narrow(1, 1, o.num_patches()), r.keep.unsqueeze(0)));
   } else {
-    latent = mae_->EmbedForDecoder(mae_->EncodeVisible(x, ids));
-    tokens = mae_->ScatterToGrid(latent.narrow(1, 1, r.kept), ids);
+    pred = mae_->DecodeVisible(x, ids);
   }
-  at::Tensor pred = mae_->Decode(latent.narrow(1, 0, 1), tokens);
   at::Tensor decoded = mae_->PatchesToImages(pred).clamp(0.0, 1.0);
   r.decoded = decoded[0];
   r.composite = CompositeImage(x, decoded, r.keep.unsqueeze(0).to(at::kFloat), o.patch_size)[0];

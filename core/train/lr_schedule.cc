@@ -12,6 +12,10 @@ double WarmupCosineLr(int64_t step, int64_t total, int64_t warmup, double base, 
   return min_lr + (base - min_lr) * 0.5 * (1.0 + std::cos(M_PI * progress));
 }
 
+double BatchScaledLr(double lr, double base_lr, int64_t effective_batch) {
+  return lr > 0 ? lr : base_lr * static_cast<double>(effective_batch) / 256.0;
+}
+
 double WarmupLinearLr(int64_t step, int64_t total, int64_t warmup, double base) {
   if (warmup > 0 && step < warmup) return base * static_cast<double>(step) / static_cast<double>(warmup);
   if (total <= warmup) return base;

@@ -32,8 +32,7 @@ std::map<std::string, double> MaeTask::Validate(DataLoader& loader, const c10::D
     RandomMaskingResult rm = RandomMasking(b, l, config_.mask_ratio, at::TensorOptions(), gen);
     at::Tensor x = batch.to(device);
     at::Tensor ids = rm.ids_keep.to(device), mask = rm.mask.to(device);
-    at::Tensor latent = mae_->EmbedForDecoder(mae_->EncodeVisible(x, ids));
-    at::Tensor pred = mae_->Decode(latent.narrow(1, 0, 1), mae_->ScatterToGrid(latent.narrow(1, 1, ids.size(1)), ids));
+    at::Tensor pred = mae_->DecodeVisible(x, ids);
     loss_sum += mae_->ReconstructionLoss(x, pred, mask).item<double>() * b;
     at::Tensor recon = mae_->PatchesToImages(pred).clamp(0, 1);
     at::Tensor composite = CompositeImage(x, recon, 1 - mask, mae_->options().patch_size);
@@ -56,7 +55,7 @@ std::map<std::string, double> MaeTask::Validate(DataLoader& loader, const c10::D
 }
 
 double MaeTask::BaseLr(const ScheduleContext& ctx) const {
-  return config_.lr > 0 ? config_.lr : config_.base_lr * static_cast<double>(ctx.effective_batch) / 256.0;
+  return BatchScaledLr(config_.lr, config_.base_lr, ctx.effective_batch);
 }
 
 AdamWConfig MaeTask::Optimizer(const ScheduleContext& ctx) const {

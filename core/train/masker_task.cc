@@ -121,7 +121,7 @@ std::map<std::string, double> MaskerTask::Validate(DataLoader& loader, const c10
 }
 
 double MaskerTask::BaseLr(const ScheduleContext& ctx) const {
-  return config_.lr > 0 ? config_.lr : config_.base_lr * static_cast<double>(ctx.effective_batch) / 256.0;
+  return BatchScaledLr(config_.lr, config_.base_lr, ctx.effective_batch);
 }
 
 AdamWConfig MaskerTask::Optimizer(const ScheduleContext& ctx) const {

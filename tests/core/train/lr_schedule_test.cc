@@ -27,5 +27,11 @@ TEST(LrScheduleTest, WarmupThenLinearDecay) {
   EXPECT_DOUBLE_EQ(WarmupLinearLr(1000, 1000, 100, 2e-4), 0.0);
 }
 
+TEST(LrScheduleTest, BatchScaledLrFollowsTheMaeRule) {
+  EXPECT_DOUBLE_EQ(BatchScaledLr(0.0, 1.5e-4, 4096), 1.5e-4 * 16);  // seed: batch 4096
+  EXPECT_DOUBLE_EQ(BatchScaledLr(0.0, 1.5e-3, 128), 7.5e-4);        // shipped MAE
+  EXPECT_DOUBLE_EQ(BatchScaledLr(3e-4, 1.5e-3, 128), 3e-4);         // explicit lr wins
+}
+
 }  // namespace
 }  // namespace mt
