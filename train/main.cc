@@ -178,6 +178,7 @@ int main(int argc, char** argv) {
   train_opts.batch_size = config->data.batch_size;
   train_opts.num_workers = config->data.num_workers;
   train_opts.seed = static_cast<uint64_t>(config->seed_everything);
+  train_opts.pin_memory = device->device.is_cuda();
   mt::DataLoader train(std::shared_ptr<const mt::ImageDataset>(std::move(*train_set)), train_opts);
 
   // Resuming from <run>/checkpoints/x.pt continues in <run>; otherwise a new version_N.

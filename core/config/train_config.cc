@@ -203,7 +203,8 @@ absl::StatusOr<TrainConfig> ParseTrainConfig(const YamlConfig& config) {
   std::string data_class;
   if (absl::Status s = ReadSection(data, "data",
                                    {{"class_path", OneOf(&data_class, {"mt.data.Cifar10", "mt.data.Stl10",
-                                                                       "mt.data.ImageFolder", "mt.data.Synthetic"})},
+                                                                       "mt.data.ImageFolder", "mt.data.Synthetic",
+                                                                       "mt.data.CropFile"})},
                                     {"init_args", [&](const YAML::Node& n, const std::string&) {
                                        data_args = n;
                                        return absl::OkStatus();
@@ -215,6 +216,7 @@ absl::StatusOr<TrainConfig> ParseTrainConfig(const YamlConfig& config) {
   d.kind = data_class == "mt.data.Cifar10"   ? "cifar10"
            : data_class == "mt.data.Stl10"   ? "stl10"
            : data_class == "mt.data.Synthetic" ? "synthetic"
+           : data_class == "mt.data.CropFile"  ? "crop_file"
                                                : "image_folder";
   if (absl::Status s = ReadSection(data_args, "data.init_args",
                                    {{"data_dir", Scalar(&d.data_dir)}, {"batch_size", Scalar(&d.batch_size)},
@@ -233,7 +235,7 @@ absl::StatusOr<TrainConfig> ParseTrainConfig(const YamlConfig& config) {
   if (c.trainer.max_epochs < 0 && c.trainer.max_steps < 0)
     return absl::InvalidArgumentError("set 'trainer.max_epochs' or 'trainer.max_steps'");
   const int64_t model_img = c.model_class == kMaeTaskClass ? c.mae.model.img_size : c.masker.model.img_size;
-  if ((d.kind == "image_folder" || d.kind == "synthetic") && d.img_size != model_img)
+  if ((d.kind == "image_folder" || d.kind == "synthetic" || d.kind == "crop_file") && d.img_size != model_img)
     return absl::InvalidArgumentError(absl::StrCat("config key 'data.init_args.img_size' (", d.img_size,
                                                    ") must equal the model's img_size (", model_img, ")"));
   if (!c.trainer.max_time.empty() && MaxTimeSeconds(c.trainer.max_time) < 0)

@@ -103,4 +103,15 @@ absl::StatusOr<std::unique_ptr<ImageDataset>> LoadStl10(const std::string& dir_i
   return std::unique_ptr<ImageDataset>(new InMemoryDataset(at::cat(parts, 0), split == Split::kTrain));
 }
 
+absl::StatusOr<std::unique_ptr<ImageDataset>> LoadCropFile(const std::string& dir, Split split, int64_t img_size) {
+  if (img_size <= 0) return absl::InvalidArgumentError("crop file: img_size must be > 0");
+  const std::string path = (fs::path(dir) / (split == Split::kTrain ? "train.u8" : "val.u8")).string();
+  const int64_t record = 3 * img_size * img_size;
+  absl::StatusOr<std::vector<uint8_t>> raw = ReadRecords(path, record, 0, -1);
+  if (!raw.ok()) return raw.status();
+  const auto count = static_cast<int64_t>(raw->size()) / record;
+  at::Tensor images = at::from_blob(raw->data(), {count, 3, img_size, img_size}, at::kByte).clone();
+  return std::unique_ptr<ImageDataset>(new InMemoryDataset(images, split == Split::kTrain));
+}
+
 }  // namespace mt

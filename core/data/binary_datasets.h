@@ -16,4 +16,9 @@ absl::StatusOr<std::unique_ptr<ImageDataset>> LoadCifar10(const std::string& dir
 // is DATA_LOSS.)
 absl::StatusOr<std::unique_ptr<ImageDataset>> LoadStl10(const std::string& dir, Split split);
 
+// `dir` holds train.u8 and val.u8: back-to-back (3, S, S) uint8 RGB images, channel-major,
+// no header (scripts/make_crop_file.py writes them from photos where OpenCV's C++ libraries
+// are missing, e.g. a GPU box). Train gets random horizontal flips. A partial image is DATA_LOSS.
+absl::StatusOr<std::unique_ptr<ImageDataset>> LoadCropFile(const std::string& dir, Split split, int64_t img_size);
+
 }  // namespace mt

@@ -45,7 +45,8 @@ at::Tensor DataLoader::MakeBatch(int64_t batch) const {
     std::mt19937_64 rng(seq);
     samples.push_back(dataset_->Get(order_[static_cast<size_t>(i)], rng));
   }
-  return at::stack(samples);
+  at::Tensor out = at::stack(samples);
+  return options_.pin_memory ? out.pin_memory() : out;
 }
 
 void DataLoader::StartEpoch(int64_t epoch, int64_t first_batch) {

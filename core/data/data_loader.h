@@ -23,6 +23,7 @@ struct DataLoaderOptions {
   int64_t num_workers = 2;   // 0 = load in Next() on the caller's thread
   uint64_t seed = 0;         // permutation and augmentation seed
   int64_t limit_batches = -1;  // at most this many batches per epoch (-1: all)
+  bool pin_memory = false;     // page-locked batches, so a CUDA upload does not block the host
 };
 
 class DataLoader {

@@ -11,6 +11,7 @@ namespace mt {
 absl::StatusOr<std::unique_ptr<ImageDataset>> MakeDataset(const DataConfig& c, Split split) {
   if (c.kind == "cifar10") return LoadCifar10(c.data_dir, split);
   if (c.kind == "stl10") return LoadStl10(c.data_dir, split);
+  if (c.kind == "crop_file") return LoadCropFile(c.data_dir, split, c.img_size);
   if (c.kind == "synthetic")
     return MakeSyntheticDataset(split == Split::kTrain ? c.crops_per_image : c.val_crops_per_image, c.img_size);
 #ifdef MT_HAVE_IMAGING

@@ -9,7 +9,8 @@ namespace mt {
 at::Tensor Psnr(const at::Tensor& a, const at::Tensor& b) {
   TORCH_CHECK(a.sizes() == b.sizes() && a.dim() == 4, "Psnr expects equal (B, C, H, W)");
   at::Tensor mse = (a.to(at::kDouble) - b.to(at::kDouble)).pow(2).mean({1, 2, 3});
-  return -10.0 * at::log10(mse);
+  // Identical images would give +inf and poison every mean over a batch: cap at 100 dB.
+  return -10.0 * at::log10(mse.clamp_min(kMinPsnrMse));
 }
 
 at::Tensor Ssim(const at::Tensor& a_in, const at::Tensor& b_in) {

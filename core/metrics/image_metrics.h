@@ -5,7 +5,9 @@
 
 namespace mt {
 
-// a, b (B, C, H, W) → (B,) PSNR in dB = 10·log10(1 / MSE); +inf where identical.
+inline constexpr double kMinPsnrMse = 1e-10;  // PSNR cap: 100 dB for identical images
+
+// a, b (B, C, H, W) → (B,) PSNR in dB = 10·log10(1 / max(MSE, kMinPsnrMse)); 100 dB where identical.
 at::Tensor Psnr(const at::Tensor& a, const at::Tensor& b);
 
 inline constexpr int64_t kSsimWindow = 11;   // Gaussian window size (Wang et al. 2004)

@@ -107,7 +107,10 @@ absl::Status Fit(const TrainConfig& config, TrainingTask& task, DataLoader& trai
     if (!s.ok()) spdlog::error("checkpoint {} not written: {}", name, s.ToString());
     return s;
   };
+  int64_t validated_step = -1;
   auto validate = [&]() -> absl::Status {
+    if (validated_step == state.step) return absl::OkStatus();  // the step- and end-of-run triggers coincide
+    validated_step = state.step;
     task.SetTraining(false);
     const auto t0 = std::chrono::steady_clock::now();
     std::map<std::string, double> m =
@@ -134,7 +137,8 @@ absl::Status Fit(const TrainConfig& config, TrainingTask& task, DataLoader& trai
   ProgressBar bar(task.kind(), ctx.total_steps, 0.5, tc.enable_progress_bar);
   task.SetTraining(true);
   auto last_save = std::chrono::steady_clock::now();
-  std::map<std::string, double> running;
+  std::map<std::string, at::Tensor> running;  // sums since the last log row, on the device
+  double shown_loss = std::nan("");
   int64_t running_count = 0;
 
   const int64_t stop_step = options.stop_at_step >= 0 ? std::min(options.stop_at_step, ctx.total_steps)
@@ -158,7 +162,10 @@ absl::Status Fit(const TrainConfig& config, TrainingTask& task, DataLoader& trai
         r = task.TrainStep(x, state.step);
       }
       (r.loss / static_cast<double>(accumulate)).backward();
-      for (const auto& [k, v] : r.metrics) running[k] += v;
+      for (const auto& [k, v] : r.metrics) {
+        at::Tensor d = v.to(at::kDouble);
+        running[k] = running[k].defined() ? running[k] + d : d;
+      }
       ++running_count;
       ++state.next_batch;
       if (++micro % accumulate != 0) continue;
@@ -171,18 +178,19 @@ absl::Status Fit(const TrainConfig& config, TrainingTask& task, DataLoader& trai
       optimizer->zero_grad();
       ++state.step;
 
-      if (!std::isfinite(r.loss.item<double>()))
-        return absl::InternalError(absl::StrCat("loss became ", r.loss.item<double>(), " at step ", state.step,
-                                                "; lower the learning rate"));
-      bar.Update(state.step, x.size(0) * accumulate, absl::StrFormat("loss %.4f lr %.2e", r.metrics["loss"], lr));
       if (state.step % tc.log_every_n_steps == 0 || state.step == ctx.total_steps) {
         std::map<std::string, double> row = {{"step", static_cast<double>(state.step)},
                                              {"epoch", static_cast<double>(state.epoch)}, {"lr", lr}};
-        for (const auto& [k, v] : running) row["train_" + k] = v / static_cast<double>(running_count);
+        for (const auto& [k, v] : running) row["train_" + k] = v.item<double>() / static_cast<double>(running_count);
         running.clear();
         running_count = 0;
+        shown_loss = row["train_loss"];
+        if (!std::isfinite(shown_loss))
+          return absl::InternalError(absl::StrCat("mean training loss became ", shown_loss, " by step ", state.step,
+                                                  "; lower the learning rate"));
         if (absl::Status s = csv->Append(row); !s.ok()) return s;
       }
+      bar.Update(state.step, x.size(0) * accumulate, absl::StrFormat("loss %.4f lr %.2e", shown_loss, lr));
       const bool step_val = tc.val_every_n_steps > 0 && state.step % tc.val_every_n_steps == 0;
       if (step_val) {
         if (absl::Status s = validate(); !s.ok()) return s;

@@ -17,7 +17,7 @@ MaeTask::MaeTask(const MaeTaskConfig& config) : config_(config), mae_(config.mod
 
 StepResult MaeTask::TrainStep(const at::Tensor& images, int64_t /*step*/) {
   MaePretrainOutput out = mae_->forward(images, config_.mask_ratio);
-  return {out.loss, {{"loss", out.loss.item<double>()}}};
+  return {out.loss, {{"loss", out.loss.detach()}}};
 }
 
 std::map<std::string, double> MaeTask::Validate(DataLoader& loader, const c10::Device& device, int64_t /*step*/,

@@ -62,12 +62,12 @@ StepResult MaskerTask::TrainStep(const at::Tensor& images, int64_t step) {
   MaskerLossTerms t = MaskerLoss(images, recon, m, probs, config_.model.patch_size,
                                  {config_.mean_reg, config_.entropy_reg, 1e-6});
   return {t.total,
-          {{"loss", t.total.item<double>()},
-           {"mse", t.composite_mse.item<double>()},
-           {"mask_mean", probs.mean().item<double>()},
-           {"sample_mean", m.mean().item<double>()},
-           {"entropy", t.entropy.item<double>()},
-           {"tau", tau}}};
+          {{"loss", t.total.detach()},
+           {"mse", t.composite_mse.detach()},
+           {"mask_mean", probs.mean().detach()},
+           {"sample_mean", m.mean().detach()},
+           {"entropy", t.entropy.detach()},
+           {"tau", at::scalar_tensor(tau, at::kDouble)}}};
 }
 
 std::map<std::string, double> MaskerTask::Validate(DataLoader& loader, const c10::Device& device, int64_t step,

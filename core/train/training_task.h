@@ -18,7 +18,9 @@ namespace mt {
 
 struct StepResult {
   at::Tensor loss;                         // scalar to backpropagate
-  std::map<std::string, double> metrics;   // logged as train_<name>
+  // Logged as train_<name>: detached scalars left on the device, so a step never waits for the
+  // GPU; the fit loop reads them only every log_every_n_steps.
+  std::map<std::string, at::Tensor> metrics;
 };
 
 struct ScheduleContext {

@@ -67,5 +67,28 @@ TEST(BinaryDatasetsTest, Stl10IsTransposedFromColumnMajor) {
   EXPECT_EQ(LoadStl10(dir, Split::kVal).status().code(), absl::StatusCode::kDataLoss);
 }
 
+TEST(BinaryDatasetsTest, CropFileReadsChannelMajorRecordsAndRejectsPartialOnes) {
+  const std::string dir = test::TempDir();
+  {
+    // Three 4x4 images; image r has pixel (c, y, x) = 10r + 4c + y (x ignored) — 16 bytes per channel.
+    std::ofstream out(dir + "/val.u8", std::ios::binary);
+    for (int r = 0; r < 3; ++r)
+      for (int c = 0; c < 3; ++c)
+        for (int y = 0; y < 4; ++y)
+          for (int x = 0; x < 4; ++x) out.put(static_cast<char>(10 * r + 4 * c + y));
+  }
+  auto val = LoadCropFile(dir, Split::kVal, 4);
+  ASSERT_TRUE(val.ok()) << val.status();
+  EXPECT_EQ((*val)->size(), 3);
+  EXPECT_EQ((*val)->image_size(), 4);
+  std::mt19937_64 rng(0);
+  at::Tensor img = (*val)->Get(2, rng);
+  ASSERT_EQ(img.sizes(), (at::IntArrayRef{3, 4, 4}));
+  EXPECT_NEAR(img[1][3][0].item<float>(), (20 + 4 + 3) / 255.0, 1e-6);
+  EXPECT_NEAR(img[2][0][3].item<float>(), (20 + 8 + 0) / 255.0, 1e-6);
+  EXPECT_EQ(LoadCropFile(dir, Split::kTrain, 4).status().code(), absl::StatusCode::kNotFound);
+  EXPECT_EQ(LoadCropFile(dir, Split::kVal, 3).status().code(), absl::StatusCode::kDataLoss);  // 144 B / 27 B
+}
+
 }  // namespace
 }  // namespace mt
