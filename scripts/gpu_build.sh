@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Configures and builds core + train (no gRPC, no OpenCV) against the CUDA LibTorch inside the
-# local PyTorch install, with .gpu-deps/ (scripts/gpu_deps.sh) for Abseil, yaml-cpp, spdlog, fmt
-# and GoogleTest when the Debian -dev packages are not installed.
+# local PyTorch install, with .gpu-deps/ (scripts/gpu_deps.sh) for Abseil, yaml-cpp and GoogleTest
+# when the Debian -dev packages are not installed. No spdlog: its fmt clashes with LibTorch's.
 # Usage: scripts/gpu_build.sh BUILD_DIR TARGET... (JOBS=N to limit parallelism)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -22,7 +22,7 @@ DEPS=""
 [ -d .gpu-deps/root/usr ] && DEPS="$(pwd)/.gpu-deps/root/usr"
 if [ ! -f "$BUILD/CMakeCache.txt" ]; then
   cmake -S . -B "$BUILD" -DCMAKE_BUILD_TYPE=Release -DMT_BUILD_IMAGING=OFF -DMT_BUILD_FRONTENDS=OFF \
-    -DMT_BUILD_BENCH=OFF -DMT_SYSTEM_PYTHON3="$(command -v "$PY")" -DCMAKE_CXX_STANDARD="$CXX_STD" -DCMAKE_CXX_FLAGS="-include cstdint" -DCMAKE_PREFIX_PATH="$TORCH_PREFIX${DEPS:+;$DEPS}" \
+    -DMT_BUILD_BENCH=OFF -DMT_USE_SPDLOG=OFF -DMT_SYSTEM_PYTHON3="$(command -v "$PY")" -DCMAKE_CXX_STANDARD="$CXX_STD" -DCMAKE_CXX_FLAGS="-include cstdint" -DCMAKE_PREFIX_PATH="$TORCH_PREFIX${DEPS:+;$DEPS}" \
     ${CUDACXX:+-DCMAKE_CUDA_COMPILER=$CUDACXX}
 fi
 cmake --build "$BUILD" -j"${JOBS:-$(nproc)}" --target "$@"

@@ -1,13 +1,12 @@
 #!/usr/bin/env bash
-# Prepares .gpu-deps/: Debian 12 packages the trainer needs (Abseil, yaml-cpp, spdlog, fmt,
-# GoogleTest), downloaded with apt-get and extracted with dpkg -x — no install, no root —
+# Prepares .gpu-deps/: Debian 12 packages the trainer needs (Abseil, yaml-cpp, GoogleTest), downloaded with apt-get and extracted with dpkg -x — no install, no root —
 # so a GPU machine without Debian -dev libraries can build core + train against the CUDA
 # LibTorch of its PyTorch. Run here, then carry .gpu-deps to the GPU box (scripts/gpu_check.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 DEST="${1:-.gpu-deps}"
-PKGS=(libabsl-dev libabsl20220623 libyaml-cpp-dev libyaml-cpp0.7 libspdlog-dev libspdlog1.10
-      libfmt-dev libfmt9 libgtest-dev libgmock-dev)
+# No spdlog/fmt: LibTorch 2.x bundles its own fmt, so the GPU build uses the built-in logger.
+PKGS=(libabsl-dev libabsl20220623 libyaml-cpp-dev libyaml-cpp0.7 libgtest-dev libgmock-dev)
 mkdir -p "$DEST/debs"
 ( cd "$DEST/debs" && apt-get download -q "${PKGS[@]}" 2>&1 | grep -v '^W: Download is performed unsandboxed' || true )
 for deb in "$DEST"/debs/*.deb; do dpkg -x "$deb" "$DEST/root"; done

@@ -3,7 +3,7 @@
 //   2. Masker: hard keep ratio and composite PSNR vs random and uniform-grid masks at the same
 //      keep ratio (the masker trainer's validation, on the same crops).
 #include <ATen/ATen.h>
-#include <spdlog/spdlog.h>
+#include "core/runtime/log.h"
 #include <torch/csrc/autograd/grad_mode.h>
 
 #include <cstdio>
@@ -45,7 +45,7 @@ at::Tensor TeleaInpaint(const at::Tensor& image, const at::Tensor& removed) {
 }
 
 int Fail(const absl::Status& s) {
-  spdlog::error("{}", s.ToString());
+  mt::log::error("{}", s.ToString());
   return 1;
 }
 
@@ -56,7 +56,7 @@ int main(int argc, char** argv) {
                      "Prints markdown tables of the measurements the model card quotes.",
                      "train/");
   absl::ParseCommandLine(argc, argv);
-  spdlog::info("runtime: {}", mt::ConfigureCpuRuntime());
+  mt::log::info("runtime: {}", mt::ConfigureCpuRuntime());
   torch::NoGradGuard no_grad;
   absl::StatusOr<mt::MaskedAutoencoder> mae = mt::LoadMae(absl::GetFlag(FLAGS_mae));
   if (!mae.ok()) return Fail(mae.status());

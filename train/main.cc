@@ -2,7 +2,7 @@
 //   mt-train fit --config configs/masker_config_cifar10.yaml --model.init_args.lr=3e-4
 //   mt-train validate --config ... --ckpt_path runs/mae/version_0/checkpoints/best.pt
 // Arguments are parsed here (not with ABSL_FLAG) because any dotted config key is a flag.
-#include <spdlog/spdlog.h>
+#include "core/runtime/log.h"
 
 #include <cstdio>
 #include <filesystem>
@@ -89,7 +89,7 @@ std::string ParseArgs(int argc, char** argv, Args* a) {
 }
 
 int Fail(const absl::Status& s) {
-  spdlog::error("{}", s.ToString());
+  mt::log::error("{}", s.ToString());
   return 1;
 }
 
@@ -120,7 +120,7 @@ int main(int argc, char** argv) {
   if (args.command == "export") {
     absl::Status s = Export(args);
     if (!s.ok()) return Fail(s);
-    spdlog::info("wrote {}", args.out);
+    mt::log::info("wrote {}", args.out);
     return 0;
   }
   mt::YamlConfig merged;
@@ -137,13 +137,13 @@ int main(int argc, char** argv) {
   }
   absl::StatusOr<mt::TrainConfig> config = mt::ParseTrainConfig(merged);
   if (!config.ok()) return Fail(config.status());
-  spdlog::info("runtime: {}", mt::ConfigureCpuRuntime({args.threads, true}));
+  mt::log::info("runtime: {}", mt::ConfigureCpuRuntime({args.threads, true}));
   at::manual_seed(static_cast<uint64_t>(config->seed_everything));
 
   absl::StatusOr<mt::TrainDevice> device =
       mt::SelectTrainDevice(config->trainer.accelerator, config->trainer.precision, &config->warnings);
   if (!device.ok()) return Fail(device.status());
-  for (const std::string& w : config->warnings) spdlog::warn("{}", w);
+  for (const std::string& w : config->warnings) mt::log::warn("{}", w);
 
   std::unique_ptr<mt::TrainingTask> task;
   if (config->model_class == mt::kMaeTaskClass) {
@@ -192,7 +192,7 @@ int main(int argc, char** argv) {
     run_dir = *dir;
   }
   if (absl::Status s = mt::WriteTextFile(run_dir + "/config.yaml", merged.ToString()); !s.ok()) return Fail(s);
-  spdlog::info("run directory: {}", run_dir);
+  mt::log::info("run directory: {}", run_dir);
   if (absl::Status s = mt::Fit(*config, *task, train, val, *device, {run_dir, args.ckpt_path}); !s.ok()) return Fail(s);
   return 0;
 }

@@ -2,7 +2,7 @@
 
 #include <ATen/ATen.h>
 #include <ATen/CPUGeneratorImpl.h>
-#include <spdlog/spdlog.h>
+#include "core/runtime/log.h"
 #include <torch/nn/utils/clip_grad.h>
 
 #include <chrono>
@@ -92,7 +92,7 @@ absl::Status Fit(const TrainConfig& config, TrainingTask& task, DataLoader& trai
     absl::Status s = LoadCheckpointInto(options.ckpt_path, task.kind(), task.module(), StateReader(&state, *optimizer));
     if (!s.ok()) return s;
     task.To(device.device);
-    spdlog::info("resumed from {} at step {} (epoch {}, batch {})", options.ckpt_path, state.step, state.epoch,
+    log::info("resumed from {} at step {} (epoch {}, batch {})", options.ckpt_path, state.step, state.epoch,
                  state.next_batch);
   }
 
@@ -104,7 +104,7 @@ absl::Status Fit(const TrainConfig& config, TrainingTask& task, DataLoader& trai
 
   auto save = [&](const std::string& name) {
     absl::Status s = task.Save(ckpt_dir + "/" + name, StateWriter(state, *optimizer));
-    if (!s.ok()) spdlog::error("checkpoint {} not written: {}", name, s.ToString());
+    if (!s.ok()) log::error("checkpoint {} not written: {}", name, s.ToString());
     return s;
   };
   int64_t validated_step = -1;
@@ -117,7 +117,7 @@ absl::Status Fit(const TrainConfig& config, TrainingTask& task, DataLoader& trai
         task.Validate(val, device.device, state.step, absl::StrCat(options.run_dir, "/viz/step_", state.step, ".png"));
     task.SetTraining(true);
     const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-    spdlog::info("validation at step {} ({:.1f} s): {}", state.step, secs, Summary(m));
+    log::info("validation at step {} ({:.1f} s): {}", state.step, secs, Summary(m));
     m["step"] = static_cast<double>(state.step);
     m["epoch"] = static_cast<double>(state.epoch);
     if (absl::Status s = csv->Append(m); !s.ok()) return s;
@@ -126,12 +126,12 @@ absl::Status Fit(const TrainConfig& config, TrainingTask& task, DataLoader& trai
         (std::isnan(state.best) || (task.MonitorHigherIsBetter() ? it->second > state.best : it->second < state.best))) {
       state.best = it->second;
       if (absl::Status s = save("best.pt"); !s.ok()) return s;
-      spdlog::info("new best {} = {:.5g} → checkpoints/best.pt", task.Monitor(), state.best);
+      log::info("new best {} = {:.5g} → checkpoints/best.pt", task.Monitor(), state.best);
     }
     return save("last.pt");
   };
 
-  spdlog::info("training {} on {}: {} steps ({} per epoch, {} micro-batches of {}), effective batch {}, lr {:.3g}",
+  log::info("training {} on {}: {} steps ({} per epoch, {} micro-batches of {}), effective batch {}, lr {:.3g}",
                task.kind(), device.description, ctx.total_steps, ctx.steps_per_epoch, accumulate,
                config.data.batch_size, ctx.effective_batch, task.Optimizer(ctx).lr);
   ProgressBar bar(task.kind(), ctx.total_steps, 0.5, tc.enable_progress_bar);
@@ -215,10 +215,10 @@ absl::Status Fit(const TrainConfig& config, TrainingTask& task, DataLoader& trai
   }
   if (state.step < ctx.total_steps) {
     if (absl::Status s = save("last.pt"); !s.ok()) return s;
-    spdlog::info("stopped at step {} of {}; resume with --ckpt_path {}/last.pt", state.step, ctx.total_steps, ckpt_dir);
+    log::info("stopped at step {} of {}; resume with --ckpt_path {}/last.pt", state.step, ctx.total_steps, ckpt_dir);
   }
   bar.Finish();
-  spdlog::info("done: {} steps; checkpoints in {}", state.step, ckpt_dir);
+  log::info("done: {} steps; checkpoints in {}", state.step, ckpt_dir);
   return absl::OkStatus();
 }
 
@@ -229,7 +229,7 @@ absl::StatusOr<std::map<std::string, double>> ValidateCheckpoint(TrainingTask& t
   task.To(device.device);
   task.SetTraining(false);
   std::map<std::string, double> m = task.Validate(val, device.device, 0, "");
-  spdlog::info("{}: {}", ckpt_path, Summary(m));
+  log::info("{}: {}", ckpt_path, Summary(m));
   return m;
 }
 

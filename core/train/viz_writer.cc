@@ -1,7 +1,7 @@
 #include "core/train/viz_writer.h"
 
 #include <ATen/ATen.h>
-#include <spdlog/spdlog.h>
+#include "core/runtime/log.h"
 
 #ifdef MT_HAVE_IMAGING
 #include "core/io/image_io.h"
@@ -24,9 +24,9 @@ void WriteComparisonGrid(const std::string& path, const std::vector<at::Tensor>&
   for (auto& l : lines)
     if (l.size(2) == 0) l = at::ones({3, 2, lines.back().size(2)});
   absl::Status s = SavePng(path, at::cat(lines, 1));
-  if (!s.ok()) spdlog::warn("visualisation not written: {}", s.ToString());
+  if (!s.ok()) log::warn("visualisation not written: {}", s.ToString());
 #else
-  spdlog::info("built without OpenCV: skipping visualisation {}", path);
+  log::info("built without OpenCV: skipping visualisation {}", path);
 #endif
 }
 
