@@ -12,6 +12,7 @@
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
 #include "absl/flags/usage.h"
+#include "client/commands.h"
 #include "core/io/checkpoint.h"
 #include "core/io/image_io.h"
 #include "core/io/visualization.h"
@@ -22,12 +23,26 @@
 
 ABSL_FLAG(std::string, mae_checkpoint, "", "MAE checkpoint (.pt); empty = untrained seed-size MAE (pipeline check only)");
 ABSL_FLAG(std::string, masker_checkpoint, "", "masker checkpoint (.pt); empty = untrained masker");
-ABSL_FLAG(double, keep_ratio, 0.25, "keep the top round(ratio*L) patches by masker probability");
+ABSL_FLAG(double, keep_ratio, -1, "keep the top round(ratio*L) patches by masker probability (default: local 0.16, "
+          "send: the sender's --keep_ratio)");
 ABSL_FLAG(double, threshold, -1.0, "if >= 0: keep patches with p > threshold instead of a fixed ratio");
 ABSL_FLAG(std::string, context, "visible", "encoder context: 'visible' (only kept patches, MAE's regime) or 'full'");
 ABSL_FLAG(std::string, out, "demo-out", "directory for reconstructions and visualisation grids");
 ABSL_FLAG(int, threads, 0, "intra-op CPU threads (0 = all cores)");
 ABSL_FLAG(int, seed, 0, "seed for untrained models");
+ABSL_FLAG(std::string, sender, "localhost:50051", "send/info/health: the mt-sender address (host:port)");
+ABSL_FLAG(std::string, target, "", "health/info: another address to ask (e.g. the receiver's)");
+ABSL_FLAG(std::string, role, "sender", "info: 'sender' or 'receiver' (which service --target runs)");
+ABSL_FLAG(int64_t, max_bytes, -1, "send: keep the best patches whose payload fits this many bytes");
+ABSL_FLAG(std::string, payload, "features", "send: features | features+pixels | pixels");
+ABSL_FLAG(std::string, precision, "fp16", "send: feature precision fp32 | fp16 | int8");
+ABSL_FLAG(std::string, token, "", "bearer token for the daemons (default: $MT_TOKEN)");
+ABSL_FLAG(bool, tls, false, "connect over TLS");
+ABSL_FLAG(std::string, tls_ca, "", "PEM CA to trust (empty: system roots)");
+ABSL_FLAG(std::string, tls_cert, "", "PEM client certificate (mTLS)");
+ABSL_FLAG(std::string, tls_key, "", "PEM private key for --tls_cert");
+ABSL_FLAG(std::string, tls_name, "", "name to check in the server certificate (default: the host)");
+ABSL_FLAG(double, deadline_s, 60, "per-call deadline in seconds");
 
 namespace {
 
@@ -37,7 +52,12 @@ constexpr char kUsage[] =
     "  local IMAGE...   run masker -> selection -> MAE encoder -> decoder in-process; print bytes,\n"
     "                   keep ratio, PSNR/SSIM per image; write <out>/<name>_grid.png\n"
     "                   (original | kept patches | overlay | decoder output | composite)\n"
-    "  send, health, info   need the gRPC daemons (not built yet)\n";
+    "  send IMAGE...    send through mt-sender -> mt-receiver; per image: size, tiles, kept patches,\n"
+    "                   wire bytes sender->receiver, raw and file bytes, bits per pixel, PSNR/SSIM of the\n"
+    "                   image the receiver stored, stage timings; --out writes <id>_recon.png + grid.png\n"
+    "                   selection: --keep_ratio R | --threshold T | --max_bytes N; --payload; --precision\n"
+    "  health           grpc.health.v1 check of --sender (or --target); exit 0 when SERVING\n"
+    "  info             model and link information of --sender (or --target with --role receiver)\n";
 
 struct Models {
   mt::MaskedAutoencoder mae{nullptr};
@@ -82,7 +102,7 @@ int RunLocal(const std::vector<std::string>& images) {
     policy.threshold = absl::GetFlag(FLAGS_threshold);
   } else {
     policy.mode = mt::SelectionPolicy::Mode::kTopK;
-    policy.keep_ratio = absl::GetFlag(FLAGS_keep_ratio);
+    policy.keep_ratio = absl::GetFlag(FLAGS_keep_ratio) > 0 ? absl::GetFlag(FLAGS_keep_ratio) : 0.16;
   }
   absl::StatusOr<mt::PatchSelector> selector = mt::PatchSelector::Create(policy);
   if (!selector.ok()) {
@@ -168,13 +188,39 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "%s\nrun 'mt-client --help' for flags\n", kUsage);
     return 2;
   }
-  spdlog::info("runtime: {}", mt::ConfigureCpuRuntime({absl::GetFlag(FLAGS_threads), true}));
+  const std::string runtime = mt::ConfigureCpuRuntime({absl::GetFlag(FLAGS_threads), true});
   const std::string command = args[1];
+  if (command == "local") spdlog::info("runtime: {}", runtime);
   std::vector<std::string> rest(args.begin() + 2, args.end());
   if (command == "local") return RunLocal(rest);
   if (command == "send" || command == "health" || command == "info") {
-    std::fprintf(stderr, "mt-client %s: the gRPC sender/receiver are not built yet; use 'local'\n", command.c_str());
-    return 2;
+    mt::client::Connection c;
+    c.target = absl::GetFlag(FLAGS_target).empty() ? absl::GetFlag(FLAGS_sender) : absl::GetFlag(FLAGS_target);
+    const char* env_token = std::getenv("MT_TOKEN");
+    c.token = !absl::GetFlag(FLAGS_token).empty() ? absl::GetFlag(FLAGS_token) : env_token ? env_token : "";
+    c.tls = absl::GetFlag(FLAGS_tls) || !absl::GetFlag(FLAGS_tls_ca).empty();
+    c.ca = absl::GetFlag(FLAGS_tls_ca);
+    c.cert = absl::GetFlag(FLAGS_tls_cert);
+    c.key = absl::GetFlag(FLAGS_tls_key);
+    c.tls_name = absl::GetFlag(FLAGS_tls_name);
+    c.deadline_s = absl::GetFlag(FLAGS_deadline_s);
+    if (command == "health") return mt::client::RunHealth(c);
+    if (command == "info") return mt::client::RunInfo(c, absl::GetFlag(FLAGS_role));
+    mt::client::SendConfig s;
+    s.connection = c;
+    s.max_bytes = absl::GetFlag(FLAGS_max_bytes);
+    s.threshold = absl::GetFlag(FLAGS_threshold);
+    s.keep_ratio = absl::GetFlag(FLAGS_keep_ratio);
+    absl::StatusOr<mt::PayloadKind> payload = mt::ParsePayloadKind(absl::GetFlag(FLAGS_payload));
+    absl::StatusOr<mt::Precision> precision = mt::ParsePrecision(absl::GetFlag(FLAGS_precision));
+    if (!payload.ok() || !precision.ok()) {
+      std::fprintf(stderr, "mt-client: %s\n", (!payload.ok() ? payload.status() : precision.status()).ToString().c_str());
+      return 2;
+    }
+    s.payload = *payload;
+    s.precision = *precision;
+    s.out_dir = absl::GetFlag(FLAGS_out);
+    return mt::client::RunSend(s, rest);
   }
   std::fprintf(stderr, "mt-client: unknown command '%s'\n\n%s", command.c_str(), kUsage);
   return 2;

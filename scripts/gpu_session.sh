@@ -33,12 +33,13 @@ if ! scripts/gpu_build.sh build-cuda mt-train > /tmp/build.log 2>&1; then
 fi
 tail -1 /tmp/build.log
 stamp "build tests (background, nice)"
-(JOBS=6 nice -n 15 scripts/gpu_build.sh build-cuda mt_core_tests > /tmp/build_tests.log 2>&1; echo "rc=$?" >> /tmp/build_tests.log) &
+[ -z "${SKIP_CHECKS:-}" ] && (JOBS=6 nice -n 15 scripts/gpu_build.sh build-cuda mt_core_tests > /tmp/build_tests.log 2>&1; echo "rc=$?" >> /tmp/build_tests.log) &
 tests_pid=$!
 wait "$crops_pid" || { cat /tmp/crops.log; stamp "CROPS FAILED"; }
 cat /tmp/crops.log
 
 TAIL=115  # CUDA tests + throughput run + packing
+[ -n "${SKIP_CHECKS:-}" ] && TAIL=15
 stamp "train shipped weights ($(($(left) - TAIL)) s)"
 timeout $(($(left) - TAIL + 5)) scripts/gpu_train_weights.sh build-cuda $(($(left) - TAIL)) /tmp/crops "$OUT"
 stamp "train exit $?"
@@ -48,6 +49,7 @@ m=torch.jit.load(sys.argv[1],map_location="cpu")
 np.savez(sys.argv[1][:-3]+".npz",mt_config=np.array(m.mt_config),**{k:v.numpy() for k,v in list(m.model.named_parameters())+list(m.model.named_buffers())})' "$f"
 done
 
+if [ -z "${SKIP_CHECKS:-}" ]; then
 stamp "CUDA tests"
 wait "$tests_pid"; tail -2 /tmp/build_tests.log
 timeout 45 build-cuda/tests/mt_core_tests --gtest_filter='*_CUDA*:Attention*:Mae*:Masker*:Gumbel*' > /tmp/tests.log 2>&1
@@ -57,6 +59,7 @@ stamp "throughput, seed CIFAR-10 MAE size ($(($(left) - 10)) s max)"
 timeout $(($(left) - 10)) build-cuda/train/mt-train fit --config configs/mae_throughput_synthetic.yaml \
   --trainer.default_root_dir /tmp/gpu-runs > /tmp/throughput.log 2>&1
 tr '\r' '\n' < /tmp/throughput.log | grep -a -E "training|img/s|stopped" | tail -3
+fi
 
 cp /tmp/tests.log /tmp/build_tests.log /tmp/throughput.log /tmp/gpu-runs/ 2>/dev/null
 tar czf "$OUT/logs.tar.gz" --exclude='*.pt' -C /tmp gpu-runs

@@ -15,7 +15,7 @@ mkdir -p "$RUNS" "$DEST"
 T0=$(date +%s)
 left() { echo $((T0 + BUDGET - $(date +%s))); }
 hms() { printf '00:00:%02d:%02d' $(($1 / 60)) $(($1 % 60)); }
-rate() { grep -ao '[0-9.]* img/s' "$1" | tail -1 | cut -d' ' -f1; }
+rate() { grep -a 'throughput:' "$1" | grep -ao '[0-9.]* img/s' | tail -1 | cut -d' ' -f1; }
 fit() {
   "$BUILD/train/mt-train" fit --trainer.default_root_dir "$RUNS" --data.init_args.data_dir="$CROPS" \
     --data.init_args.batch_size="$BATCH" --trainer.accelerator="${ACCELERATOR:-cuda}" "$@"
@@ -27,13 +27,18 @@ latest() { ls -d "$RUNS/$1"/version_* | sort -V | tail -1; }
 train() {
   local config=$1 name=$2 seconds=$3 anneal=$4
   shift 4
-  fit --config "$config" --name "probe_$name" --trainer.max_steps=1000000 --trainer.val_every_n_steps=0 \
-    --trainer.max_time="$(hms $PROBE_S)" "$@" > "$RUNS/probe_$name.log" 2>&1
-  local r; r=$(rate "$RUNS/probe_$name.log")
-  [ -n "$r" ] || { echo "[gpu-train] probe of $name failed:"; tail -20 "$RUNS/probe_$name.log"; return 1; }
-  local run_s=$((seconds - PROBE_S - 15))
-  local steps; steps=$(python3 -c "print(max(100, int($r * $run_s * 0.95 / $BATCH)))")
-  echo "[gpu-train] $name: probe $r img/s -> $steps steps of $BATCH in ~${run_s} s"
+  local run_s steps fixed=${STEPS[$name]:-}
+  if [ -n "$fixed" ]; then
+    run_s=$((seconds - 10)) steps=$fixed
+  else
+    fit --config "$config" --name "probe_$name" --trainer.max_steps=1000000 --trainer.val_every_n_steps=0 \
+      --trainer.max_time="$(hms $PROBE_S)" "$@" > "$RUNS/probe_$name.log" 2>&1
+    local r; r=$(rate "$RUNS/probe_$name.log")
+    [ -n "$r" ] || { echo "[gpu-train] probe of $name failed:"; tail -20 "$RUNS/probe_$name.log"; return 1; }
+    run_s=$((seconds - PROBE_S - 15))
+    steps=$(python3 -c "print(max(100, int($r * $run_s * 0.95 / $BATCH)))")
+  fi
+  echo "[gpu-train] $name: $steps steps of $BATCH in at most ~${run_s} s"
   local extra=()
   [ "$anneal" = 1 ] && extra=(--model.init_args.temperature.final_step=$((steps * 8 / 10)))
   fit --config "$config" --name "$name" --trainer.max_steps="$steps" --trainer.val_every_n_steps=$((steps / 4)) \
@@ -43,6 +48,7 @@ train() {
   return $rc
 }
 
+declare -A STEPS=([mae_gpu]="${MAE_STEPS:-}" [masker_gpu]="${MASKER_STEPS:-}")
 train configs/mae_config_photos_gpu.yaml mae_gpu $(($(left) * MAE_SHARE / 100)) 0 || exit 1
 "$BUILD/train/mt-train" export --ckpt_path "$(latest mae_gpu)/checkpoints/best.pt" --out "$DEST/mae.pt" || exit 1
 train configs/masker_config_photos_gpu.yaml masker_gpu $(($(left) - 5)) 1 \

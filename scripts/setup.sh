@@ -31,6 +31,8 @@ PACKAGES=(
   libopencv-photo-dev  # mt-eval: Telea inpainting baseline
   libabsl-dev libspdlog-dev libyaml-cpp-dev
   "libopenblas0-${BLAS_VARIANT}"
+  # frontends (server/, client/): gRPC, Protobuf, the standard health .proto, openssl for test certs
+  libgrpc++-dev libprotobuf-dev protobuf-compiler protobuf-compiler-grpc grpc-proto openssl
   # tests: GoogleTest, NumPy reference values, PyTorch to check checkpoints open in Python
   libgtest-dev libgmock-dev python3-numpy python3-torch
 )

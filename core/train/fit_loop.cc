@@ -145,6 +145,11 @@ absl::Status Fit(const TrainConfig& config, TrainingTask& task, DataLoader& trai
                                                       : ctx.total_steps;
   const double max_seconds = tc.max_time.empty() ? -1.0 : MaxTimeSeconds(tc.max_time);
   const auto run_start = std::chrono::steady_clock::now();
+  // Throughput after warm-up (CUDA context, kernel loading and allocator growth take the first steps).
+  constexpr int64_t kWarmupSteps = 10;
+  const int64_t first_step = state.step;
+  auto warm_start = run_start;
+  int64_t warm_images = 0;
   auto out_of_time = [&] {
     return max_seconds >= 0 &&
            std::chrono::duration<double>(std::chrono::steady_clock::now() - run_start).count() > max_seconds;
@@ -177,6 +182,8 @@ absl::Status Fit(const TrainConfig& config, TrainingTask& task, DataLoader& trai
       optimizer->step();
       optimizer->zero_grad();
       ++state.step;
+      if (state.step - first_step == kWarmupSteps) warm_start = std::chrono::steady_clock::now();
+      if (state.step - first_step > kWarmupSteps) warm_images += x.size(0) * accumulate;
 
       if (state.step % tc.log_every_n_steps == 0 || state.step == ctx.total_steps) {
         std::map<std::string, double> row = {{"step", static_cast<double>(state.step)},
@@ -190,7 +197,9 @@ absl::Status Fit(const TrainConfig& config, TrainingTask& task, DataLoader& trai
                                                   "; lower the learning rate"));
         if (absl::Status s = csv->Append(row); !s.ok()) return s;
       }
-      bar.Update(state.step, x.size(0) * accumulate, absl::StrFormat("loss %.4f lr %.2e", shown_loss, lr));
+      bar.Update(state.step, x.size(0) * accumulate,
+                 std::isnan(shown_loss) ? absl::StrFormat("loss -      lr %.2e", lr)
+                                        : absl::StrFormat("loss %.4f lr %.2e", shown_loss, lr));
       const bool step_val = tc.val_every_n_steps > 0 && state.step % tc.val_every_n_steps == 0;
       if (step_val) {
         if (absl::Status s = validate(); !s.ok()) return s;
@@ -213,6 +222,10 @@ absl::Status Fit(const TrainConfig& config, TrainingTask& task, DataLoader& trai
       if (absl::Status s = validate(); !s.ok()) return s;
     }
   }
+  const double warm_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - warm_start).count();
+  if (warm_images > 0 && warm_s > 0)
+    log::info("throughput: {} images in {:.1f} s after {} warm-up steps = {:.1f} img/s", warm_images, warm_s,
+              kWarmupSteps, warm_images / warm_s);
   if (state.step < ctx.total_steps) {
     if (absl::Status s = save("last.pt"); !s.ok()) return s;
     log::info("stopped at step {} of {}; resume with --ckpt_path {}/last.pt", state.step, ctx.total_steps, ckpt_dir);

@@ -1,0 +1,221 @@
+// send / health / info against the daemons.
+#include <ATen/ATen.h>
+#include <grpcpp/create_channel.h>
+#include <grpcpp/support/channel_arguments.h>
+
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "client/commands.h"
+#include "core/codec/bitmap.h"
+#include "core/codec/tiling.h"
+#include "core/io/image_io.h"
+#include "core/model/patchify.h"
+#include "grpc/health/v1/health.grpc.pb.h"
+#include "mt/v1/transmission.grpc.pb.h"
+#include "server/common/packet_proto.h"
+#include "server/common/security.h"
+
+namespace mt::client {
+namespace {
+
+std::shared_ptr<grpc::Channel> Connect(const Connection& c, std::string* error) {
+  absl::StatusOr<std::shared_ptr<grpc::ChannelCredentials>> creds =
+      server::MakeChannelCredentials({c.tls, c.ca, c.cert, c.key, c.tls_name});
+  if (!creds.ok()) {
+    *error = creds.status().ToString();
+    return nullptr;
+  }
+  grpc::ChannelArguments args;
+  args.SetMaxReceiveMessageSize(-1);
+  args.SetMaxSendMessageSize(-1);
+  if (!c.tls_name.empty()) args.SetSslTargetNameOverride(c.tls_name);
+  return grpc::CreateCustomChannel(c.target, *creds, args);
+}
+
+void Prepare(grpc::ClientContext* ctx, const Connection& c) {
+  ctx->set_deadline(std::chrono::system_clock::now() +
+                    std::chrono::milliseconds(static_cast<int64_t>(c.deadline_s * 1000)));
+  server::AttachToken(ctx, c.token);
+}
+
+void PrintRpcError(const char* what, const grpc::Status& s) {
+  static const char* kNames[] = {"OK", "CANCELLED", "UNKNOWN", "INVALID_ARGUMENT", "DEADLINE_EXCEEDED", "NOT_FOUND",
+                                 "ALREADY_EXISTS", "PERMISSION_DENIED", "RESOURCE_EXHAUSTED", "FAILED_PRECONDITION",
+                                 "ABORTED", "OUT_OF_RANGE", "UNIMPLEMENTED", "INTERNAL", "UNAVAILABLE", "DATA_LOSS",
+                                 "UNAUTHENTICATED"};
+  const int code = s.error_code();
+  std::fprintf(stderr, "%s: %s: %s\n", what, code >= 0 && code <= 16 ? kNames[code] : "?", s.error_message().c_str());
+}
+
+// A file name stem as an id the receiver accepts ([A-Za-z0-9._-], no leading '.').
+std::string IdFor(const std::string& path) {
+  std::string id = std::filesystem::path(path).stem().string();
+  for (char& ch : id)
+    if (!std::isalnum(static_cast<unsigned char>(ch)) && ch != '.' && ch != '_' && ch != '-') ch = '_';
+  if (id.empty() || id[0] == '.') id = "img" + id;
+  return id.substr(0, 128);
+}
+
+// Kept patches of every tile as a (3, H, W) picture: white = kept.
+at::Tensor KeepPicture(const v1::SendReply& r) {
+  absl::StatusOr<TileGrid> grid = PlanTiles(r.height(), r.width(), r.tile_size());
+  const int64_t g = r.tile_size() / r.patch_size(), l = g * g;
+  std::vector<at::Tensor> keeps;
+  for (const std::string& bits : r.keep_bitmaps()) {
+    absl::StatusOr<at::Tensor> k = UnpackBitmap(bits, l);
+    keeps.push_back(k.ok() ? k->to(at::kFloat) : at::zeros({l}));
+  }
+  at::Tensor tiles = UpsamplePatchMask(at::stack(keeps), r.patch_size(), g, g).expand({-1, 3, -1, -1});
+  return StitchTiles(tiles.contiguous(), *grid);
+}
+
+absl::Status SaveGrid(const std::string& path, const std::vector<std::vector<at::Tensor>>& rows) {
+  // Each row: original | kept patches | overlay | reconstruction, 4 px white gaps.
+  std::vector<at::Tensor> lines;
+  int64_t width = 0;
+  std::vector<at::Tensor> built;
+  for (const auto& panels : rows) {
+    std::vector<at::Tensor> parts;
+    for (const at::Tensor& p : panels) {
+      if (!parts.empty()) parts.push_back(at::ones({3, p.size(1), 4}));
+      parts.push_back(p);
+    }
+    built.push_back(at::cat(parts, 2));
+    width = std::max(width, built.back().size(2));
+  }
+  for (at::Tensor& b : built) {
+    if (!lines.empty()) lines.push_back(at::ones({3, 4, width}));
+    lines.push_back(at::constant_pad_nd(b, {0, width - b.size(2)}, 1.0));
+  }
+  return SavePng(path, at::cat(lines, 1));
+}
+
+}  // namespace
+
+int RunSend(const SendConfig& config, const std::vector<std::string>& images) {
+  if (images.empty()) {
+    std::fprintf(stderr, "mt-client send: give at least one image file\n");
+    return 2;
+  }
+  std::string error;
+  std::shared_ptr<grpc::Channel> channel = Connect(config.connection, &error);
+  if (!channel) {
+    std::fprintf(stderr, "mt-client: %s\n", error.c_str());
+    return 2;
+  }
+  auto stub = v1::Sender::NewStub(channel);
+  if (!config.out_dir.empty()) std::filesystem::create_directories(config.out_dir);
+  std::printf("%-18s %9s %5s %11s %9s %9s %9s %7s %7s %7s  %s\n", "image", "size", "tiles", "kept", "wire B",
+              "raw B", "file B", "bpp", "PSNR", "SSIM", "ms: masker enc xmit dec write total");
+  int failures = 0;
+  std::vector<std::vector<at::Tensor>> grid_rows;
+  for (const std::string& path : images) {
+    std::ifstream in(path, std::ios::binary);
+    if (!in) {
+      std::fprintf(stderr, "%s: cannot read\n", path.c_str());
+      ++failures;
+      continue;
+    }
+    std::ostringstream bytes;
+    bytes << in.rdbuf();
+    v1::SendRequest req;
+    req.set_id(IdFor(path));
+    req.set_image(bytes.str());
+    if (config.max_bytes > 0) req.mutable_selection()->set_max_bytes(config.max_bytes);
+    else if (config.threshold >= 0) req.mutable_selection()->set_threshold(config.threshold);
+    else if (config.keep_ratio > 0) req.mutable_selection()->set_keep_ratio(config.keep_ratio);
+    req.set_payload(server::ToProto(config.payload));
+    req.set_precision(server::ToProto(config.precision));
+    req.set_return_reconstruction(!config.out_dir.empty());
+    grpc::ClientContext ctx;
+    Prepare(&ctx, config.connection);
+    v1::SendReply r;
+    grpc::Status s = stub->Send(&ctx, req, &r);
+    if (!s.ok()) {
+      PrintRpcError(path.c_str(), s);
+      ++failures;
+      continue;
+    }
+    const v1::StageTimings& t = r.timings();
+    std::printf("%-18s %4dx%-4d %5d %4d/%-4d%3.0f%% %9lld %9lld %9lld %7.3f %7.2f %7.4f  %.1f %.1f %.1f %.1f %.1f %.1f\n",
+                req.id().substr(0, 18).c_str(), r.width(), r.height(), r.tiles(), r.patches_kept(),
+                r.patches_total(), 100 * r.keep_ratio(), static_cast<long long>(r.wire_bytes()),
+                static_cast<long long>(r.raw_bytes()), static_cast<long long>(r.image_bytes()),
+                8.0 * static_cast<double>(r.wire_bytes()) / (r.width() * r.height()), r.psnr_db(), r.ssim(),
+                t.masker_ms(), t.encoder_ms(), t.transmit_ms(), t.decoder_ms(), t.write_ms(), t.total_ms());
+    if (!config.out_dir.empty()) {
+      const std::string recon_path = config.out_dir + "/" + req.id() + "_recon.png";
+      std::ofstream(recon_path, std::ios::binary) << r.reconstruction_png();
+      absl::StatusOr<at::Tensor> original = DecodeImageRgb(req.image());
+      absl::StatusOr<at::Tensor> recon = DecodeImageRgb(r.reconstruction_png());
+      if (original.ok() && recon.ok() && r.keep_bitmaps_size() == r.tiles()) {
+        at::Tensor keep = KeepPicture(r);
+        grid_rows.push_back({*original, keep, *original * (0.3 + 0.7 * keep), *recon});
+      }
+    }
+  }
+  if (!grid_rows.empty()) {
+    const std::string grid = config.out_dir + "/grid.png";
+    if (SaveGrid(grid, grid_rows).ok())
+      std::printf("wrote %s (original | kept patches | overlay | reconstruction) and <id>_recon.png\n", grid.c_str());
+  }
+  std::printf("payload %s, precision %s; wire B = serialized sender->receiver packet; bpp = wire bits per pixel\n",
+              PayloadKindName(config.payload), PrecisionName(config.precision));
+  return failures == 0 ? 0 : 1;
+}
+
+int RunHealth(const Connection& connection) {
+  std::string error;
+  std::shared_ptr<grpc::Channel> channel = Connect(connection, &error);
+  if (!channel) {
+    std::fprintf(stderr, "mt-client: %s\n", error.c_str());
+    return 2;
+  }
+  auto stub = grpc::health::v1::Health::NewStub(channel);
+  grpc::ClientContext ctx;
+  Prepare(&ctx, connection);
+  grpc::health::v1::HealthCheckRequest req;
+  grpc::health::v1::HealthCheckResponse resp;
+  grpc::Status s = stub->Check(&ctx, req, &resp);
+  if (!s.ok()) {
+    PrintRpcError(connection.target.c_str(), s);
+    return 1;
+  }
+  std::printf("%s: %s\n", connection.target.c_str(),
+              grpc::health::v1::HealthCheckResponse::ServingStatus_Name(resp.status()).c_str());
+  return resp.status() == grpc::health::v1::HealthCheckResponse::SERVING ? 0 : 1;
+}
+
+int RunInfo(const Connection& connection, const std::string& role) {
+  std::string error;
+  std::shared_ptr<grpc::Channel> channel = Connect(connection, &error);
+  if (!channel) {
+    std::fprintf(stderr, "mt-client: %s\n", error.c_str());
+    return 2;
+  }
+  grpc::ClientContext ctx;
+  Prepare(&ctx, connection);
+  v1::ModelInfo info;
+  grpc::Status s = role == "receiver" ? v1::Receiver::NewStub(channel)->Info(&ctx, v1::InfoRequest(), &info)
+                                      : v1::Sender::NewStub(channel)->Info(&ctx, v1::InfoRequest(), &info);
+  if (!s.ok()) {
+    PrintRpcError(connection.target.c_str(), s);
+    return 1;
+  }
+  std::printf("role               %s\nmodel fingerprint  %s\nimage (tile) size  %d\npatch size         %d\n"
+              "encoder            width %d, %d blocks\ndecoder            width %d, %d blocks\n",
+              info.role().c_str(), info.model_fingerprint().c_str(), info.image_size(), info.patch_size(),
+              info.encoder_width(), info.encoder_depth(), info.decoder_width(), info.decoder_depth());
+  if (!info.masker().empty()) std::printf("masker             %s (%s)\n", info.masker().c_str(), info.masker_checkpoint().c_str());
+  std::printf("MAE checkpoint     %s\nmax pixels         %lld\n", info.mae_checkpoint().c_str(),
+              static_cast<long long>(info.max_pixels()));
+  if (!info.receiver().empty())
+    std::printf("receiver           %s (%s)\n", info.receiver().c_str(), info.receiver_state().c_str());
+  return 0;
+}
+
+}  // namespace mt::client

@@ -1,0 +1,53 @@
+// Receiver side of a transmission: validates an ImagePacket against the receiver's MAE and
+// reconstructs the whole image (tiles batched through the decoder, stitched, padding cropped).
+// Thread-safety: Validate()/Decode() run an eval-mode model under NoGradGuard and may be called
+// concurrently; the model must not be trained meanwhile.
+#pragma once
+
+#include <ATen/core/Tensor.h>
+
+#include <cstdint>
+#include <string>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "core/codec/packet.h"
+#include "core/model/mae.h"
+
+namespace mt {
+
+struct DecodedImage {
+  at::Tensor image;  // (3, H, W) float in [0,1]: what the receiver ends with
+  at::Tensor keep;   // (N, L) bool
+  int64_t kept = 0;
+  double decode_ms = 0;
+};
+
+class PacketDecoder {
+ public:
+  // max_pixels bounds height·width of accepted packets (RESOURCE_EXHAUSTED beyond).
+  PacketDecoder(MaskedAutoencoder mae, int64_t max_pixels);
+
+  // Statuses: FAILED_PRECONDITION when the fingerprint, tile/patch size or feature width is not
+  // this model's; RESOURCE_EXHAUSTED over max_pixels; INVALID_ARGUMENT naming the field for a
+  // packet inconsistent with itself (id, sizes, tile count, bitmap, token/pixel byte counts,
+  // non-finite values, payload parts the payload kind does not carry).
+  absl::Status Validate(const ImagePacket& packet) const;
+
+  // Validate(), then reconstruct.
+  absl::StatusOr<DecodedImage> Decode(const ImagePacket& packet) const;
+
+  const std::string& fingerprint() const { return fingerprint_; }
+  const MaskedAutoencoderOptions& mae_options() const { return mae_->options(); }
+
+ private:
+  struct Parsed;  // unpacked keep masks and tokens of a valid packet
+  absl::StatusOr<Parsed> Parse(const ImagePacket& packet) const;
+
+  // mutable: LibTorch's forward methods are non-const, though eval-mode inference changes nothing.
+  mutable MaskedAutoencoder mae_;
+  int64_t max_pixels_;
+  std::string fingerprint_;
+};
+
+}  // namespace mt

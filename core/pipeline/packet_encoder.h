@@ -1,0 +1,60 @@
+// Sender side of a transmission: image → tiles → masker → patch selection → MAE encoder →
+// ImagePacket holding only what is kept. Tiles go through the models as one batch.
+// Thread-safety: Encode() runs eval-mode models under NoGradGuard and may be called
+// concurrently; the models must not be trained meanwhile.
+#pragma once
+
+#include <ATen/core/Tensor.h>
+
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "core/codec/packet.h"
+#include "core/codec/tiling.h"
+#include "core/masking/patch_selector.h"
+#include "core/model/mae.h"
+#include "core/model/masker.h"
+
+namespace mt {
+
+struct EncodeOptions {
+  // kThreshold: per patch; kTopK: keep_ratio of all patches of the image; kByteBudget: max_bytes
+  // of payload for the whole image (bytes_per_patch/overhead_bytes are filled in by Encode).
+  SelectionPolicy selection;
+  PayloadKind payload = PayloadKind::kFeatures;
+  Precision precision = Precision::kFp16;
+};
+
+struct EncodedImage {
+  ImagePacket packet;
+  TileGrid grid;
+  at::Tensor keep;          // (N, L) bool, kept patches per tile
+  int64_t kept = 0;         // patches kept over all tiles
+  double masker_ms = 0;     // masker + selection
+  double encoder_ms = 0;    // MAE encoder + decoder_embed + quantisation (0 for pixels)
+};
+
+class PacketEncoder {
+ public:
+  // The models must agree on image and patch size (TORCH_CHECK: programmer error).
+  PacketEncoder(MaskedAutoencoder mae, Masker masker);
+
+  // image (3, H, W) float in [0,1], any size → packet. INVALID_ARGUMENT for a bad id or policy.
+  absl::StatusOr<EncodedImage> Encode(const at::Tensor& image, const std::string& id,
+                                      const EncodeOptions& options) const;
+
+  const std::string& fingerprint() const { return fingerprint_; }
+  const MaskedAutoencoderOptions& mae_options() const { return mae_->options(); }
+  const MaskerOptions& masker_options() const { return masker_->options(); }
+
+ private:
+  // mutable: LibTorch's forward methods are non-const, though eval-mode inference changes nothing.
+  mutable MaskedAutoencoder mae_;
+  mutable Masker masker_;
+  std::string fingerprint_;
+};
+
+// tiles (N, 3, T, T) float in [0,1] → (N, L, p·p·3) uint8 patches (y, x, rgb order).
+at::Tensor QuantizedPatches(const at::Tensor& tiles, int64_t patch_size);
+
+}  // namespace mt

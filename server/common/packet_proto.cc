@@ -1,0 +1,93 @@
+#include "server/common/packet_proto.h"
+
+#include "absl/strings/str_cat.h"
+
+namespace mt::server {
+
+v1::PayloadKind ToProto(PayloadKind kind) {
+  switch (kind) {
+    case PayloadKind::kFeatures: return v1::FEATURES;
+    case PayloadKind::kFeaturesAndPixels: return v1::FEATURES_AND_PIXELS;
+    case PayloadKind::kPixels: return v1::PIXELS;
+  }
+  return v1::PAYLOAD_KIND_UNSPECIFIED;
+}
+
+v1::Precision ToProto(Precision precision) {
+  switch (precision) {
+    case Precision::kFp32: return v1::FP32;
+    case Precision::kFp16: return v1::FP16;
+    case Precision::kInt8: return v1::INT8;
+  }
+  return v1::PRECISION_UNSPECIFIED;
+}
+
+absl::StatusOr<PayloadKind> FromProto(v1::PayloadKind kind, PayloadKind unspecified, const char* field) {
+  switch (kind) {
+    case v1::PAYLOAD_KIND_UNSPECIFIED: return unspecified;
+    case v1::FEATURES: return PayloadKind::kFeatures;
+    case v1::FEATURES_AND_PIXELS: return PayloadKind::kFeaturesAndPixels;
+    case v1::PIXELS: return PayloadKind::kPixels;
+    default: break;
+  }
+  return absl::InvalidArgumentError(absl::StrCat(field, ": unknown payload kind ", static_cast<int>(kind)));
+}
+
+absl::StatusOr<Precision> FromProto(v1::Precision precision, Precision unspecified, const char* field) {
+  switch (precision) {
+    case v1::PRECISION_UNSPECIFIED: return unspecified;
+    case v1::FP32: return Precision::kFp32;
+    case v1::FP16: return Precision::kFp16;
+    case v1::INT8: return Precision::kInt8;
+    default: break;
+  }
+  return absl::InvalidArgumentError(absl::StrCat(field, ": unknown precision ", static_cast<int>(precision)));
+}
+
+v1::Packet ToProto(const ImagePacket& p) {
+  v1::Packet out;
+  out.set_id(p.id);
+  out.set_model_fingerprint(p.model_fingerprint);
+  out.set_height(static_cast<int32_t>(p.height));
+  out.set_width(static_cast<int32_t>(p.width));
+  out.set_tile_size(static_cast<int32_t>(p.tile_size));
+  out.set_patch_size(static_cast<int32_t>(p.patch_size));
+  out.set_feature_dim(static_cast<int32_t>(p.feature_dim));
+  out.set_payload(ToProto(p.payload));
+  out.set_precision(ToProto(p.precision));
+  for (const TilePayload& t : p.tiles) {
+    v1::TilePayload* tp = out.add_tiles();
+    tp->set_keep_bitmap(t.keep_bitmap);
+    tp->set_features(t.features);
+    tp->set_feature_scales(t.feature_scales);
+    tp->set_pixels(t.pixels);
+  }
+  return out;
+}
+
+absl::StatusOr<ImagePacket> FromProto(const v1::Packet& proto) {
+  ImagePacket p;
+  absl::StatusOr<PayloadKind> payload = FromProto(proto.payload(), PayloadKind::kFeatures, "payload");
+  if (!payload.ok()) return payload.status();
+  if (proto.payload() == v1::PAYLOAD_KIND_UNSPECIFIED)
+    return absl::InvalidArgumentError("payload: a packet must name its payload kind");
+  absl::StatusOr<Precision> precision = FromProto(proto.precision(), Precision::kFp32, "precision");
+  if (!precision.ok()) return precision.status();
+  if (proto.precision() == v1::PRECISION_UNSPECIFIED && *payload != PayloadKind::kPixels)
+    return absl::InvalidArgumentError("precision: a features packet must name its precision");
+  p.id = proto.id();
+  p.model_fingerprint = proto.model_fingerprint();
+  p.height = proto.height();
+  p.width = proto.width();
+  p.tile_size = proto.tile_size();
+  p.patch_size = proto.patch_size();
+  p.feature_dim = proto.feature_dim();
+  p.payload = *payload;
+  p.precision = *precision;
+  p.tiles.reserve(static_cast<size_t>(proto.tiles_size()));
+  for (const v1::TilePayload& t : proto.tiles())
+    p.tiles.push_back({t.keep_bitmap(), t.features(), t.feature_scales(), t.pixels()});
+  return p;
+}
+
+}  // namespace mt::server

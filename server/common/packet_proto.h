@@ -1,0 +1,22 @@
+// mt.v1 protos ↔ core packet types. Thread-safe (pure functions).
+#pragma once
+
+#include "absl/status/statusor.h"
+#include "core/codec/packet.h"
+#include "mt/v1/transmission.pb.h"
+
+namespace mt::server {
+
+v1::Packet ToProto(const ImagePacket& packet);
+
+// INVALID_ARGUMENT names the field when an enum value is unknown or a number is out of range;
+// the payload itself is checked by core's PacketDecoder.
+absl::StatusOr<ImagePacket> FromProto(const v1::Packet& proto);
+
+v1::PayloadKind ToProto(PayloadKind kind);
+v1::Precision ToProto(Precision precision);
+// UNSPECIFIED maps to the given default; unknown numbers are INVALID_ARGUMENT naming `field`.
+absl::StatusOr<PayloadKind> FromProto(v1::PayloadKind kind, PayloadKind unspecified, const char* field);
+absl::StatusOr<Precision> FromProto(v1::Precision precision, Precision unspecified, const char* field);
+
+}  // namespace mt::server

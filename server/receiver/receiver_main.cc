@@ -1,0 +1,63 @@
+// mt-receiver: reconstructs transmitted images with the MAE decoder and stores them.
+#include <spdlog/spdlog.h>
+
+#include "absl/flags/flag.h"
+#include "absl/flags/parse.h"
+#include "core/io/checkpoint.h"
+#include "core/runtime/cli_help.h"
+#include "core/runtime/cpu_runtime.h"
+#include "server/common/daemon.h"
+#include "server/common/flags_util.h"
+#include "server/receiver/receiver_service.h"
+
+ABSL_FLAG(std::string, listen, "0.0.0.0:50052", "address to serve on (host:port)");
+ABSL_FLAG(std::string, checkpoint, "weights/mae.pt", "MAE checkpoint; must be the sender's (fingerprint checked)");
+ABSL_FLAG(std::string, output_dir, "received", "folder for <id>.png (created if missing)");
+ABSL_FLAG(int64_t, max_message_bytes, 64 << 20, "largest packet accepted (RESOURCE_EXHAUSTED beyond)");
+ABSL_FLAG(int64_t, max_pixels, 64 << 20, "largest image (width*height) a packet may describe");
+ABSL_FLAG(std::string, token, "", "require 'authorization: Bearer <token>' (default: $MT_TOKEN; empty = off)");
+ABSL_FLAG(std::string, tls_cert, "", "PEM certificate: serve TLS (empty = plaintext)");
+ABSL_FLAG(std::string, tls_key, "", "PEM private key for --tls_cert");
+ABSL_FLAG(std::string, tls_client_ca, "", "PEM CA: ask senders for certificates signed by it (mTLS)");
+ABSL_FLAG(bool, tls_require_client_cert, false, "refuse senders without a valid client certificate");
+ABSL_FLAG(double, grace_s, 10.0, "on SIGINT/SIGTERM, let in-flight packets finish for this long");
+ABSL_FLAG(int, threads, 0, "intra-op CPU threads (0 = all cores)");
+
+int main(int argc, char** argv) {
+  mt::server::BlockShutdownSignals();
+  mt::InstallCliHelp(
+      "mt-receiver [flags]\n\nAccepts packets from mt-sender on one long-lived stream, reconstructs each image with "
+      "the MAE decoder, writes <output_dir>/<id>.png atomically and acknowledges once it is on disk.",
+      "server/");
+  absl::ParseCommandLine(argc, argv);
+  spdlog::info("runtime: {}", mt::ConfigureCpuRuntime({absl::GetFlag(FLAGS_threads), true}));
+  absl::StatusOr<mt::MaskedAutoencoder> mae = mt::LoadMae(absl::GetFlag(FLAGS_checkpoint));
+  if (!mae.ok()) {
+    spdlog::error("{}", mae.status().ToString());
+    return 1;
+  }
+  mt::server::ReceiverConfig config;
+  config.output_dir = absl::GetFlag(FLAGS_output_dir);
+  config.mae_checkpoint = absl::GetFlag(FLAGS_checkpoint);
+  config.max_pixels = absl::GetFlag(FLAGS_max_pixels);
+  config.token = mt::server::FlagOrEnv(absl::GetFlag(FLAGS_token), "MT_TOKEN");
+  auto decoder = std::make_shared<mt::PacketDecoder>(*mae, config.max_pixels);
+  mt::server::ReceiverService service(decoder, config);
+
+  mt::server::ServerOptions options;
+  options.listen = absl::GetFlag(FLAGS_listen);
+  options.max_message_bytes = absl::GetFlag(FLAGS_max_message_bytes);
+  options.tls = {absl::GetFlag(FLAGS_tls_cert), absl::GetFlag(FLAGS_tls_key), absl::GetFlag(FLAGS_tls_client_ca),
+                 absl::GetFlag(FLAGS_tls_require_client_cert)};
+  absl::StatusOr<mt::server::RunningServer> server = mt::server::StartServer(options, {&service});
+  if (!server.ok()) {
+    spdlog::error("{}", server.status().ToString());
+    return 1;
+  }
+  spdlog::info("mt-receiver serving on port {} ({}{}), model {} ({}), writing to {}/", server->port,
+               options.tls.cert.empty() ? "plaintext" : "TLS", config.token.empty() ? "" : ", token required",
+               decoder->fingerprint(), config.mae_checkpoint, config.output_dir);
+  const int sig = mt::server::WaitForShutdownSignal(*server->server, absl::GetFlag(FLAGS_grace_s));
+  spdlog::info("signal {}: stopped accepting, in-flight packets finished; bye", sig);
+  return 0;
+}

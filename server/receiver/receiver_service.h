@@ -1,0 +1,43 @@
+// mt.v1.Receiver: accepts packets on a long-lived stream, reconstructs with the MAE decoder,
+// writes <output_dir>/<id>.png atomically (temp file + fsync + rename) and acknowledges each
+// packet, in order, only once its image is on disk. A bad packet gets an Ack carrying its
+// status code; the stream and the daemon carry on.
+// Thread-safety: gRPC calls the handlers concurrently; all state is immutable or in core's
+// thread-safe PacketDecoder.
+#pragma once
+
+#include <grpcpp/server_context.h>
+
+#include <memory>
+#include <string>
+
+#include "core/pipeline/packet_decoder.h"
+#include "mt/v1/transmission.grpc.pb.h"
+#include "server/common/security.h"
+
+namespace mt::server {
+
+struct ReceiverConfig {
+  std::string output_dir = "received";  // where <id>.png files go (created if missing)
+  std::string mae_checkpoint;           // for Info
+  int64_t max_pixels = 64 << 20;        // largest image (height·width) a packet may describe
+  std::string token;                    // required bearer token (empty: none)
+};
+
+class ReceiverService final : public v1::Receiver::Service {
+ public:
+  ReceiverService(std::shared_ptr<const PacketDecoder> decoder, ReceiverConfig config);
+
+  grpc::Status Deliver(grpc::ServerContext* context, grpc::ServerReaderWriter<v1::Ack, v1::Packet>* stream) override;
+  grpc::Status Info(grpc::ServerContext* context, const v1::InfoRequest* request, v1::ModelInfo* reply) override;
+
+  // One packet → its Ack (also used by tests): validate, decode, write, fill timings.
+  v1::Ack Handle(const v1::Packet& packet) const;
+
+ private:
+  std::shared_ptr<const PacketDecoder> decoder_;
+  ReceiverConfig config_;
+  TokenCheck token_;
+};
+
+}  // namespace mt::server

@@ -1,0 +1,140 @@
+#include "server/sender/receiver_link.h"
+
+#include <spdlog/spdlog.h>
+
+#include <atomic>
+
+#include "absl/strings/str_cat.h"
+#include "server/common/security.h"
+#include "server/common/status_convert.h"
+
+namespace mt::server {
+
+struct ReceiverLink::Stream {
+  grpc::ClientContext context;
+  std::unique_ptr<grpc::ClientReaderWriter<v1::Packet, v1::Ack>> rw;
+  std::mutex write_mu;  // one Write in flight; also orders `waiting` like the wire
+  std::mutex mu;
+  std::deque<std::shared_ptr<std::promise<absl::StatusOr<v1::Ack>>>> waiting;
+  bool broken = false;
+  std::atomic<bool> done{false};  // the reader thread has finished
+};
+
+ReceiverLink::ReceiverLink(std::shared_ptr<grpc::Channel> channel, LinkOptions options)
+    : channel_(std::move(channel)), stub_(v1::Receiver::NewStub(channel_)), options_(std::move(options)) {}
+
+ReceiverLink::~ReceiverLink() {
+  std::list<std::pair<std::shared_ptr<Stream>, std::thread>> readers;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    readers.swap(readers_);
+  }
+  for (auto& [s, t] : readers) s->context.TryCancel();
+  for (auto& [s, t] : readers) t.join();
+}
+
+std::string ReceiverLink::State() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (stream_) return "connected";
+  return last_error_.empty() ? "idle" : "down: " + last_error_;
+}
+
+void ReceiverLink::Drop(const std::shared_ptr<Stream>& s, const std::string& reason) {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (stream_ == s) {
+      stream_.reset();
+      last_error_ = reason;
+    }
+  }
+  std::deque<std::shared_ptr<std::promise<absl::StatusOr<v1::Ack>>>> waiting;
+  {
+    std::lock_guard<std::mutex> lock(s->mu);
+    s->broken = true;
+    waiting.swap(s->waiting);
+  }
+  for (auto& p : waiting) p->set_value(absl::UnavailableError(absl::StrCat("receiver stream broke: ", reason)));
+}
+
+absl::StatusOr<std::shared_ptr<ReceiverLink::Stream>> ReceiverLink::Connect(
+    std::chrono::system_clock::time_point deadline) {
+  std::unique_lock<std::mutex> lock(mu_);
+  if (stream_) return stream_;
+  for (auto it = readers_.begin(); it != readers_.end();) {
+    if (!it->first->done) {
+      ++it;
+      continue;
+    }
+    it->second.join();
+    it = readers_.erase(it);
+  }
+  const auto wait_until = std::min(deadline, std::chrono::system_clock::now() + options_.connect_timeout);
+  if (!channel_->WaitForConnected(wait_until)) {
+    last_error_ = "cannot connect";
+    return absl::UnavailableError("receiver unreachable (connection failed or timed out)");
+  }
+  auto s = std::make_shared<Stream>();
+  AttachToken(&s->context, options_.token);
+  s->rw = stub_->Deliver(&s->context);
+  stream_ = s;
+  last_error_.clear();
+  readers_.emplace_back(s, std::thread([this, s] {
+    v1::Ack ack;
+    while (s->rw->Read(&ack)) {
+      std::shared_ptr<std::promise<absl::StatusOr<v1::Ack>>> p;
+      {
+        std::lock_guard<std::mutex> l(s->mu);
+        if (s->waiting.empty()) continue;  // cannot happen: the receiver acks each packet once
+        p = s->waiting.front();
+        s->waiting.pop_front();
+      }
+      p->set_value(ack);
+    }
+    const grpc::Status st = s->rw->Finish();
+    Drop(s, st.ok() ? "closed by the receiver"
+                    : absl::StrCat(FromGrpcStatus(st).ToString()));
+    s->done = true;
+  }));
+  lock.unlock();
+  spdlog::info("connected to receiver");
+  return s;
+}
+
+absl::StatusOr<v1::Ack> ReceiverLink::TryOnce(const v1::Packet& packet,
+                                              std::chrono::system_clock::time_point deadline) {
+  absl::StatusOr<std::shared_ptr<Stream>> s = Connect(deadline);
+  if (!s.ok()) return s.status();
+  auto promise = std::make_shared<std::promise<absl::StatusOr<v1::Ack>>>();
+  std::future<absl::StatusOr<v1::Ack>> future = promise->get_future();
+  {
+    std::lock_guard<std::mutex> w((*s)->write_mu);
+    {
+      std::lock_guard<std::mutex> l((*s)->mu);
+      if ((*s)->broken) return absl::UnavailableError("receiver stream broke");
+      (*s)->waiting.push_back(promise);
+    }
+    // A failed write means the stream is finished; the reader then fails `promise` with the
+    // receiver's reason (e.g. a refused token), which is more useful than "write failed".
+    (*s)->rw->Write(packet);
+  }
+  if (future.wait_until(deadline) != std::future_status::ready)
+    return absl::DeadlineExceededError("no acknowledgement from the receiver before the deadline");
+  return future.get();
+}
+
+absl::StatusOr<v1::Ack> ReceiverLink::Deliver(const v1::Packet& packet,
+                                              std::chrono::system_clock::time_point deadline) {
+  absl::Status last;
+  for (int attempt = 1; attempt <= options_.max_attempts; ++attempt) {
+    absl::StatusOr<v1::Ack> ack = TryOnce(packet, deadline);
+    if (ack.ok() || ack.status().code() != absl::StatusCode::kUnavailable) return ack;
+    last = ack.status();
+    if (std::chrono::system_clock::now() >= deadline)
+      return absl::DeadlineExceededError(absl::StrCat("deadline passed while delivering: ", last.message()));
+    spdlog::warn("delivering '{}' (attempt {}/{}): {}", packet.id(), attempt, options_.max_attempts, last.ToString());
+  }
+  return absl::UnavailableError(absl::StrCat("receiver unavailable after ", options_.max_attempts,
+                                             " attempts: ", last.message()));
+}
+
+}  // namespace mt::server

@@ -1,0 +1,63 @@
+// The sender's one long-lived Deliver stream to the receiver. Packets from concurrent requests
+// are written in turn; acks come back in the same order and are handed to the waiting caller.
+// When the stream breaks, every waiting caller gets UNAVAILABLE and the next Deliver() reconnects
+// (gRPC's channel backoff paces the attempts); a packet whose ack was lost is sent again, which
+// is safe because the receiver's writes are idempotent (same id, same bytes, atomic rename).
+// Thread-safety: Deliver() and State() may be called from any number of threads.
+#pragma once
+
+#include <grpcpp/channel.h>
+#include <grpcpp/client_context.h>
+
+#include <chrono>
+#include <condition_variable>
+#include <deque>
+#include <future>
+#include <list>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+
+#include "absl/status/statusor.h"
+#include "mt/v1/transmission.grpc.pb.h"
+
+namespace mt::server {
+
+struct LinkOptions {
+  std::string token;              // bearer token the receiver requires (empty: none)
+  int max_attempts = 3;           // sends of one packet before giving up with UNAVAILABLE
+  std::chrono::milliseconds connect_timeout{2000};  // per attempt, capped by the caller's deadline
+};
+
+class ReceiverLink {
+ public:
+  ReceiverLink(std::shared_ptr<grpc::Channel> channel, LinkOptions options);
+  ~ReceiverLink();
+  ReceiverLink(const ReceiverLink&) = delete;
+  ReceiverLink& operator=(const ReceiverLink&) = delete;
+
+  // Sends `packet` and waits for its Ack until `deadline`. UNAVAILABLE when the receiver cannot
+  // be reached after max_attempts; DEADLINE_EXCEEDED when the deadline passes first.
+  absl::StatusOr<v1::Ack> Deliver(const v1::Packet& packet, std::chrono::system_clock::time_point deadline);
+
+  // "connected", "idle" (no stream yet) or "down: <reason>".
+  std::string State() const;
+
+ private:
+  struct Stream;  // one Deliver call: context, reader thread, waiting callers
+  absl::StatusOr<std::shared_ptr<Stream>> Connect(std::chrono::system_clock::time_point deadline);
+  absl::StatusOr<v1::Ack> TryOnce(const v1::Packet& packet, std::chrono::system_clock::time_point deadline);
+  void Drop(const std::shared_ptr<Stream>& stream, const std::string& reason);
+
+  std::shared_ptr<grpc::Channel> channel_;
+  std::unique_ptr<v1::Receiver::Stub> stub_;
+  LinkOptions options_;
+  mutable std::mutex mu_;
+  std::shared_ptr<Stream> stream_;  // current stream, or null
+  std::string last_error_;
+  // Reader threads with their streams; finished ones are joined at the next Connect().
+  std::list<std::pair<std::shared_ptr<Stream>, std::thread>> readers_;
+};
+
+}  // namespace mt::server

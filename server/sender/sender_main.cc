@@ -1,0 +1,105 @@
+// mt-sender: scores patches, keeps the important ones, streams them to mt-receiver.
+#include <grpcpp/create_channel.h>
+#include <grpcpp/support/channel_arguments.h>
+#include <spdlog/spdlog.h>
+
+#include "absl/flags/flag.h"
+#include "absl/flags/parse.h"
+#include "core/io/checkpoint.h"
+#include "core/runtime/cli_help.h"
+#include "core/runtime/cpu_runtime.h"
+#include "server/common/daemon.h"
+#include "server/common/flags_util.h"
+#include "server/sender/sender_service.h"
+
+ABSL_FLAG(std::string, listen, "0.0.0.0:50051", "address to serve clients on (host:port)");
+ABSL_FLAG(std::string, receiver, "localhost:50052", "mt-receiver address");
+ABSL_FLAG(std::string, checkpoint, "weights/mae.pt", "MAE checkpoint; must be the receiver's");
+ABSL_FLAG(std::string, masker_checkpoint, "weights/masker.pt", "masker checkpoint");
+ABSL_FLAG(double, keep_ratio, 0.16, "keep ratio when a request names no selection");
+ABSL_FLAG(int64_t, max_message_bytes, 64 << 20, "largest client request accepted (RESOURCE_EXHAUSTED beyond)");
+ABSL_FLAG(int64_t, max_pixels, 64 << 20, "largest decoded image (width*height) accepted");
+ABSL_FLAG(std::string, token, "", "require this bearer token from clients (default: $MT_TOKEN; empty = off)");
+ABSL_FLAG(std::string, receiver_token, "", "bearer token for the receiver (default: $MT_RECEIVER_TOKEN, else --token)");
+ABSL_FLAG(std::string, tls_cert, "", "PEM certificate: serve clients over TLS (empty = plaintext)");
+ABSL_FLAG(std::string, tls_key, "", "PEM private key for --tls_cert");
+ABSL_FLAG(std::string, tls_client_ca, "", "PEM CA: ask clients for certificates signed by it (mTLS)");
+ABSL_FLAG(bool, tls_require_client_cert, false, "refuse clients without a valid client certificate");
+ABSL_FLAG(bool, receiver_tls, false, "connect to the receiver over TLS");
+ABSL_FLAG(std::string, receiver_ca, "", "PEM CA to trust for the receiver (empty: system roots)");
+ABSL_FLAG(std::string, receiver_cert, "", "PEM client certificate for the receiver (mTLS)");
+ABSL_FLAG(std::string, receiver_key, "", "PEM private key for --receiver_cert");
+ABSL_FLAG(std::string, receiver_tls_name, "", "name to check in the receiver's certificate (default: its host)");
+ABSL_FLAG(double, grace_s, 10.0, "on SIGINT/SIGTERM, let in-flight requests finish for this long");
+ABSL_FLAG(int, threads, 0, "intra-op CPU threads (0 = all cores)");
+
+int main(int argc, char** argv) {
+  mt::server::BlockShutdownSignals();
+  mt::InstallCliHelp(
+      "mt-sender [flags]\n\nAccepts images from mt-client, keeps the patches the masker scores as important, "
+      "encodes them with the MAE encoder and streams only those to mt-receiver over one long-lived stream.",
+      "server/");
+  absl::ParseCommandLine(argc, argv);
+  spdlog::info("runtime: {}", mt::ConfigureCpuRuntime({absl::GetFlag(FLAGS_threads), true}));
+  absl::StatusOr<mt::MaskedAutoencoder> mae = mt::LoadMae(absl::GetFlag(FLAGS_checkpoint));
+  if (!mae.ok()) {
+    spdlog::error("{}", mae.status().ToString());
+    return 1;
+  }
+  absl::StatusOr<mt::Masker> masker = mt::LoadMasker(absl::GetFlag(FLAGS_masker_checkpoint));
+  if (!masker.ok()) {
+    spdlog::error("{}", masker.status().ToString());
+    return 1;
+  }
+  if (masker->get()->options().img_size != mae->get()->options().img_size ||
+      masker->get()->options().patch_size != mae->get()->options().patch_size) {
+    spdlog::error("the masker and the MAE disagree on image or patch size");
+    return 1;
+  }
+  mt::server::SenderConfig config;
+  config.receiver = absl::GetFlag(FLAGS_receiver);
+  config.mae_checkpoint = absl::GetFlag(FLAGS_checkpoint);
+  config.masker_checkpoint = absl::GetFlag(FLAGS_masker_checkpoint);
+  config.max_pixels = absl::GetFlag(FLAGS_max_pixels);
+  config.default_keep_ratio = absl::GetFlag(FLAGS_keep_ratio);
+  config.token = mt::server::FlagOrEnv(absl::GetFlag(FLAGS_token), "MT_TOKEN");
+
+  mt::server::ChannelSecurity security{absl::GetFlag(FLAGS_receiver_tls), absl::GetFlag(FLAGS_receiver_ca),
+                                       absl::GetFlag(FLAGS_receiver_cert), absl::GetFlag(FLAGS_receiver_key),
+                                       absl::GetFlag(FLAGS_receiver_tls_name)};
+  absl::StatusOr<std::shared_ptr<grpc::ChannelCredentials>> creds = mt::server::MakeChannelCredentials(security);
+  if (!creds.ok()) {
+    spdlog::error("{}", creds.status().ToString());
+    return 1;
+  }
+  grpc::ChannelArguments args;
+  args.SetMaxSendMessageSize(-1);
+  args.SetMaxReceiveMessageSize(static_cast<int>(std::min<int64_t>(absl::GetFlag(FLAGS_max_message_bytes), INT32_MAX)));
+  args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, 100);  // a restarted receiver is found quickly
+  args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 2000);
+  if (!security.target_name.empty()) args.SetSslTargetNameOverride(security.target_name);
+  mt::server::LinkOptions link_options;
+  link_options.token = mt::server::FlagOrEnv(absl::GetFlag(FLAGS_receiver_token), "MT_RECEIVER_TOKEN");
+  if (link_options.token.empty()) link_options.token = config.token;
+  auto link = std::make_shared<mt::server::ReceiverLink>(
+      grpc::CreateCustomChannel(config.receiver, *creds, args), link_options);
+  auto encoder = std::make_shared<mt::PacketEncoder>(*mae, *masker);
+  mt::server::SenderService service(encoder, link, config);
+
+  mt::server::ServerOptions options;
+  options.listen = absl::GetFlag(FLAGS_listen);
+  options.max_message_bytes = absl::GetFlag(FLAGS_max_message_bytes);
+  options.tls = {absl::GetFlag(FLAGS_tls_cert), absl::GetFlag(FLAGS_tls_key), absl::GetFlag(FLAGS_tls_client_ca),
+                 absl::GetFlag(FLAGS_tls_require_client_cert)};
+  absl::StatusOr<mt::server::RunningServer> server = mt::server::StartServer(options, {&service});
+  if (!server.ok()) {
+    spdlog::error("{}", server.status().ToString());
+    return 1;
+  }
+  spdlog::info("mt-sender serving on port {} ({}{}), model {}, receiver {}", server->port,
+               options.tls.cert.empty() ? "plaintext" : "TLS", config.token.empty() ? "" : ", token required",
+               encoder->fingerprint(), config.receiver);
+  const int sig = mt::server::WaitForShutdownSignal(*server->server, absl::GetFlag(FLAGS_grace_s));
+  spdlog::info("signal {}: stopped accepting, in-flight requests finished; bye", sig);
+  return 0;
+}

@@ -1,0 +1,192 @@
+#include "server/sender/sender_service.h"
+
+#include <ATen/ATen.h>
+#include <spdlog/spdlog.h>
+
+#include <chrono>
+
+#include "absl/strings/str_cat.h"
+#include "core/io/image_io.h"
+#include "core/metrics/image_metrics.h"
+#include "server/common/packet_proto.h"
+#include "server/common/status_convert.h"
+
+namespace mt::server {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+double MsSince(Clock::time_point t0) {
+  return std::chrono::duration<double, std::milli>(Clock::now() - t0).count();
+}
+
+// Request selection → core policy. INVALID_ARGUMENT names the field.
+absl::StatusOr<SelectionPolicy> ToPolicy(const v1::Selection& s, double default_keep_ratio) {
+  SelectionPolicy p;
+  switch (s.policy_case()) {
+    case v1::Selection::kThreshold:
+      p.mode = SelectionPolicy::Mode::kThreshold;
+      p.threshold = s.threshold();
+      break;
+    case v1::Selection::kMaxBytes:
+      p.mode = SelectionPolicy::Mode::kByteBudget;
+      p.max_bytes = s.max_bytes();
+      if (p.max_bytes <= 0)
+        return absl::InvalidArgumentError(absl::StrCat("selection.max_bytes must be > 0, got ", p.max_bytes));
+      break;
+    case v1::Selection::kKeepRatio:
+      p.mode = SelectionPolicy::Mode::kTopK;
+      p.keep_ratio = s.keep_ratio();
+      break;
+    case v1::Selection::POLICY_NOT_SET:
+      p.mode = SelectionPolicy::Mode::kTopK;
+      p.keep_ratio = default_keep_ratio;
+      break;
+  }
+  return p;
+}
+
+absl::Status Interrupted(const grpc::ServerContext* context) {
+  if (context->IsCancelled()) return absl::CancelledError("the client cancelled or its deadline passed");
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+SenderService::SenderService(std::shared_ptr<const PacketEncoder> encoder, std::shared_ptr<ReceiverLink> link,
+                             SenderConfig config)
+    : encoder_(std::move(encoder)), link_(std::move(link)), config_(std::move(config)), token_(config_.token) {}
+
+absl::Status SenderService::Process(grpc::ServerContext* context, const v1::SendRequest& request,
+                                    v1::SendReply* reply) {
+  const auto t_start = Clock::now();
+  // Validate everything cheap before any decoding.
+  if (absl::Status s = ValidateImageId(request.id()); !s.ok())
+    return absl::InvalidArgumentError(absl::StrCat("id: ", s.message()));
+  if (request.image().empty()) return absl::InvalidArgumentError("image: empty");
+  absl::StatusOr<SelectionPolicy> policy = ToPolicy(request.selection(), config_.default_keep_ratio);
+  if (!policy.ok()) return policy.status();
+  EncodeOptions options;
+  options.selection = *policy;
+  absl::StatusOr<PayloadKind> payload = FromProto(request.payload(), PayloadKind::kFeatures, "payload");
+  if (!payload.ok()) return payload.status();
+  absl::StatusOr<Precision> precision = FromProto(request.precision(), Precision::kFp16, "precision");
+  if (!precision.ok()) return precision.status();
+  options.payload = *payload;
+  options.precision = *precision;
+
+  auto t0 = Clock::now();
+  absl::StatusOr<at::Tensor> image = DecodeImageRgb(request.image());
+  if (!image.ok()) return absl::InvalidArgumentError(absl::StrCat("image: ", image.status().message()));
+  const int64_t h = image->size(1), w = image->size(2);
+  if (h * w > config_.max_pixels)
+    return absl::ResourceExhaustedError(absl::StrCat("image: ", w, "x", h, " exceeds the sender's ",
+                                                     config_.max_pixels, "-pixel limit"));
+  const double decode_ms = MsSince(t0);
+  if (absl::Status s = Interrupted(context); !s.ok()) return s;
+
+  absl::StatusOr<EncodedImage> encoded = encoder_->Encode(*image, request.id(), options);
+  if (!encoded.ok()) return encoded.status();
+  if (absl::Status s = Interrupted(context); !s.ok()) return s;
+
+  v1::Packet packet = ToProto(encoded->packet);
+  packet.set_want_reconstruction(true);  // PSNR/SSIM are measured on what the receiver stored
+  const int64_t wire_bytes = static_cast<int64_t>(packet.ByteSizeLong());
+  auto deadline = context->deadline();
+  if (deadline == std::chrono::system_clock::time_point::max())
+    deadline = std::chrono::system_clock::now() + config_.default_deadline;
+  t0 = Clock::now();
+  absl::StatusOr<v1::Ack> ack = link_->Deliver(packet, deadline);
+  const double round_trip_ms = MsSince(t0);
+  if (!ack.ok()) return ack.status();
+  if (ack->code() != 0)
+    return absl::Status(static_cast<absl::StatusCode>(ack->code()), absl::StrCat("receiver: ", ack->message()));
+
+  absl::StatusOr<at::Tensor> stored = DecodeImageRgb(ack->reconstruction_png());
+  if (!stored.ok() || stored->sizes() != image->sizes())
+    return absl::InternalError("receiver returned an unreadable reconstruction");
+  at::Tensor a = image->unsqueeze(0), b = stored->unsqueeze(0);
+  reply->set_id(request.id());
+  reply->set_width(static_cast<int32_t>(w));
+  reply->set_height(static_cast<int32_t>(h));
+  reply->set_wire_bytes(wire_bytes);
+  reply->set_payload_bytes(PayloadBytes(encoded->packet));
+  reply->set_raw_bytes(h * w * 3);
+  reply->set_image_bytes(static_cast<int64_t>(request.image().size()));
+  reply->set_tiles(static_cast<int32_t>(encoded->grid.count()));
+  reply->set_patches_total(static_cast<int32_t>(encoded->keep.numel()));
+  reply->set_patches_kept(static_cast<int32_t>(encoded->kept));
+  reply->set_keep_ratio(static_cast<double>(encoded->kept) / static_cast<double>(encoded->keep.numel()));
+  reply->set_psnr_db(Psnr(a, b)[0].item<double>());
+  reply->set_ssim(h >= kSsimWindow && w >= kSsimWindow ? Ssim(a, b)[0].item<double>() : -1.0);
+  reply->set_stored_path(ack->stored_path());
+  reply->set_payload(ToProto(options.payload));
+  reply->set_precision(ToProto(options.precision));
+  if (request.return_reconstruction()) reply->set_reconstruction_png(ack->reconstruction_png());
+  reply->set_tile_size(static_cast<int32_t>(encoded->packet.tile_size));
+  reply->set_patch_size(static_cast<int32_t>(encoded->packet.patch_size));
+  for (const TilePayload& tile : encoded->packet.tiles) reply->add_keep_bitmaps(tile.keep_bitmap);
+  v1::StageTimings* t = reply->mutable_timings();
+  t->set_decode_image_ms(decode_ms);
+  t->set_masker_ms(encoded->masker_ms);
+  t->set_encoder_ms(encoded->encoder_ms);
+  t->set_decoder_ms(ack->decoder_ms());
+  t->set_write_ms(ack->write_ms());
+  t->set_transmit_ms(std::max(0.0, round_trip_ms - ack->decoder_ms() - ack->write_ms()));
+  t->set_total_ms(MsSince(t_start));
+  return absl::OkStatus();
+}
+
+grpc::Status SenderService::Send(grpc::ServerContext* context, const v1::SendRequest* request,
+                                 v1::SendReply* reply) {
+  if (grpc::Status s = token_.Check(*context); !s.ok()) return s;
+  absl::Status s;
+  try {
+    s = Process(context, *request, reply);
+  } catch (const std::exception& e) {  // a LibTorch error must not take the daemon down
+    s = absl::InternalError(absl::StrCat("sender failed: ", e.what()));
+  }
+  if (!s.ok()) spdlog::warn("send '{}' from {}: {}", request->id(), context->peer(), s.ToString());
+  return ToGrpcStatus(s);
+}
+
+grpc::Status SenderService::SendStream(grpc::ServerContext* context,
+                                       grpc::ServerReaderWriter<v1::SendReply, v1::SendRequest>* stream) {
+  if (grpc::Status s = token_.Check(*context); !s.ok()) return s;
+  v1::SendRequest request;
+  while (stream->Read(&request)) {
+    v1::SendReply reply;
+    absl::Status s;
+    try {
+      s = Process(context, request, &reply);
+    } catch (const std::exception& e) {
+      s = absl::InternalError(absl::StrCat("sender failed: ", e.what()));
+    }
+    // A stream has one final status: the first failing image ends it, naming the image.
+    if (!s.ok()) return ToGrpcStatus(absl::Status(s.code(), absl::StrCat("image '", request.id(), "': ", s.message())));
+    if (!stream->Write(reply)) break;
+  }
+  return grpc::Status::OK;
+}
+
+grpc::Status SenderService::Info(grpc::ServerContext* context, const v1::InfoRequest*, v1::ModelInfo* reply) {
+  if (grpc::Status s = token_.Check(*context); !s.ok()) return s;
+  const MaskedAutoencoderOptions& o = encoder_->mae_options();
+  reply->set_role("sender");
+  reply->set_model_fingerprint(encoder_->fingerprint());
+  reply->set_image_size(static_cast<int32_t>(o.img_size));
+  reply->set_patch_size(static_cast<int32_t>(o.patch_size));
+  reply->set_encoder_width(static_cast<int32_t>(o.embed_dim));
+  reply->set_decoder_width(static_cast<int32_t>(o.decoder_embed_dim));
+  reply->set_encoder_depth(static_cast<int32_t>(o.depth));
+  reply->set_decoder_depth(static_cast<int32_t>(o.decoder_depth));
+  reply->set_masker(encoder_->masker_options().kind == MaskerKind::kCnn ? "cnn" : "transformer");
+  reply->set_mae_checkpoint(config_.mae_checkpoint);
+  reply->set_masker_checkpoint(config_.masker_checkpoint);
+  reply->set_max_pixels(config_.max_pixels);
+  reply->set_receiver(config_.receiver);
+  reply->set_receiver_state(link_->State());
+  return grpc::Status::OK;
+}
+
+}  // namespace mt::server

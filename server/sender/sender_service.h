@@ -1,0 +1,48 @@
+// mt.v1.Sender: decodes client images, runs core's PacketEncoder (masker → selection → MAE
+// encoder), ships the packet over the ReceiverLink, and reports bytes on the wire, keep ratio,
+// PSNR/SSIM of the receiver's stored image, and per-stage timings.
+// Thread-safety: gRPC calls the handlers concurrently; the encoder and link are thread-safe.
+#pragma once
+
+#include <grpcpp/server_context.h>
+
+#include <memory>
+#include <string>
+
+#include "core/pipeline/packet_encoder.h"
+#include "mt/v1/transmission.grpc.pb.h"
+#include "server/common/security.h"
+#include "server/sender/receiver_link.h"
+
+namespace mt::server {
+
+struct SenderConfig {
+  std::string receiver;           // receiver address, for Info
+  std::string mae_checkpoint, masker_checkpoint;  // for Info
+  int64_t max_pixels = 64 << 20;  // largest decoded image (RESOURCE_EXHAUSTED beyond)
+  double default_keep_ratio = 0.16;  // when a request sets no selection
+  std::string token;              // required bearer token from clients (empty: none)
+  std::chrono::milliseconds default_deadline{30000};  // when the client sets none
+};
+
+class SenderService final : public v1::Sender::Service {
+ public:
+  SenderService(std::shared_ptr<const PacketEncoder> encoder, std::shared_ptr<ReceiverLink> link,
+                SenderConfig config);
+
+  grpc::Status Send(grpc::ServerContext* context, const v1::SendRequest* request, v1::SendReply* reply) override;
+  grpc::Status SendStream(grpc::ServerContext* context,
+                          grpc::ServerReaderWriter<v1::SendReply, v1::SendRequest>* stream) override;
+  grpc::Status Info(grpc::ServerContext* context, const v1::InfoRequest* request, v1::ModelInfo* reply) override;
+
+ private:
+  // One image end to end; the status is what the client sees.
+  absl::Status Process(grpc::ServerContext* context, const v1::SendRequest& request, v1::SendReply* reply);
+
+  std::shared_ptr<const PacketEncoder> encoder_;
+  std::shared_ptr<ReceiverLink> link_;
+  SenderConfig config_;
+  TokenCheck token_;
+};
+
+}  // namespace mt::server

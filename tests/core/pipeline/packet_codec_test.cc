@@ -1,0 +1,188 @@
+// Sender → receiver through core types only: PacketEncoder then PacketDecoder, checked against
+// the in-process TileReconstructor, plus every validation status.
+#include <ATen/ATen.h>
+#include <gtest/gtest.h>
+
+#include <cstring>
+#include <limits>
+
+#include "core/codec/bitmap.h"
+#include "core/pipeline/packet_decoder.h"
+#include "core/pipeline/packet_encoder.h"
+#include "core/pipeline/tile_reconstructor.h"
+#include "tests/test_util.h"
+
+namespace mt {
+namespace {
+
+class PacketCodecTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    at::manual_seed(11);
+    mae_ = MaskedAutoencoder(test::TinyMaeOptions());  // 8×8 tiles, patch 2: L = 16, D_dec = 16
+    MaskerOptions mo;
+    mo.img_size = 8;
+    mo.patch_size = 2;
+    mo.embed_dim = 16;
+    mo.depth = 1;
+    mo.num_heads = 2;
+    masker_ = Masker(mo);
+    encoder_ = std::make_unique<PacketEncoder>(mae_, masker_);
+    decoder_ = std::make_unique<PacketDecoder>(mae_, 1 << 20);
+  }
+  // Pixels on the uint8 lattice, so the pixel payload carries them exactly.
+  static at::Tensor Image(int64_t h, int64_t w) { return at::randint(0, 256, {3, h, w}).to(at::kFloat) / 255.0; }
+  static EncodeOptions TopK(double ratio, PayloadKind payload, Precision precision) {
+    EncodeOptions o;
+    o.selection.mode = SelectionPolicy::Mode::kTopK;
+    o.selection.keep_ratio = ratio;
+    o.payload = payload;
+    o.precision = precision;
+    return o;
+  }
+  ImagePacket Packet(PayloadKind payload = PayloadKind::kFeatures, Precision precision = Precision::kFp32) {
+    return encoder_->Encode(Image(8, 8), "img", TopK(0.25, payload, precision))->packet;
+  }
+
+  MaskedAutoencoder mae_{nullptr};
+  Masker masker_{nullptr};
+  std::unique_ptr<PacketEncoder> encoder_;
+  std::unique_ptr<PacketDecoder> decoder_;
+};
+
+TEST_F(PacketCodecTest, Fp32FeaturesDecodeToTheInProcessDecoderImage) {
+  at::Tensor image = Image(8, 8);
+  absl::StatusOr<EncodedImage> e = encoder_->Encode(image, "one", TopK(0.25, PayloadKind::kFeatures, Precision::kFp32));
+  ASSERT_TRUE(e.ok()) << e.status();
+  EXPECT_EQ(e->kept, 4);  // round(0.25 · 16)
+  EXPECT_EQ(PayloadBytes(e->packet), 2 + 5 * 16 * 4);  // bitmap + (cls + 4 tokens) × 16 fp32
+  absl::StatusOr<DecodedImage> d = decoder_->Decode(e->packet);
+  ASSERT_TRUE(d.ok()) << d.status();
+  PatchSelector top4 = *PatchSelector::Create({SelectionPolicy::Mode::kTopK, 0.5, 0.25});
+  TileReconstruction ref = TileReconstructor(mae_, masker_).Reconstruct(image, top4, EncoderContext::kFullContext);
+  EXPECT_TRUE(at::equal(d->keep[0], ref.keep));
+  EXPECT_TRUE(at::allclose(d->image, ref.decoded, 1e-5, 1e-6)) << (d->image - ref.decoded).abs().max();
+}
+
+TEST_F(PacketCodecTest, PixelsDecodeToTheVisibleOnlyComposite) {
+  at::Tensor image = Image(8, 8);
+  absl::StatusOr<EncodedImage> e = encoder_->Encode(image, "px", TopK(0.25, PayloadKind::kPixels, Precision::kFp32));
+  ASSERT_TRUE(e.ok());
+  EXPECT_EQ(PayloadBytes(e->packet), 2 + 4 * 2 * 2 * 3);  // bitmap + 4 patches of 12 bytes
+  absl::StatusOr<DecodedImage> d = decoder_->Decode(e->packet);
+  ASSERT_TRUE(d.ok()) << d.status();
+  PatchSelector top4 = *PatchSelector::Create({SelectionPolicy::Mode::kTopK, 0.5, 0.25});
+  TileReconstruction ref = TileReconstructor(mae_, masker_).Reconstruct(image, top4, EncoderContext::kVisibleOnly);
+  EXPECT_TRUE(at::allclose(d->image, ref.composite, 1e-5, 1e-6)) << (d->image - ref.composite).abs().max();
+}
+
+TEST_F(PacketCodecTest, TilesANonMultipleImageAndKeepsPixelsExactly) {
+  at::Tensor image = Image(13, 19);  // 2 × 3 tiles of 8, padded
+  absl::StatusOr<EncodedImage> e =
+      encoder_->Encode(image, "big", TopK(0.3, PayloadKind::kFeaturesAndPixels, Precision::kFp16));
+  ASSERT_TRUE(e.ok()) << e.status();
+  EXPECT_EQ(e->packet.tiles.size(), 6u);
+  EXPECT_EQ(e->kept, 29);  // round(0.3 · 96)
+  absl::StatusOr<DecodedImage> d = decoder_->Decode(e->packet);
+  ASSERT_TRUE(d.ok()) << d.status();
+  ASSERT_EQ(d->image.sizes(), (at::IntArrayRef{3, 13, 19}));
+  // Every kept patch that lies inside the image comes back bit-exact.
+  int64_t checked = 0;
+  for (int64_t t = 0; t < 6; ++t)
+    for (int64_t i = 0; i < 16; ++i) {
+      if (!d->keep[t][i].item<bool>()) continue;
+      const int64_t y = (t / 3) * 8 + (i / 4) * 2, x = (t % 3) * 8 + (i % 4) * 2;
+      if (y + 2 > 13 || x + 2 > 19) continue;
+      EXPECT_TRUE(at::equal(d->image.narrow(1, y, 2).narrow(2, x, 2), image.narrow(1, y, 2).narrow(2, x, 2)));
+      ++checked;
+    }
+  EXPECT_GT(checked, 10);
+}
+
+TEST_F(PacketCodecTest, ByteBudgetKeepsAsManyPatchesAsFit) {
+  EncodeOptions o = TopK(0, PayloadKind::kFeatures, Precision::kInt8);
+  o.selection.mode = SelectionPolicy::Mode::kByteBudget;
+  o.selection.max_bytes = 2 * (2 + 20) + 7 * 20 + 19;  // 2 tiles (bitmap + cls), 7 tokens of 16+4 B, 19 spare
+  absl::StatusOr<EncodedImage> e = encoder_->Encode(Image(8, 16), "budget", o);
+  ASSERT_TRUE(e.ok()) << e.status();
+  EXPECT_EQ(e->kept, 7);
+  EXPECT_LE(PayloadBytes(e->packet), o.selection.max_bytes);
+  EXPECT_TRUE(decoder_->Decode(e->packet).ok());
+}
+
+TEST_F(PacketCodecTest, Int8AndFp16DecodeCloseToFp32) {
+  at::Tensor image = Image(8, 8);
+  auto decode = [&](Precision p) {
+    return decoder_->Decode(encoder_->Encode(image, "q", TopK(0.5, PayloadKind::kFeatures, p))->packet)->image;
+  };
+  at::Tensor ref = decode(Precision::kFp32);
+  EXPECT_LT((decode(Precision::kFp16) - ref).abs().max().item<double>(), 2e-3);
+  EXPECT_LT((decode(Precision::kInt8) - ref).abs().max().item<double>(), 5e-2);
+}
+
+TEST_F(PacketCodecTest, ValidationNamesTheFieldAndPicksTheStatus) {
+  auto code = [&](const ImagePacket& p) { return decoder_->Validate(p).code(); };
+  auto message = [&](const ImagePacket& p) { return std::string(decoder_->Validate(p).message()); };
+  ImagePacket good = Packet();
+  ASSERT_TRUE(decoder_->Validate(good).ok());
+
+  ImagePacket p = good;
+  p.model_fingerprint = "0000000000000000";
+  EXPECT_EQ(code(p), absl::StatusCode::kFailedPrecondition);
+  p = good;
+  p.patch_size = 4;
+  EXPECT_EQ(code(p), absl::StatusCode::kFailedPrecondition);
+  p = good;
+  p.feature_dim = 32;
+  EXPECT_EQ(code(p), absl::StatusCode::kFailedPrecondition);
+  p = good;
+  p.tiles[0].features.pop_back();
+  EXPECT_EQ(code(p), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(message(p).rfind("tiles[0].features", 0), 0u) << message(p);
+  p = good;
+  p.tiles[0].keep_bitmap += "x";
+  EXPECT_EQ(message(p).rfind("tiles[0].keep_bitmap", 0), 0u) << message(p);
+  p = good;
+  const float inf = std::numeric_limits<float>::infinity();
+  std::memcpy(p.tiles[0].features.data() + 8, &inf, 4);
+  EXPECT_EQ(code(p), absl::StatusCode::kInvalidArgument);
+  EXPECT_NE(message(p).find("non-finite"), std::string::npos);
+  p = good;
+  p.tiles.push_back(p.tiles[0]);
+  EXPECT_EQ(message(p).rfind("tiles: 2 given", 0), 0u) << message(p);
+  p = good;
+  p.tiles[0].pixels = std::string(12, '\0');
+  EXPECT_EQ(code(p), absl::StatusCode::kInvalidArgument);
+  p = good;
+  p.id = "../../x";
+  EXPECT_EQ(code(p), absl::StatusCode::kInvalidArgument);
+  p = good;
+  p.height = 0;
+  EXPECT_EQ(code(p), absl::StatusCode::kInvalidArgument);
+  p = good;
+  p.height = p.width = 4096;  // 16 M pixels > the 1 M limit
+  EXPECT_EQ(code(p), absl::StatusCode::kResourceExhausted);
+
+  ImagePacket px = Packet(PayloadKind::kPixels);
+  ASSERT_TRUE(decoder_->Validate(px).ok());
+  px.tiles[0].pixels.pop_back();
+  EXPECT_EQ(message(px).rfind("tiles[0].pixels", 0), 0u) << message(px);
+}
+
+TEST_F(PacketCodecTest, TilesWithNoKeptPatchDecode) {
+  EncodeOptions o = TopK(0, PayloadKind::kPixels, Precision::kFp32);
+  o.selection.mode = SelectionPolicy::Mode::kThreshold;
+  o.selection.threshold = 0.999999;  // nothing passes
+  for (PayloadKind k : {PayloadKind::kPixels, PayloadKind::kFeatures}) {
+    o.payload = k;
+    absl::StatusOr<EncodedImage> e = encoder_->Encode(Image(8, 8), "none", o);
+    ASSERT_TRUE(e.ok());
+    EXPECT_EQ(e->kept, 0);
+    absl::StatusOr<DecodedImage> d = decoder_->Decode(e->packet);
+    ASSERT_TRUE(d.ok()) << d.status();
+    EXPECT_TRUE(at::isfinite(d->image).all().item<bool>());
+  }
+}
+
+}  // namespace
+}  // namespace mt

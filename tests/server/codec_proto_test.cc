@@ -1,0 +1,63 @@
+#include <gtest/gtest.h>
+
+#include "server/common/packet_proto.h"
+#include "server/common/status_convert.h"
+
+namespace mt::server {
+namespace {
+
+TEST(PacketProtoTest, RoundTripsEveryField) {
+  ImagePacket p;
+  p.id = "x";
+  p.model_fingerprint = "0123456789abcdef";
+  p.height = 13;
+  p.width = 19;
+  p.tile_size = 8;
+  p.patch_size = 2;
+  p.feature_dim = 16;
+  p.payload = PayloadKind::kFeaturesAndPixels;
+  p.precision = Precision::kInt8;
+  p.tiles.push_back({"ab", "cdef", "gh", "ijk"});
+  absl::StatusOr<ImagePacket> back = FromProto(ToProto(p));
+  ASSERT_TRUE(back.ok()) << back.status();
+  EXPECT_EQ(back->id, p.id);
+  EXPECT_EQ(back->model_fingerprint, p.model_fingerprint);
+  EXPECT_EQ(back->height, 13);
+  EXPECT_EQ(back->width, 19);
+  EXPECT_EQ(back->feature_dim, 16);
+  EXPECT_EQ(back->payload, PayloadKind::kFeaturesAndPixels);
+  EXPECT_EQ(back->precision, Precision::kInt8);
+  ASSERT_EQ(back->tiles.size(), 1u);
+  EXPECT_EQ(back->tiles[0].pixels, "ijk");
+  EXPECT_EQ(back->tiles[0].feature_scales, "gh");
+}
+
+TEST(PacketProtoTest, UnknownOrMissingEnumsNameTheField) {
+  v1::Packet p;
+  p.set_payload(static_cast<v1::PayloadKind>(7));
+  absl::Status s = FromProto(p).status();
+  EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(s.message().rfind("payload", 0), 0u) << s;
+  p.set_payload(v1::FEATURES);
+  p.set_precision(static_cast<v1::Precision>(11));
+  EXPECT_EQ(FromProto(p).status().message().rfind("precision", 0), 0u);
+  p.set_precision(v1::PRECISION_UNSPECIFIED);
+  EXPECT_EQ(FromProto(p).status().code(), absl::StatusCode::kInvalidArgument);
+  p.set_payload(v1::PAYLOAD_KIND_UNSPECIFIED);
+  EXPECT_EQ(FromProto(p).status().code(), absl::StatusCode::kInvalidArgument);
+}
+
+TEST(StatusConvertTest, CodesAndMessagesSurviveBothWays) {
+  for (absl::StatusCode c : {absl::StatusCode::kInvalidArgument, absl::StatusCode::kFailedPrecondition,
+                             absl::StatusCode::kResourceExhausted, absl::StatusCode::kUnavailable,
+                             absl::StatusCode::kUnauthenticated}) {
+    grpc::Status g = ToGrpcStatus(absl::Status(c, "why"));
+    EXPECT_EQ(static_cast<int>(g.error_code()), static_cast<int>(c));
+    EXPECT_EQ(g.error_message(), "why");
+    EXPECT_EQ(FromGrpcStatus(g), absl::Status(c, "why"));
+  }
+  EXPECT_TRUE(ToGrpcStatus(absl::OkStatus()).ok());
+}
+
+}  // namespace
+}  // namespace mt::server

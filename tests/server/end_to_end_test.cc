@@ -1,0 +1,281 @@
+// In-process loopback: client stub → SenderService → ReceiverLink → ReceiverService → file on
+// disk, with small random models; every bad-input class gets its status and the daemons keep
+// serving.
+#include <ATen/ATen.h>
+#include <grpcpp/create_channel.h>
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "core/io/image_io.h"
+#include "core/metrics/image_metrics.h"
+#include "grpc/health/v1/health.grpc.pb.h"
+#include "server/common/daemon.h"
+#include "server/common/packet_proto.h"
+#include "server/common/security.h"
+#include "server/receiver/receiver_service.h"
+#include "server/sender/sender_service.h"
+#include "tests/test_util.h"
+
+namespace mt::server {
+namespace {
+
+MaskerOptions TinyMasker() {
+  MaskerOptions o;
+  o.img_size = 8;
+  o.patch_size = 2;
+  o.embed_dim = 16;
+  o.depth = 1;
+  o.num_heads = 2;
+  return o;
+}
+
+std::string ReadAll(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::ostringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+class EndToEndTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    at::manual_seed(21);
+    mae_ = MaskedAutoencoder(test::TinyMaeOptions());
+    masker_ = Masker(TinyMasker());
+    out_dir_ = test::TempDir();
+    StartReceiver(mae_, "127.0.0.1:0");
+    StartSender({});
+  }
+  void TearDown() override {
+    if (sender_.server) sender_.server->Shutdown();
+    sender_.server.reset();
+    sender_service_.reset();
+    link_.reset();  // closes the Deliver stream, so the receiver has nothing in flight
+    if (receiver_.server) receiver_.server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(2));
+    receiver_.server.reset();
+  }
+
+  void StartReceiver(MaskedAutoencoder mae, const std::string& listen, const std::string& token = "") {
+    ReceiverConfig rc;
+    rc.output_dir = out_dir_;
+    rc.token = token;
+    receiver_service_ = std::make_unique<ReceiverService>(std::make_shared<PacketDecoder>(mae, 1 << 20), rc);
+    ServerOptions o;
+    o.listen = listen;
+    absl::StatusOr<RunningServer> r = StartServer(o, {receiver_service_.get()});
+    ASSERT_TRUE(r.ok()) << r.status();
+    receiver_ = std::move(*r);
+  }
+  void StopReceiver() {
+    receiver_.server->Shutdown(std::chrono::system_clock::now());
+    receiver_.server->Wait();
+    receiver_.server.reset();
+  }
+  void StartSender(SenderConfig sc, int64_t max_message_bytes = 1 << 20, const std::string& receiver_token = "") {
+    sc.max_pixels = sc.max_pixels == (64 << 20) ? 4096 : sc.max_pixels;
+    sc.default_deadline = std::chrono::milliseconds(5000);
+    LinkOptions lo;
+    lo.token = receiver_token;
+    lo.connect_timeout = std::chrono::milliseconds(500);
+    grpc::ChannelArguments args;
+    args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, 50);
+    args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 200);
+    link_ = std::make_shared<ReceiverLink>(
+        grpc::CreateCustomChannel("127.0.0.1:" + std::to_string(receiver_.port), grpc::InsecureChannelCredentials(),
+                                  args),
+        lo);
+    sender_service_ = std::make_unique<SenderService>(std::make_shared<PacketEncoder>(mae_, masker_), link_, sc);
+    ServerOptions o;
+    o.listen = "127.0.0.1:0";
+    o.max_message_bytes = max_message_bytes;
+    absl::StatusOr<RunningServer> r = StartServer(o, {sender_service_.get()});
+    ASSERT_TRUE(r.ok()) << r.status();
+    sender_ = std::move(*r);
+    stub_ = v1::Sender::NewStub(grpc::CreateChannel("127.0.0.1:" + std::to_string(sender_.port),
+                                                    grpc::InsecureChannelCredentials()));
+  }
+
+  static std::string Png(int64_t h, int64_t w) {
+    return *EncodePng(at::randint(0, 256, {3, h, w}).to(at::kFloat) / 255.0);
+  }
+  static v1::SendRequest Request(const std::string& id, const std::string& image) {
+    v1::SendRequest r;
+    r.set_id(id);
+    r.set_image(image);
+    r.mutable_selection()->set_keep_ratio(0.25);
+    r.set_payload(v1::FEATURES_AND_PIXELS);
+    r.set_precision(v1::FP16);
+    r.set_return_reconstruction(true);
+    return r;
+  }
+  grpc::Status Send(const v1::SendRequest& req, v1::SendReply* reply, const std::string& token = "",
+                    int deadline_ms = 10000) {
+    grpc::ClientContext ctx;
+    ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::milliseconds(deadline_ms));
+    AttachToken(&ctx, token);
+    return stub_->Send(&ctx, req, reply);
+  }
+  // The daemons still serve a good request.
+  void ExpectStillServing() {
+    v1::SendReply reply;
+    grpc::Status s = Send(Request("good", Png(8, 8)), &reply);
+    EXPECT_TRUE(s.ok()) << s.error_message();
+  }
+
+  MaskedAutoencoder mae_{nullptr};
+  Masker masker_{nullptr};
+  std::string out_dir_;
+  std::unique_ptr<ReceiverService> receiver_service_;
+  std::unique_ptr<SenderService> sender_service_;
+  std::shared_ptr<ReceiverLink> link_;
+  RunningServer receiver_, sender_;
+  std::unique_ptr<v1::Sender::Stub> stub_;
+};
+
+TEST_F(EndToEndTest, ImageLandsOnDiskWithTheReportedBytesAndQuality) {
+  const std::string png = Png(13, 19);  // 2 × 3 tiles of 8
+  v1::SendReply r;
+  grpc::Status s = Send(Request("photo-1", png), &r);
+  ASSERT_TRUE(s.ok()) << s.error_message();
+  EXPECT_EQ(r.width(), 19);
+  EXPECT_EQ(r.height(), 13);
+  EXPECT_EQ(r.tiles(), 6);
+  EXPECT_EQ(r.patches_total(), 96);
+  EXPECT_EQ(r.patches_kept(), 24);
+  EXPECT_EQ(r.raw_bytes(), 13 * 19 * 3);
+  // Payload: 6 bitmaps of 2 B, 6 cls + 24 kept fp16 tokens of 16 values, 24 patches of 2·2·3 pixels.
+  EXPECT_EQ(r.payload_bytes(), 6 * 2 + 30 * 16 * 2 + 24 * 12);
+  EXPECT_GT(r.wire_bytes(), r.payload_bytes());
+  EXPECT_LT(r.wire_bytes(), r.payload_bytes() + 200);  // protobuf framing only
+  const std::string path = out_dir_ + "/photo-1.png";
+  ASSERT_EQ(r.stored_path(), path);
+  ASSERT_TRUE(std::filesystem::exists(path));
+  EXPECT_EQ(ReadAll(path), r.reconstruction_png());
+  at::Tensor original = *DecodeImageRgb(png), stored = *LoadImageRgb(path);
+  EXPECT_NEAR(r.psnr_db(), Psnr(original.unsqueeze(0), stored.unsqueeze(0))[0].item<double>(), 1e-6);
+  EXPECT_EQ(r.keep_bitmaps_size(), 6);
+  EXPECT_GT(r.timings().total_ms(), 0);
+  for (const auto& e : std::filesystem::directory_iterator(out_dir_))  // no temp files left behind
+    EXPECT_EQ(e.path().extension(), ".png") << e.path();
+}
+
+TEST_F(EndToEndTest, BadRequestsGetTheirStatusAndTheDaemonsKeepServing) {
+  struct Case {
+    const char* what;
+    v1::SendRequest request;
+    grpc::StatusCode code;
+  };
+  std::vector<Case> cases;
+  cases.push_back({"corrupt image", Request("a", "\x89PNG\r\n\x1a\n garbage"), grpc::StatusCode::INVALID_ARGUMENT});
+  cases.push_back({"empty image", Request("b", ""), grpc::StatusCode::INVALID_ARGUMENT});
+  cases.push_back({"path in id", Request("../../etc/x", Png(8, 8)), grpc::StatusCode::INVALID_ARGUMENT});
+  v1::SendRequest bad_payload = Request("c", Png(8, 8));
+  bad_payload.set_payload(static_cast<v1::PayloadKind>(9));
+  cases.push_back({"unknown payload", bad_payload, grpc::StatusCode::INVALID_ARGUMENT});
+  v1::SendRequest bad_ratio = Request("d", Png(8, 8));
+  bad_ratio.mutable_selection()->set_keep_ratio(1.5);
+  cases.push_back({"keep ratio > 1", bad_ratio, grpc::StatusCode::INVALID_ARGUMENT});
+  cases.push_back({"over max_pixels", Request("e", Png(80, 80)), grpc::StatusCode::RESOURCE_EXHAUSTED});
+  v1::SendRequest huge = Request("f", std::string(2 << 20, 'x'));  // over the 1 MiB message limit
+  cases.push_back({"over max_message_bytes", huge, grpc::StatusCode::RESOURCE_EXHAUSTED});
+  for (const Case& c : cases) {
+    v1::SendReply reply;
+    grpc::Status s = Send(c.request, &reply);
+    EXPECT_EQ(s.error_code(), c.code) << c.what << ": " << s.error_message();
+    EXPECT_FALSE(s.error_message().empty()) << c.what;
+    ExpectStillServing();
+  }
+}
+
+TEST_F(EndToEndTest, ReceiverWithAnotherModelIsAFailedPrecondition) {
+  StopReceiver();
+  at::manual_seed(99);
+  StartReceiver(MaskedAutoencoder(test::TinyMaeOptions()), "127.0.0.1:" + std::to_string(receiver_.port));
+  v1::SendReply reply;
+  grpc::Status s = Send(Request("x", Png(8, 8)), &reply);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::FAILED_PRECONDITION) << s.error_message();
+  EXPECT_NE(s.error_message().find("model_fingerprint"), std::string::npos) << s.error_message();
+}
+
+TEST_F(EndToEndTest, ReceiverDownIsUnavailableAndTheNextSendAfterItReturnsSucceeds) {
+  ExpectStillServing();  // the link is connected
+  const int port = receiver_.port;
+  StopReceiver();
+  v1::SendReply reply;
+  grpc::Status s = Send(Request("while-down", Png(8, 8)), &reply);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::UNAVAILABLE) << s.error_message();
+  EXPECT_FALSE(std::filesystem::exists(out_dir_ + "/while-down.png"));
+  StartReceiver(mae_, "127.0.0.1:" + std::to_string(port));
+  s = Send(Request("after", Png(8, 8)), &reply);
+  EXPECT_TRUE(s.ok()) << s.error_message();
+  EXPECT_TRUE(std::filesystem::exists(out_dir_ + "/after.png"));
+}
+
+TEST_F(EndToEndTest, TokensAreCheckedOnBothHops) {
+  TearDown();
+  StartReceiver(mae_, "127.0.0.1:0", "hop2-secret");
+  SenderConfig sc;
+  sc.token = "hop1-secret";
+  StartSender(sc, 1 << 20, "hop2-secret");
+  v1::SendReply reply;
+  EXPECT_EQ(Send(Request("t", Png(8, 8)), &reply).error_code(), grpc::StatusCode::UNAUTHENTICATED);
+  EXPECT_EQ(Send(Request("t", Png(8, 8)), &reply, "hop1-secreT").error_code(), grpc::StatusCode::UNAUTHENTICATED);
+  grpc::Status s = Send(Request("t", Png(8, 8)), &reply, "hop1-secret");
+  EXPECT_TRUE(s.ok()) << s.error_message();
+  // A sender holding the wrong receiver token is refused by the receiver.
+  sender_.server->Shutdown();
+  sender_.server.reset();
+  sender_service_.reset();
+  link_.reset();
+  StartSender(sc, 1 << 20, "wrong");
+  s = Send(Request("t2", Png(8, 8)), &reply, "hop1-secret");
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::UNAVAILABLE) << s.error_message();
+  EXPECT_NE(s.error_message().find("token"), std::string::npos) << s.error_message();
+}
+
+TEST_F(EndToEndTest, DeadlineThatCannotBeMetIsReported) {
+  v1::SendReply reply;
+  grpc::Status s = Send(Request("slow", Png(8, 8)), &reply, "", /*deadline_ms=*/1);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::DEADLINE_EXCEEDED) << s.error_message();
+  ExpectStillServing();
+}
+
+TEST_F(EndToEndTest, BadPacketOnTheStreamIsAckedWithItsCodeAndTheStreamCarriesOn) {
+  auto stub = v1::Receiver::NewStub(grpc::CreateChannel("127.0.0.1:" + std::to_string(receiver_.port),
+                                                        grpc::InsecureChannelCredentials()));
+  grpc::ClientContext ctx;
+  auto stream = stub->Deliver(&ctx);
+  PacketEncoder encoder(mae_, masker_);
+  EncodeOptions eo;
+  eo.selection.mode = SelectionPolicy::Mode::kTopK;
+  eo.selection.keep_ratio = 0.5;
+  ImagePacket good = encoder.Encode(at::rand({3, 8, 8}), "s1", eo)->packet;
+  v1::Packet bad = ToProto(good);
+  bad.mutable_tiles(0)->mutable_keep_bitmap()->append("x");
+  v1::Ack ack;
+  ASSERT_TRUE(stream->Write(bad));
+  ASSERT_TRUE(stream->Read(&ack));
+  EXPECT_EQ(ack.code(), static_cast<int>(grpc::StatusCode::INVALID_ARGUMENT));
+  EXPECT_NE(ack.message().find("tiles[0].keep_bitmap"), std::string::npos) << ack.message();
+  ASSERT_TRUE(stream->Write(ToProto(good)));
+  ASSERT_TRUE(stream->Read(&ack));
+  EXPECT_EQ(ack.code(), 0) << ack.message();
+  EXPECT_TRUE(std::filesystem::exists(out_dir_ + "/s1.png"));
+  stream->WritesDone();
+  EXPECT_TRUE(stream->Finish().ok());
+}
+
+TEST_F(EndToEndTest, HealthServiceReportsServing) {
+  auto health = grpc::health::v1::Health::NewStub(grpc::CreateChannel("127.0.0.1:" + std::to_string(sender_.port),
+                                                                      grpc::InsecureChannelCredentials()));
+  grpc::ClientContext ctx;
+  grpc::health::v1::HealthCheckResponse resp;
+  ASSERT_TRUE(health->Check(&ctx, grpc::health::v1::HealthCheckRequest(), &resp).ok());
+  EXPECT_EQ(resp.status(), grpc::health::v1::HealthCheckResponse::SERVING);
+}
+
+}  // namespace
+}  // namespace mt::server
