@@ -27,7 +27,8 @@ ABSL_FLAG(double, keep_ratio, -1, "keep the top round(ratio*L) patches by masker
           "send: the sender's --keep_ratio)");
 ABSL_FLAG(double, threshold, -1.0, "if >= 0: keep patches with p > threshold instead of a fixed ratio");
 ABSL_FLAG(std::string, context, "visible", "encoder context: 'visible' (only kept patches, MAE's regime) or 'full'");
-ABSL_FLAG(std::string, out, "demo-out", "directory for reconstructions and visualisation grids");
+ABSL_FLAG(std::string, out, "", "directory for reconstructions and visualisation grids (local: default demo-out; "
+          "send: none unless given)");
 ABSL_FLAG(int, threads, 0, "intra-op CPU threads (0 = all cores)");
 ABSL_FLAG(int, seed, 0, "seed for untrained models");
 ABSL_FLAG(std::string, sender, "localhost:50051", "send/info/health: the mt-sender address (host:port)");
@@ -124,7 +125,7 @@ int RunLocal(const std::vector<std::string>& images) {
   }
   mt::TileReconstructor reconstructor(models->mae, models->masker);
   const mt::MaskedAutoencoderOptions& o = reconstructor.mae_options();
-  const std::string out_dir = absl::GetFlag(FLAGS_out);
+  const std::string out_dir = absl::GetFlag(FLAGS_out).empty() ? "demo-out" : absl::GetFlag(FLAGS_out);
   std::filesystem::create_directories(out_dir);
 
   std::printf("%-22s %7s %9s %10s %10s %10s %9s %8s\n", "image", "kept", "raw B", "pixels B", "PSNR dec",

@@ -164,7 +164,8 @@ int RunSend(const SendConfig& config, const std::vector<std::string>& images) {
       std::printf("wrote %s (original | kept patches | overlay | reconstruction) and <id>_recon.png\n", grid.c_str());
   }
   std::printf("payload %s, precision %s; wire B = serialized sender->receiver packet; bpp = wire bits per pixel\n",
-              PayloadKindName(config.payload), PrecisionName(config.precision));
+              PayloadKindName(config.payload),
+              CarriesFeatures(config.payload) ? PrecisionName(config.precision) : "n/a");
   return failures == 0 ? 0 : 1;
 }
 

@@ -279,3 +279,99 @@ TEST_F(EndToEndTest, HealthServiceReportsServing) {
 
 }  // namespace
 }  // namespace mt::server
+
+namespace mt::server {
+namespace {
+
+// Both hops over TLS, the receiver requiring client certificates (certs from scripts/make_certs.sh).
+class TlsTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    certs_ = test::TempDir();
+    const std::string cmd = std::string("bash ") + MT_SOURCE_DIR + "/scripts/make_certs.sh " + certs_ + " > /dev/null";
+    ASSERT_EQ(std::system(cmd.c_str()), 0) << "openssl needed";
+    at::manual_seed(5);
+    mae_ = MaskedAutoencoder(test::TinyMaeOptions());
+    ReceiverConfig rc;
+    rc.output_dir = test::TempDir();
+    receiver_service_ = std::make_unique<ReceiverService>(std::make_shared<PacketDecoder>(mae_, 1 << 20), rc);
+    ServerOptions o;
+    o.listen = "127.0.0.1:0";
+    o.tls = {certs_ + "/server.pem", certs_ + "/server.key", certs_ + "/ca.pem", true};
+    receiver_ = std::move(*StartServer(o, {receiver_service_.get()}));
+  }
+  void TearDown() override {
+    if (sender_.server) sender_.server->Shutdown();
+    sender_service_.reset();
+    if (receiver_.server) receiver_.server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(1));
+  }
+  // A TLS sender whose receiver hop presents a client certificate (or not).
+  void StartTlsSender(bool client_cert) {
+    ChannelSecurity hop{true, certs_ + "/ca.pem", client_cert ? certs_ + "/client.pem" : "",
+                        client_cert ? certs_ + "/client.key" : "", ""};
+    LinkOptions lo;
+    lo.connect_timeout = std::chrono::milliseconds(500);
+    auto link = std::make_shared<ReceiverLink>(
+        grpc::CreateChannel("127.0.0.1:" + std::to_string(receiver_.port), *MakeChannelCredentials(hop)), lo);
+    MaskerOptions mo;
+    mo.img_size = 8;
+    mo.patch_size = 2;
+    mo.embed_dim = 16;
+    mo.depth = 1;
+    mo.num_heads = 2;
+    sender_service_ = std::make_unique<SenderService>(std::make_shared<PacketEncoder>(mae_, Masker(mo)), link,
+                                                      SenderConfig{});
+    ServerOptions o;
+    o.listen = "127.0.0.1:0";
+    o.tls = {certs_ + "/server.pem", certs_ + "/server.key", "", false};
+    sender_ = std::move(*StartServer(o, {sender_service_.get()}));
+  }
+  grpc::Status Send(bool tls) {
+    auto creds = tls ? *MakeChannelCredentials({true, certs_ + "/ca.pem", "", "", ""})
+                     : grpc::InsecureChannelCredentials();
+    auto stub = v1::Sender::NewStub(grpc::CreateChannel("127.0.0.1:" + std::to_string(sender_.port), creds));
+    v1::SendRequest req;
+    req.set_id("tls");
+    req.set_image(*EncodePng(at::rand({3, 8, 8})));
+    grpc::ClientContext ctx;
+    ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(5));
+    v1::SendReply reply;
+    return stub->Send(&ctx, req, &reply);
+  }
+
+  std::string certs_;
+  MaskedAutoencoder mae_{nullptr};
+  std::unique_ptr<ReceiverService> receiver_service_;
+  std::unique_ptr<SenderService> sender_service_;
+  RunningServer receiver_, sender_;
+};
+
+TEST_F(TlsTest, MutualTlsOnBothHopsWorksAndPlaintextOrMissingCertsAreRefused) {
+  StartTlsSender(/*client_cert=*/true);
+  grpc::Status s = Send(/*tls=*/true);
+  EXPECT_TRUE(s.ok()) << s.error_message();
+  EXPECT_EQ(Send(/*tls=*/false).error_code(), grpc::StatusCode::UNAVAILABLE);  // no handshake
+  sender_.server->Shutdown();
+  sender_service_.reset();
+  StartTlsSender(/*client_cert=*/false);  // the receiver requires a client certificate
+  s = Send(/*tls=*/true);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::UNAVAILABLE) << s.error_message();
+}
+
+TEST_F(EndToEndTest, StreamingSendRepliesInOrderAndStopsAtTheFirstBadImage) {
+  grpc::ClientContext ctx;
+  auto stream = stub_->SendStream(&ctx);
+  for (const char* id : {"s-a", "s-b"}) ASSERT_TRUE(stream->Write(Request(id, Png(8, 16))));
+  ASSERT_TRUE(stream->Write(Request("s-bad", "not an image")));
+  stream->WritesDone();
+  v1::SendReply reply;
+  std::vector<std::string> ids;
+  while (stream->Read(&reply)) ids.push_back(reply.id());
+  grpc::Status s = stream->Finish();
+  EXPECT_EQ(ids, (std::vector<std::string>{"s-a", "s-b"}));
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_NE(s.error_message().find("s-bad"), std::string::npos) << s.error_message();
+}
+
+}  // namespace
+}  // namespace mt::server
