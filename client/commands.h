@@ -28,6 +28,19 @@ struct SendConfig {
   std::string out_dir;      // reconstructions + visualisation grid (empty: none)
 };
 
+struct BenchConfig {
+  std::string images_dir;                 // every decodable file in it
+  std::string mae_checkpoint = "weights/mae.pt", masker_checkpoint = "weights/masker.pt";
+  int crop = 0;                           // > 0: evenly spaced native crop×crop crops instead of whole images
+  int crops_per_image = 16;
+  std::vector<double> keep_ratios = {0.05, 0.1, 0.16, 0.25, 0.35, 0.5};
+  std::string csv, report, plot;          // outputs (empty: skip)
+};
+
+// In-process rate–distortion sweep (masker vs random vs grid, payloads × precisions, JPEG, WebP,
+// PNG). Exit code 0 on success.
+int RunBench(const BenchConfig& config);
+
 // Sends each image file; prints one table row per image. Exit code 0 when all succeeded.
 int RunSend(const SendConfig& config, const std::vector<std::string>& images);
 // grpc.health.v1 Check of the whole server; 0 when SERVING.

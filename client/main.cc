@@ -44,6 +44,14 @@ ABSL_FLAG(std::string, tls_cert, "", "PEM client certificate (mTLS)");
 ABSL_FLAG(std::string, tls_key, "", "PEM private key for --tls_cert");
 ABSL_FLAG(std::string, tls_name, "", "name to check in the server certificate (default: the host)");
 ABSL_FLAG(double, deadline_s, 60, "per-call deadline in seconds");
+ABSL_FLAG(std::string, images, "", "bench: folder of images");
+ABSL_FLAG(std::string, csv, "", "bench: CSV output, one row per image x setting");
+ABSL_FLAG(std::string, report, "", "bench: markdown summary output");
+ABSL_FLAG(std::string, plot, "", "bench: PNG plot of PSNR vs bits per pixel (gnuplot)");
+ABSL_FLAG(int, crop, 0, "bench: evaluate evenly spaced native CROPxCROP crops instead of whole images");
+ABSL_FLAG(int, crops_per_image, 16, "bench: crops per image with --crop");
+ABSL_FLAG(std::vector<std::string>, keep_ratios, std::vector<std::string>({"0.05", "0.1", "0.16", "0.25", "0.35", "0.5"}),
+          "bench: keep ratios to sweep");
 
 namespace {
 
@@ -57,6 +65,9 @@ constexpr char kUsage[] =
     "                   wire bytes sender->receiver, raw and file bytes, bits per pixel, PSNR/SSIM of the\n"
     "                   image the receiver stored, stage timings; --out writes <id>_recon.png + grid.png\n"
     "                   selection: --keep_ratio R | --threshold T | --max_bytes N; --payload; --precision\n"
+    "  bench --images DIR [--crop 32] --csv rd.csv --report rd.md --plot rd.png\n"
+    "                   in-process rate-distortion sweep: masker vs random vs uniform grid, every payload and\n"
+    "                   precision, keep ratios --keep_ratios; JPEG, WebP (quality 5-90) and PNG on the same images\n"
     "  health           grpc.health.v1 check of --sender (or --target); exit 0 when SERVING\n"
     "  info             model and link information of --sender (or --target with --role receiver)\n";
 
@@ -194,6 +205,24 @@ int main(int argc, char** argv) {
   if (command == "local") spdlog::info("runtime: {}", runtime);
   std::vector<std::string> rest(args.begin() + 2, args.end());
   if (command == "local") return RunLocal(rest);
+  if (command == "bench") {
+    mt::client::BenchConfig b;
+    b.images_dir = absl::GetFlag(FLAGS_images);
+    if (b.images_dir.empty()) {
+      std::fprintf(stderr, "mt-client bench: --images DIR is required\n");
+      return 2;
+    }
+    if (!absl::GetFlag(FLAGS_mae_checkpoint).empty()) b.mae_checkpoint = absl::GetFlag(FLAGS_mae_checkpoint);
+    if (!absl::GetFlag(FLAGS_masker_checkpoint).empty()) b.masker_checkpoint = absl::GetFlag(FLAGS_masker_checkpoint);
+    b.crop = absl::GetFlag(FLAGS_crop);
+    b.crops_per_image = absl::GetFlag(FLAGS_crops_per_image);
+    b.keep_ratios.clear();
+    for (const std::string& r : absl::GetFlag(FLAGS_keep_ratios)) b.keep_ratios.push_back(std::stod(r));
+    b.csv = absl::GetFlag(FLAGS_csv);
+    b.report = absl::GetFlag(FLAGS_report);
+    b.plot = absl::GetFlag(FLAGS_plot);
+    return mt::client::RunBench(b);
+  }
   if (command == "send" || command == "health" || command == "info") {
     mt::client::Connection c;
     c.target = absl::GetFlag(FLAGS_target).empty() ? absl::GetFlag(FLAGS_sender) : absl::GetFlag(FLAGS_target);

@@ -74,16 +74,27 @@ at::Tensor CenterCropResize(const at::Tensor& image, int64_t size) {
   return at::from_blob(dst.data, {s, s, 3}, at::kFloat).permute({2, 0, 1}).clone();
 }
 
-absl::StatusOr<std::string> EncodePng(const at::Tensor& image) {
+absl::StatusOr<std::string> EncodePng(const at::Tensor& image) { return EncodeImage(image, "png", 0); }
+
+absl::StatusOr<std::string> EncodeImage(const at::Tensor& image, const std::string& format, int quality) {
   if (image.dim() != 3 || image.size(0) != 3)
-    return absl::InvalidArgumentError(absl::StrCat("EncodePng expects (3, H, W), got ", c10::str(image.sizes())));
+    return absl::InvalidArgumentError(absl::StrCat("EncodeImage expects (3, H, W), got ", c10::str(image.sizes())));
+  std::vector<int> params;
+  if (format == "jpeg" || format == "webp") {
+    if (quality < 1 || quality > 100)
+      return absl::InvalidArgumentError(absl::StrCat("quality must be 1-100, got ", quality));
+    params = {format == "jpeg" ? cv::IMWRITE_JPEG_QUALITY : cv::IMWRITE_WEBP_QUALITY, quality};
+  } else if (format != "png") {
+    return absl::InvalidArgumentError(absl::StrCat("unknown image format '", format, "' (png|jpeg|webp)"));
+  }
   at::Tensor hwc = (image.detach().to(at::kFloat).cpu().clamp(0, 1) * 255.0)
                        .round().to(at::kByte).permute({1, 2, 0}).contiguous();
   cv::Mat rgb(static_cast<int>(hwc.size(0)), static_cast<int>(hwc.size(1)), CV_8UC3, hwc.data_ptr());
   cv::Mat bgr;
   cv::cvtColor(rgb, bgr, cv::COLOR_RGB2BGR);
   std::vector<uchar> out;
-  if (!cv::imencode(".png", bgr, out)) return absl::InternalError("PNG encoding failed");
+  if (!cv::imencode(format == "jpeg" ? ".jpg" : "." + format, bgr, out, params))
+    return absl::InternalError(absl::StrCat(format, " encoding failed"));
   return std::string(out.begin(), out.end());
 }
 

@@ -24,6 +24,10 @@ at::Tensor CenterCropResize(const at::Tensor& image, int64_t size);
 // (3, H, W) float in [0,1] (clamped, rounded to 8 bits) → PNG bytes.
 absl::StatusOr<std::string> EncodePng(const at::Tensor& image);
 
+// (3, H, W) float in [0,1] → file bytes in `format` ("png", "jpeg", "webp"); quality 1–100 for
+// jpeg/webp (ignored for png). INVALID_ARGUMENT for an unknown format or quality.
+absl::StatusOr<std::string> EncodeImage(const at::Tensor& image, const std::string& format, int quality);
+
 // Writes EncodePng(image) to `path` atomically (temp file + rename).
 absl::Status SavePng(const std::string& path, const at::Tensor& image);
 

@@ -1,12 +1,15 @@
 #include "core/pipeline/packet_encoder.h"
 
 #include <ATen/ATen.h>
+#include <ATen/CPUGeneratorImpl.h>
 #include <torch/csrc/autograd/grad_mode.h>
 
 #include <chrono>
+#include <cmath>
 
 #include "core/codec/bitmap.h"
 #include "core/io/fingerprint.h"
+#include "core/masking/baseline_masks.h"
 #include "core/model/patchify.h"
 
 namespace mt {
@@ -48,13 +51,26 @@ absl::StatusOr<EncodedImage> PacketEncoder::Encode(const at::Tensor& image, cons
   absl::StatusOr<PatchSelector> selector = PatchSelector::Create(policy);
   if (!selector.ok()) return selector.status();
 
+  if (options.source != KeepSource::kMasker && policy.mode != SelectionPolicy::Mode::kTopK)
+    return absl::InvalidArgumentError("random and uniform-grid baselines need a keep_ratio selection");
+
   torch::NoGradGuard no_grad;
   EncodedImage out;
   out.grid = *grid;
   auto t0 = std::chrono::steady_clock::now();
   at::Tensor tiles = SplitTiles(image.to(at::kFloat), *grid);
-  at::Tensor probs = at::sigmoid(masker_->forward(tiles));                    // (N, L)
-  out.keep = selector->Select(probs.reshape({1, -1})).reshape({grid->count(), l});
+  if (options.source == KeepSource::kMasker) {
+    at::Tensor probs = at::sigmoid(masker_->forward(tiles));  // (N, L)
+    out.keep = selector->Select(probs.reshape({1, -1})).reshape({grid->count(), l});
+  } else {
+    const int64_t k = std::max<int64_t>(1, std::llround(policy.keep_ratio * static_cast<double>(l)));
+    at::Generator gen = at::detail::createCPUGenerator(options.seed);
+    std::vector<at::Tensor> keeps;
+    for (int64_t i = 0; i < grid->count(); ++i)
+      keeps.push_back(options.source == KeepSource::kRandom ? RandomKeep(l, k, gen)
+                                                            : UniformGridKeep(o.grid_size(), k));
+    out.keep = at::stack(keeps);
+  }
   out.kept = out.keep.sum().item<int64_t>();
   out.masker_ms = MsSince(t0);
 

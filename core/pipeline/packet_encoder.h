@@ -17,12 +17,21 @@
 
 namespace mt {
 
+// Who picks the kept patches: the masker, or a baseline at the same count (for benchmarks).
+enum class KeepSource {
+  kMasker,       // the selection policy over masker probabilities
+  kRandom,       // round(keep_ratio·L) random patches per tile (needs a kTopK policy)
+  kUniformGrid,  // round(keep_ratio·L) patches on a regular lattice per tile (needs kTopK)
+};
+
 struct EncodeOptions {
   // kThreshold: per patch; kTopK: keep_ratio of all patches of the image; kByteBudget: max_bytes
   // of payload for the whole image (bytes_per_patch/overhead_bytes are filled in by Encode).
   SelectionPolicy selection;
   PayloadKind payload = PayloadKind::kFeatures;
   Precision precision = Precision::kFp16;
+  KeepSource source = KeepSource::kMasker;
+  uint64_t seed = 0;  // kRandom: generator seed
 };
 
 struct EncodedImage {

@@ -8,6 +8,7 @@
 #include <opencv2/imgcodecs.hpp>
 #include <vector>
 
+#include "core/metrics/image_metrics.h"
 #include "tests/test_util.h"
 
 namespace mt {
@@ -66,6 +67,24 @@ TEST(ImageIoTest, BadInputGivesStatus) {
   EXPECT_FALSE(DecodeImageRgb(std::string(png.begin(), png.begin() + 20)).ok()) << "truncated PNG";
   EXPECT_EQ(LoadImageRgb("/nonexistent/file.png").status().code(), absl::StatusCode::kNotFound);
   EXPECT_EQ(EncodePng(at::zeros({4, 2, 2})).status().code(), absl::StatusCode::kInvalidArgument);
+}
+
+TEST(ImageIoTest, JpegAndWebpShrinkWithQualityAndDecode) {
+  at::manual_seed(8);
+  // A smooth picture with some texture, 64×48.
+  at::Tensor y = at::linspace(0, 1, 48).view({1, 48, 1}), x = at::linspace(0, 1, 64).view({1, 1, 64});
+  at::Tensor image = at::cat({y.expand({1, 48, 64}), x.expand({1, 48, 64}), (0.5 + 0.1 * at::randn({1, 48, 64})).clamp(0, 1)});
+  for (const char* format : {"jpeg", "webp"}) {
+    absl::StatusOr<std::string> low = EncodeImage(image, format, 10), high = EncodeImage(image, format, 90);
+    ASSERT_TRUE(low.ok() && high.ok()) << format;
+    EXPECT_LT(low->size(), high->size()) << format;
+    absl::StatusOr<at::Tensor> back = DecodeImageRgb(*high);
+    ASSERT_TRUE(back.ok()) << format;
+    EXPECT_EQ(back->sizes(), image.sizes());
+    EXPECT_GT(Psnr(image.unsqueeze(0), back->unsqueeze(0))[0].item<double>(), 25.0) << format;
+  }
+  EXPECT_EQ(EncodeImage(image, "gif", 50).status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(EncodeImage(image, "jpeg", 0).status().code(), absl::StatusCode::kInvalidArgument);
 }
 
 }  // namespace

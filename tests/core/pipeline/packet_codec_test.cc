@@ -169,6 +169,24 @@ TEST_F(PacketCodecTest, ValidationNamesTheFieldAndPicksTheStatus) {
   EXPECT_EQ(message(px).rfind("tiles[0].pixels", 0), 0u) << message(px);
 }
 
+TEST_F(PacketCodecTest, BaselineSourcesKeepTheSameCountPerTile) {
+  EncodeOptions o = TopK(0.25, PayloadKind::kPixels, Precision::kFp32);
+  o.source = KeepSource::kUniformGrid;
+  absl::StatusOr<EncodedImage> grid = encoder_->Encode(Image(8, 16), "grid", o);
+  ASSERT_TRUE(grid.ok()) << grid.status();
+  // 4 of 16 patches per tile on a 2×2 lattice at cell centres of the 4×4 patch grid: 5, 7, 13, 15.
+  for (int64_t t = 0; t < 2; ++t)
+    EXPECT_TRUE(at::equal(KeptIndices(grid->keep[t]), at::tensor({5, 7, 13, 15}, at::kLong))) << grid->keep[t];
+  o.source = KeepSource::kRandom;
+  o.seed = 3;
+  absl::StatusOr<EncodedImage> random = encoder_->Encode(Image(8, 16), "random", o);
+  ASSERT_TRUE(random.ok());
+  EXPECT_EQ(random->keep.sum(1).eq(4).all().item<bool>(), true);
+  EXPECT_TRUE(decoder_->Decode(random->packet).ok());
+  o.selection.mode = SelectionPolicy::Mode::kThreshold;
+  EXPECT_EQ(encoder_->Encode(Image(8, 8), "x", o).status().code(), absl::StatusCode::kInvalidArgument);
+}
+
 TEST_F(PacketCodecTest, TilesWithNoKeptPatchDecode) {
   EncodeOptions o = TopK(0, PayloadKind::kPixels, Precision::kFp32);
   o.selection.mode = SelectionPolicy::Mode::kThreshold;
