@@ -201,8 +201,8 @@ int RunBench(const BenchConfig& c) {
           if (!d.ok()) return std::fprintf(stderr, "%s\n", d.status().ToString().c_str()), 1;
           Row r{name, s.method, PayloadKindName(s.payload),
                 CarriesFeatures(s.payload) ? PrecisionName(s.precision) : "", ratio};
-          r.bytes = static_cast<int64_t>(server::ToProto(e->packet).ByteSizeLong());
-          Measure(&r, image, d->image);
+          r.bytes = server::WireBytes(e->packet);
+          Measure(&r, image, QuantizeTo8Bit(d->image));  // what the receiver stores
           rows.push_back(r);
         }
       for (const char* format : {"jpeg", "webp"})

@@ -54,6 +54,16 @@ MaskedAutoencoderOptions TinyMaeOptions() {
   return o;
 }
 
+MaskerOptions TinyMaskerOptions() {
+  MaskerOptions o;
+  o.img_size = 8;
+  o.patch_size = 2;
+  o.embed_dim = 16;
+  o.depth = 1;
+  o.num_heads = 2;
+  return o;
+}
+
 std::string TempDir() {
   static std::atomic<int> counter{0};
   auto dir = std::filesystem::temp_directory_path() /

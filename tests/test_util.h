@@ -7,6 +7,7 @@
 #include <string>
 
 #include "core/model/mae.h"
+#include "core/model/masker.h"
 
 namespace mt::test {
 
@@ -18,6 +19,9 @@ at::Tensor Ref(const std::string& name);
 // An 8×8, patch-2 MAE small enough for fast tests: encoder 32 wide × 2 blocks, a narrower
 // decoder (16 wide × 1 block), 2 heads each.
 MaskedAutoencoderOptions TinyMaeOptions();
+
+// A masker matching TinyMaeOptions (8×8, patch 2): transformer 16 wide × 1 block, 2 heads.
+MaskerOptions TinyMaskerOptions();
 
 // A fresh empty directory under the system temp dir, unique per call.
 std::string TempDir();

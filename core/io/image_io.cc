@@ -76,6 +76,10 @@ at::Tensor CenterCropResize(const at::Tensor& image, int64_t size) {
 
 absl::StatusOr<std::string> EncodePng(const at::Tensor& image) { return EncodeImage(image, "png", 0); }
 
+at::Tensor QuantizeTo8Bit(const at::Tensor& image) {
+  return image.detach().to(at::kFloat).clamp(0, 1).mul(255.0).round().div(255.0);
+}
+
 absl::StatusOr<std::string> EncodeImage(const at::Tensor& image, const std::string& format, int quality) {
   if (image.dim() != 3 || image.size(0) != 3)
     return absl::InvalidArgumentError(absl::StrCat("EncodeImage expects (3, H, W), got ", c10::str(image.sizes())));

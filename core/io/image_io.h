@@ -28,6 +28,9 @@ absl::StatusOr<std::string> EncodePng(const at::Tensor& image);
 // jpeg/webp (ignored for png). INVALID_ARGUMENT for an unknown format or quality.
 absl::StatusOr<std::string> EncodeImage(const at::Tensor& image, const std::string& format, int quality);
 
+// What storing as 8-bit PNG keeps: clamp to [0,1], round to k/255. (3, H, W) → same shape.
+at::Tensor QuantizeTo8Bit(const at::Tensor& image);
+
 // Writes EncodePng(image) to `path` atomically (temp file + rename).
 absl::Status SavePng(const std::string& path, const at::Tensor& image);
 

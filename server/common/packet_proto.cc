@@ -44,6 +44,18 @@ absl::StatusOr<Precision> FromProto(v1::Precision precision, Precision unspecifi
   return absl::InvalidArgumentError(absl::StrCat(field, ": unknown precision ", static_cast<int>(precision)));
 }
 
+void FillModelInfo(const char* role, const MaskedAutoencoderOptions& o, const std::string& fingerprint,
+                   v1::ModelInfo* info) {
+  info->set_role(role);
+  info->set_model_fingerprint(fingerprint);
+  info->set_image_size(static_cast<int32_t>(o.img_size));
+  info->set_patch_size(static_cast<int32_t>(o.patch_size));
+  info->set_encoder_width(static_cast<int32_t>(o.embed_dim));
+  info->set_decoder_width(static_cast<int32_t>(o.decoder_embed_dim));
+  info->set_encoder_depth(static_cast<int32_t>(o.depth));
+  info->set_decoder_depth(static_cast<int32_t>(o.decoder_depth));
+}
+
 v1::Packet ToProto(const ImagePacket& p) {
   v1::Packet out;
   out.set_id(p.id);
@@ -63,6 +75,12 @@ v1::Packet ToProto(const ImagePacket& p) {
     tp->set_pixels(t.pixels);
   }
   return out;
+}
+
+int64_t WireBytes(const ImagePacket& packet) {
+  v1::Packet proto = ToProto(packet);
+  proto.set_want_reconstruction(true);
+  return static_cast<int64_t>(proto.ByteSizeLong());
 }
 
 absl::StatusOr<ImagePacket> FromProto(const v1::Packet& proto) {

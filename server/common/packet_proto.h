@@ -3,15 +3,24 @@
 
 #include "absl/status/statusor.h"
 #include "core/codec/packet.h"
+#include "core/model/mae.h"
 #include "mt/v1/transmission.pb.h"
 
 namespace mt::server {
 
 v1::Packet ToProto(const ImagePacket& packet);
 
+// Bytes the sender puts on the wire for `packet` (serialized, with want_reconstruction set as the
+// sender sets it): the number every report and benchmark quotes.
+int64_t WireBytes(const ImagePacket& packet);
+
 // INVALID_ARGUMENT names the field when an enum value is unknown or a number is out of range;
 // the payload itself is checked by core's PacketDecoder.
 absl::StatusOr<ImagePacket> FromProto(const v1::Packet& proto);
+
+// Fills the model fields of an Info reply (role, fingerprint, sizes, widths, depths).
+void FillModelInfo(const char* role, const MaskedAutoencoderOptions& mae, const std::string& fingerprint,
+                   v1::ModelInfo* info);
 
 v1::PayloadKind ToProto(PayloadKind kind);
 v1::Precision ToProto(Precision precision);

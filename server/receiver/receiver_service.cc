@@ -84,15 +84,7 @@ grpc::Status ReceiverService::Deliver(grpc::ServerContext* context,
 
 grpc::Status ReceiverService::Info(grpc::ServerContext* context, const v1::InfoRequest*, v1::ModelInfo* reply) {
   if (grpc::Status s = token_.Check(*context); !s.ok()) return s;
-  const MaskedAutoencoderOptions& o = decoder_->mae_options();
-  reply->set_role("receiver");
-  reply->set_model_fingerprint(decoder_->fingerprint());
-  reply->set_image_size(static_cast<int32_t>(o.img_size));
-  reply->set_patch_size(static_cast<int32_t>(o.patch_size));
-  reply->set_encoder_width(static_cast<int32_t>(o.embed_dim));
-  reply->set_decoder_width(static_cast<int32_t>(o.decoder_embed_dim));
-  reply->set_encoder_depth(static_cast<int32_t>(o.depth));
-  reply->set_decoder_depth(static_cast<int32_t>(o.decoder_depth));
+  FillModelInfo("receiver", decoder_->mae_options(), decoder_->fingerprint(), reply);
   reply->set_mae_checkpoint(config_.mae_checkpoint);
   reply->set_max_pixels(config_.max_pixels);
   return grpc::Status::OK;

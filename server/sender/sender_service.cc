@@ -91,7 +91,7 @@ absl::Status SenderService::Process(grpc::ServerContext* context, const v1::Send
 
   v1::Packet packet = ToProto(encoded->packet);
   packet.set_want_reconstruction(true);  // PSNR/SSIM are measured on what the receiver stored
-  const int64_t wire_bytes = static_cast<int64_t>(packet.ByteSizeLong());
+  const int64_t wire_bytes = WireBytes(encoded->packet);
   auto deadline = context->deadline();
   if (deadline == std::chrono::system_clock::time_point::max())
     deadline = std::chrono::system_clock::now() + config_.default_deadline;
@@ -171,15 +171,7 @@ grpc::Status SenderService::SendStream(grpc::ServerContext* context,
 
 grpc::Status SenderService::Info(grpc::ServerContext* context, const v1::InfoRequest*, v1::ModelInfo* reply) {
   if (grpc::Status s = token_.Check(*context); !s.ok()) return s;
-  const MaskedAutoencoderOptions& o = encoder_->mae_options();
-  reply->set_role("sender");
-  reply->set_model_fingerprint(encoder_->fingerprint());
-  reply->set_image_size(static_cast<int32_t>(o.img_size));
-  reply->set_patch_size(static_cast<int32_t>(o.patch_size));
-  reply->set_encoder_width(static_cast<int32_t>(o.embed_dim));
-  reply->set_decoder_width(static_cast<int32_t>(o.decoder_embed_dim));
-  reply->set_encoder_depth(static_cast<int32_t>(o.depth));
-  reply->set_decoder_depth(static_cast<int32_t>(o.decoder_depth));
+  FillModelInfo("sender", encoder_->mae_options(), encoder_->fingerprint(), reply);
   reply->set_masker(encoder_->masker_options().kind == MaskerKind::kCnn ? "cnn" : "transformer");
   reply->set_mae_checkpoint(config_.mae_checkpoint);
   reply->set_masker_checkpoint(config_.masker_checkpoint);

@@ -22,16 +22,6 @@
 namespace mt::server {
 namespace {
 
-MaskerOptions TinyMasker() {
-  MaskerOptions o;
-  o.img_size = 8;
-  o.patch_size = 2;
-  o.embed_dim = 16;
-  o.depth = 1;
-  o.num_heads = 2;
-  return o;
-}
-
 std::string ReadAll(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
   std::ostringstream s;
@@ -44,7 +34,7 @@ class EndToEndTest : public ::testing::Test {
   void SetUp() override {
     at::manual_seed(21);
     mae_ = MaskedAutoencoder(test::TinyMaeOptions());
-    masker_ = Masker(TinyMasker());
+    masker_ = Masker(test::TinyMaskerOptions());
     out_dir_ = test::TempDir();
     StartReceiver(mae_, "127.0.0.1:0");
     StartSender({});
@@ -160,6 +150,32 @@ TEST_F(EndToEndTest, ImageLandsOnDiskWithTheReportedBytesAndQuality) {
   EXPECT_GT(r.timings().total_ms(), 0);
   for (const auto& e : std::filesystem::directory_iterator(out_dir_))  // no temp files left behind
     EXPECT_EQ(e.path().extension(), ".png") << e.path();
+}
+
+// mt-client bench --local computes bytes and quality in-process; it must match the daemons.
+TEST_F(EndToEndTest, InProcessMeasurementEqualsTheDaemonPath) {
+  const std::string png = Png(13, 19);
+  for (v1::PayloadKind payload : {v1::FEATURES, v1::FEATURES_AND_PIXELS, v1::PIXELS}) {
+    v1::SendRequest req = Request("same", png);
+    req.set_payload(payload);
+    req.set_precision(v1::INT8);
+    v1::SendReply reply;
+    ASSERT_TRUE(Send(req, &reply).ok());
+    EncodeOptions o;
+    o.selection.mode = SelectionPolicy::Mode::kTopK;
+    o.selection.keep_ratio = 0.25;
+    o.payload = *FromProto(payload, PayloadKind::kFeatures, "payload");
+    o.precision = Precision::kInt8;
+    at::Tensor image = *DecodeImageRgb(png);
+    absl::StatusOr<EncodedImage> e = PacketEncoder(mae_, masker_).Encode(image, "same", o);
+    ASSERT_TRUE(e.ok());
+    at::Tensor local = QuantizeTo8Bit(PacketDecoder(mae_, 1 << 20).Decode(e->packet)->image);
+    EXPECT_EQ(WireBytes(e->packet), reply.wire_bytes()) << payload;
+    // Same 8-bit values; k/255 as float32 differs in the last bit between x·(1/255) (PNG decode)
+    // and round(x·255)/255, hence 1e-6 rather than equality.
+    EXPECT_NEAR(Psnr(image.unsqueeze(0), local.unsqueeze(0))[0].item<double>(), reply.psnr_db(), 1e-6) << payload;
+    EXPECT_NEAR(Ssim(image.unsqueeze(0), local.unsqueeze(0))[0].item<double>(), reply.ssim(), 1e-6) << payload;
+  }
 }
 
 TEST_F(EndToEndTest, BadRequestsGetTheirStatusAndTheDaemonsKeepServing) {
@@ -313,14 +329,8 @@ class TlsTest : public ::testing::Test {
     lo.connect_timeout = std::chrono::milliseconds(500);
     auto link = std::make_shared<ReceiverLink>(
         grpc::CreateChannel("127.0.0.1:" + std::to_string(receiver_.port), *MakeChannelCredentials(hop)), lo);
-    MaskerOptions mo;
-    mo.img_size = 8;
-    mo.patch_size = 2;
-    mo.embed_dim = 16;
-    mo.depth = 1;
-    mo.num_heads = 2;
-    sender_service_ = std::make_unique<SenderService>(std::make_shared<PacketEncoder>(mae_, Masker(mo)), link,
-                                                      SenderConfig{});
+    auto encoder = std::make_shared<PacketEncoder>(mae_, Masker(test::TinyMaskerOptions()));
+    sender_service_ = std::make_unique<SenderService>(encoder, link, SenderConfig{});
     ServerOptions o;
     o.listen = "127.0.0.1:0";
     o.tls = {certs_ + "/server.pem", certs_ + "/server.key", "", false};

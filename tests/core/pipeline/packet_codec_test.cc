@@ -20,13 +20,7 @@ class PacketCodecTest : public ::testing::Test {
   void SetUp() override {
     at::manual_seed(11);
     mae_ = MaskedAutoencoder(test::TinyMaeOptions());  // 8×8 tiles, patch 2: L = 16, D_dec = 16
-    MaskerOptions mo;
-    mo.img_size = 8;
-    mo.patch_size = 2;
-    mo.embed_dim = 16;
-    mo.depth = 1;
-    mo.num_heads = 2;
-    masker_ = Masker(mo);
+    masker_ = Masker(test::TinyMaskerOptions());
     encoder_ = std::make_unique<PacketEncoder>(mae_, masker_);
     decoder_ = std::make_unique<PacketDecoder>(mae_, 1 << 20);
   }
