@@ -2,8 +2,10 @@
 // PacketEncoder/PacketDecoder and protobuf packet the daemons use) against random and uniform-grid
 // masking, JPEG, WebP and PNG on the same images. Writes CSV, a markdown summary and a gnuplot plot.
 #include <ATen/ATen.h>
+#include <grpcpp/create_channel.h>
 
 #include <algorithm>
+#include <chrono>
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
@@ -18,7 +20,9 @@
 #include "core/metrics/image_metrics.h"
 #include "core/pipeline/packet_decoder.h"
 #include "core/pipeline/packet_encoder.h"
+#include "mt/v1/transmission.grpc.pb.h"
 #include "server/common/packet_proto.h"
+#include "server/common/security.h"
 
 namespace mt::client {
 namespace {
@@ -149,6 +153,15 @@ int RunBench(const BenchConfig& c) {
   }
   PacketEncoder encoder(*mae, *masker);
   PacketDecoder decoder(*mae, int64_t{1} << 40);
+  std::unique_ptr<v1::Sender::Stub> stub;
+  if (c.remote) {
+    absl::StatusOr<std::shared_ptr<grpc::ChannelCredentials>> creds = server::MakeChannelCredentials(
+        {c.connection.tls, c.connection.ca, c.connection.cert, c.connection.key, c.connection.tls_name});
+    if (!creds.ok()) return std::fprintf(stderr, "mt-client bench: %s\n", creds.status().ToString().c_str()), 2;
+    grpc::ChannelArguments args;
+    args.SetMaxReceiveMessageSize(-1);
+    stub = v1::Sender::NewStub(grpc::CreateCustomChannel(c.connection.target, *creds, args));
+  }
   std::vector<std::string> files;
   std::error_code ec;
   for (const auto& e : std::filesystem::directory_iterator(c.images_dir, ec))
@@ -186,8 +199,35 @@ int RunBench(const BenchConfig& c) {
       const at::Tensor& image = crops[ci];
       const std::string name = crops.size() == 1 ? stem : stem + "#" + std::to_string(ci);
       ++images;
+      // Through the daemons: the same image as lossless PNG, masker settings only (the sender has no
+      // baseline selection); bytes and quality are the sender's report.
+      std::string image_png;
+      if (stub) image_png = *EncodePng(image);
       for (const Setting& s : settings)
         for (double ratio : c.keep_ratios) {
+          if (stub) {
+            if (s.source != KeepSource::kMasker) continue;
+            v1::SendRequest req;
+            req.set_id("bench");
+            req.set_image(image_png);
+            req.mutable_selection()->set_keep_ratio(ratio);
+            req.set_payload(server::ToProto(s.payload));
+            req.set_precision(server::ToProto(s.precision));
+            grpc::ClientContext ctx;
+            ctx.set_deadline(std::chrono::system_clock::now() +
+                             std::chrono::milliseconds(static_cast<int64_t>(c.connection.deadline_s * 1000)));
+            server::AttachToken(&ctx, c.connection.token);
+            v1::SendReply reply;
+            grpc::Status st = stub->Send(&ctx, req, &reply);
+            if (!st.ok()) return std::fprintf(stderr, "%s: %s\n", name.c_str(), st.error_message().c_str()), 1;
+            Row r{name, "masker (daemons)", PayloadKindName(s.payload),
+                  CarriesFeatures(s.payload) ? PrecisionName(s.precision) : "", ratio, reply.wire_bytes()};
+            r.bpp = 8.0 * static_cast<double>(r.bytes) / static_cast<double>(image.size(1) * image.size(2));
+            r.psnr = reply.psnr_db();
+            r.ssim = reply.ssim() < -0.5 ? NAN : reply.ssim();
+            rows.push_back(r);
+            continue;
+          }
           EncodeOptions eo;
           eo.selection.mode = SelectionPolicy::Mode::kTopK;
           eo.selection.keep_ratio = ratio;

@@ -35,6 +35,8 @@ struct BenchConfig {
   int crops_per_image = 16;
   std::vector<double> keep_ratios = {0.05, 0.1, 0.16, 0.25, 0.35, 0.5};
   std::string csv, report, plot;          // outputs (empty: skip)
+  bool remote = false;                    // masker settings through the daemons at `connection`
+  Connection connection;
 };
 
 // In-process rate–distortion sweep (masker vs random vs grid, payloads × precisions, JPEG, WebP,

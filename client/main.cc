@@ -45,6 +45,7 @@ ABSL_FLAG(std::string, tls_key, "", "PEM private key for --tls_cert");
 ABSL_FLAG(std::string, tls_name, "", "name to check in the server certificate (default: the host)");
 ABSL_FLAG(double, deadline_s, 60, "per-call deadline in seconds");
 ABSL_FLAG(std::string, images, "", "bench: folder of images");
+ABSL_FLAG(bool, local, true, "bench: run the pipeline in-process (--nolocal: masker settings through --sender)");
 ABSL_FLAG(std::string, csv, "", "bench: CSV output, one row per image x setting");
 ABSL_FLAG(std::string, report, "", "bench: markdown summary output");
 ABSL_FLAG(std::string, plot, "", "bench: PNG plot of PSNR vs bits per pixel (gnuplot)");
@@ -65,7 +66,7 @@ constexpr char kUsage[] =
     "                   wire bytes sender->receiver, raw and file bytes, bits per pixel, PSNR/SSIM of the\n"
     "                   image the receiver stored, stage timings; --out writes <id>_recon.png + grid.png\n"
     "                   selection: --keep_ratio R | --threshold T | --max_bytes N; --payload; --precision\n"
-    "  bench --images DIR [--crop 32] --csv rd.csv --report rd.md --plot rd.png\n"
+    "  bench --images DIR [--crop 32] [--nolocal --sender host:port] --csv rd.csv --report rd.md --plot rd.png\n"
     "                   in-process rate-distortion sweep: masker vs random vs uniform grid, every payload and\n"
     "                   precision, keep ratios --keep_ratios; JPEG, WebP (quality 5-90) and PNG on the same images\n"
     "  health           grpc.health.v1 check of --sender (or --target); exit 0 when SERVING\n"
@@ -221,6 +222,15 @@ int main(int argc, char** argv) {
     b.csv = absl::GetFlag(FLAGS_csv);
     b.report = absl::GetFlag(FLAGS_report);
     b.plot = absl::GetFlag(FLAGS_plot);
+    if (!absl::GetFlag(FLAGS_local)) {
+      b.remote = true;
+      b.connection.target = absl::GetFlag(FLAGS_sender);
+      const char* env_token = std::getenv("MT_TOKEN");
+      b.connection.token = !absl::GetFlag(FLAGS_token).empty() ? absl::GetFlag(FLAGS_token) : env_token ? env_token : "";
+      b.connection.tls = absl::GetFlag(FLAGS_tls) || !absl::GetFlag(FLAGS_tls_ca).empty();
+      b.connection.ca = absl::GetFlag(FLAGS_tls_ca);
+      b.connection.deadline_s = absl::GetFlag(FLAGS_deadline_s);
+    }
     return mt::client::RunBench(b);
   }
   if (command == "send" || command == "health" || command == "info") {
