@@ -17,6 +17,7 @@ struct ReceiverLink::Stream {
   std::mutex mu;
   std::deque<std::shared_ptr<std::promise<absl::StatusOr<v1::Ack>>>> waiting;
   bool broken = false;
+  std::string reason;  // why it broke
   std::atomic<bool> done{false};  // the reader thread has finished
 };
 
@@ -51,6 +52,7 @@ void ReceiverLink::Drop(const std::shared_ptr<Stream>& s, const std::string& rea
   {
     std::lock_guard<std::mutex> lock(s->mu);
     s->broken = true;
+    s->reason = reason;
     waiting.swap(s->waiting);
   }
   for (auto& p : waiting) p->set_value(absl::UnavailableError(absl::StrCat("receiver stream broke: ", reason)));
@@ -110,7 +112,7 @@ absl::StatusOr<v1::Ack> ReceiverLink::TryOnce(const v1::Packet& packet,
     std::lock_guard<std::mutex> w((*s)->write_mu);
     {
       std::lock_guard<std::mutex> l((*s)->mu);
-      if ((*s)->broken) return absl::UnavailableError("receiver stream broke");
+      if ((*s)->broken) return absl::UnavailableError(absl::StrCat("receiver stream broke: ", (*s)->reason));
       (*s)->waiting.push_back(promise);
     }
     // A failed write means the stream is finished; the reader then fails `promise` with the
