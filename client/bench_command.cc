@@ -2,10 +2,8 @@
 // PacketEncoder/PacketDecoder and protobuf packet the daemons use) against random and uniform-grid
 // masking, JPEG, WebP and PNG on the same images. Writes CSV, a markdown summary and a gnuplot plot.
 #include <ATen/ATen.h>
-#include <grpcpp/create_channel.h>
 
 #include <algorithm>
-#include <chrono>
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
@@ -15,6 +13,7 @@
 #include <tuple>
 
 #include "client/commands.h"
+#include "client/connection.h"
 #include "core/io/checkpoint.h"
 #include "core/io/image_io.h"
 #include "core/metrics/image_metrics.h"
@@ -22,7 +21,6 @@
 #include "core/pipeline/packet_encoder.h"
 #include "mt/v1/transmission.grpc.pb.h"
 #include "server/common/packet_proto.h"
-#include "server/common/security.h"
 
 namespace mt::client {
 namespace {
@@ -155,12 +153,10 @@ int RunBench(const BenchConfig& c) {
   PacketDecoder decoder(*mae, int64_t{1} << 40);
   std::unique_ptr<v1::Sender::Stub> stub;
   if (c.remote) {
-    absl::StatusOr<std::shared_ptr<grpc::ChannelCredentials>> creds = server::MakeChannelCredentials(
-        {c.connection.tls, c.connection.ca, c.connection.cert, c.connection.key, c.connection.tls_name});
-    if (!creds.ok()) return std::fprintf(stderr, "mt-client bench: %s\n", creds.status().ToString().c_str()), 2;
-    grpc::ChannelArguments args;
-    args.SetMaxReceiveMessageSize(-1);
-    stub = v1::Sender::NewStub(grpc::CreateCustomChannel(c.connection.target, *creds, args));
+    std::string error;
+    std::shared_ptr<grpc::Channel> channel = Connect(c.connection, &error);
+    if (!channel) return std::fprintf(stderr, "mt-client bench: %s\n", error.c_str()), 2;
+    stub = v1::Sender::NewStub(channel);
   }
   std::vector<std::string> files;
   std::error_code ec;
@@ -214,9 +210,7 @@ int RunBench(const BenchConfig& c) {
             req.set_payload(server::ToProto(s.payload));
             req.set_precision(server::ToProto(s.precision));
             grpc::ClientContext ctx;
-            ctx.set_deadline(std::chrono::system_clock::now() +
-                             std::chrono::milliseconds(static_cast<int64_t>(c.connection.deadline_s * 1000)));
-            server::AttachToken(&ctx, c.connection.token);
+            Prepare(&ctx, c.connection);
             v1::SendReply reply;
             grpc::Status st = stub->Send(&ctx, req, &reply);
             if (!st.ok()) return std::fprintf(stderr, "%s: %s\n", name.c_str(), st.error_message().c_str()), 1;

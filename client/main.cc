@@ -20,6 +20,7 @@
 #include "core/pipeline/tile_reconstructor.h"
 #include "core/runtime/cli_help.h"
 #include "core/runtime/cpu_runtime.h"
+#include "server/common/flags_util.h"
 
 ABSL_FLAG(std::string, mae_checkpoint, "", "MAE checkpoint (.pt); empty = untrained seed-size MAE (pipeline check only)");
 ABSL_FLAG(std::string, masker_checkpoint, "", "masker checkpoint (.pt); empty = untrained masker");
@@ -104,6 +105,20 @@ absl::StatusOr<Models> LoadModels() {
   return m;
 }
 
+// --sender (or --target), token (flag or $MT_TOKEN), TLS files and deadline.
+mt::client::Connection ConnectionFromFlags() {
+  mt::client::Connection c;
+  c.target = absl::GetFlag(FLAGS_target).empty() ? absl::GetFlag(FLAGS_sender) : absl::GetFlag(FLAGS_target);
+  c.token = mt::server::FlagOrEnv(absl::GetFlag(FLAGS_token), "MT_TOKEN");
+  c.tls = absl::GetFlag(FLAGS_tls) || !absl::GetFlag(FLAGS_tls_ca).empty();
+  c.ca = absl::GetFlag(FLAGS_tls_ca);
+  c.cert = absl::GetFlag(FLAGS_tls_cert);
+  c.key = absl::GetFlag(FLAGS_tls_key);
+  c.tls_name = absl::GetFlag(FLAGS_tls_name);
+  c.deadline_s = absl::GetFlag(FLAGS_deadline_s);
+  return c;
+}
+
 int RunLocal(const std::vector<std::string>& images) {
   if (images.empty()) {
     std::fprintf(stderr, "mt-client local: give at least one image file\n");
@@ -181,12 +196,7 @@ int RunLocal(const std::vector<std::string>& images) {
     }
   }
   if (!rows.empty()) {
-    std::vector<at::Tensor> spaced;
-    for (const at::Tensor& row : rows) {
-      if (!spaced.empty()) spaced.push_back(at::ones({3, 4, row.size(2)}));
-      spaced.push_back(row);
-    }
-    absl::Status s = mt::SavePng(out_dir + "/grid.png", at::cat(spaced, 1));
+    absl::Status s = mt::SavePng(out_dir + "/grid.png", mt::StackRows(rows));
     if (s.ok()) std::printf("wrote %s/grid.png (original | kept patches | overlay | decoder | composite)\n", out_dir.c_str());
   }
   return failures == 0 ? 0 : 1;
@@ -222,28 +232,12 @@ int main(int argc, char** argv) {
     b.csv = absl::GetFlag(FLAGS_csv);
     b.report = absl::GetFlag(FLAGS_report);
     b.plot = absl::GetFlag(FLAGS_plot);
-    if (!absl::GetFlag(FLAGS_local)) {
-      b.remote = true;
-      b.connection.target = absl::GetFlag(FLAGS_sender);
-      const char* env_token = std::getenv("MT_TOKEN");
-      b.connection.token = !absl::GetFlag(FLAGS_token).empty() ? absl::GetFlag(FLAGS_token) : env_token ? env_token : "";
-      b.connection.tls = absl::GetFlag(FLAGS_tls) || !absl::GetFlag(FLAGS_tls_ca).empty();
-      b.connection.ca = absl::GetFlag(FLAGS_tls_ca);
-      b.connection.deadline_s = absl::GetFlag(FLAGS_deadline_s);
-    }
+    b.remote = !absl::GetFlag(FLAGS_local);
+    b.connection = ConnectionFromFlags();
     return mt::client::RunBench(b);
   }
   if (command == "send" || command == "health" || command == "info") {
-    mt::client::Connection c;
-    c.target = absl::GetFlag(FLAGS_target).empty() ? absl::GetFlag(FLAGS_sender) : absl::GetFlag(FLAGS_target);
-    const char* env_token = std::getenv("MT_TOKEN");
-    c.token = !absl::GetFlag(FLAGS_token).empty() ? absl::GetFlag(FLAGS_token) : env_token ? env_token : "";
-    c.tls = absl::GetFlag(FLAGS_tls) || !absl::GetFlag(FLAGS_tls_ca).empty();
-    c.ca = absl::GetFlag(FLAGS_tls_ca);
-    c.cert = absl::GetFlag(FLAGS_tls_cert);
-    c.key = absl::GetFlag(FLAGS_tls_key);
-    c.tls_name = absl::GetFlag(FLAGS_tls_name);
-    c.deadline_s = absl::GetFlag(FLAGS_deadline_s);
+    const mt::client::Connection c = ConnectionFromFlags();
     if (command == "health") return mt::client::RunHealth(c);
     if (command == "info") return mt::client::RunInfo(c, absl::GetFlag(FLAGS_role));
     mt::client::SendConfig s;

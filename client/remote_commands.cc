@@ -1,18 +1,16 @@
 // send / health / info against the daemons.
 #include <ATen/ATen.h>
-#include <grpcpp/create_channel.h>
-#include <grpcpp/support/channel_arguments.h>
 
-#include <chrono>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
-#include <sstream>
 
 #include "client/commands.h"
+#include "client/connection.h"
 #include "core/codec/bitmap.h"
 #include "core/codec/tiling.h"
 #include "core/io/image_io.h"
+#include "core/io/visualization.h"
 #include "core/model/patchify.h"
 #include "grpc/health/v1/health.grpc.pb.h"
 #include "mt/v1/transmission.grpc.pb.h"
@@ -21,26 +19,6 @@
 
 namespace mt::client {
 namespace {
-
-std::shared_ptr<grpc::Channel> Connect(const Connection& c, std::string* error) {
-  absl::StatusOr<std::shared_ptr<grpc::ChannelCredentials>> creds =
-      server::MakeChannelCredentials({c.tls, c.ca, c.cert, c.key, c.tls_name});
-  if (!creds.ok()) {
-    *error = creds.status().ToString();
-    return nullptr;
-  }
-  grpc::ChannelArguments args;
-  args.SetMaxReceiveMessageSize(-1);
-  args.SetMaxSendMessageSize(-1);
-  if (!c.tls_name.empty()) args.SetSslTargetNameOverride(c.tls_name);
-  return grpc::CreateCustomChannel(c.target, *creds, args);
-}
-
-void Prepare(grpc::ClientContext* ctx, const Connection& c) {
-  ctx->set_deadline(std::chrono::system_clock::now() +
-                    std::chrono::milliseconds(static_cast<int64_t>(c.deadline_s * 1000)));
-  server::AttachToken(ctx, c.token);
-}
 
 void PrintRpcError(const char* what, const grpc::Status& s) {
   static const char* kNames[] = {"OK", "CANCELLED", "UNKNOWN", "INVALID_ARGUMENT", "DEADLINE_EXCEEDED", "NOT_FOUND",
@@ -73,27 +51,6 @@ at::Tensor KeepPicture(const v1::SendReply& r) {
   return StitchTiles(tiles.contiguous(), *grid);
 }
 
-absl::Status SaveGrid(const std::string& path, const std::vector<std::vector<at::Tensor>>& rows) {
-  // Each row: original | kept patches | overlay | reconstruction, 4 px white gaps.
-  std::vector<at::Tensor> lines;
-  int64_t width = 0;
-  std::vector<at::Tensor> built;
-  for (const auto& panels : rows) {
-    std::vector<at::Tensor> parts;
-    for (const at::Tensor& p : panels) {
-      if (!parts.empty()) parts.push_back(at::ones({3, p.size(1), 4}));
-      parts.push_back(p);
-    }
-    built.push_back(at::cat(parts, 2));
-    width = std::max(width, built.back().size(2));
-  }
-  for (at::Tensor& b : built) {
-    if (!lines.empty()) lines.push_back(at::ones({3, 4, width}));
-    lines.push_back(at::constant_pad_nd(b, {0, width - b.size(2)}, 1.0));
-  }
-  return SavePng(path, at::cat(lines, 1));
-}
-
 }  // namespace
 
 int RunSend(const SendConfig& config, const std::vector<std::string>& images) {
@@ -112,19 +69,17 @@ int RunSend(const SendConfig& config, const std::vector<std::string>& images) {
   std::printf("%-18s %9s %5s %11s %9s %9s %9s %7s %7s %7s  %s\n", "image", "size", "tiles", "kept", "wire B",
               "raw B", "file B", "bpp", "PSNR", "SSIM", "ms: masker enc xmit dec write total");
   int failures = 0;
-  std::vector<std::vector<at::Tensor>> grid_rows;
+  std::vector<at::Tensor> grid_rows;  // original | kept patches | overlay | reconstruction
   for (const std::string& path : images) {
-    std::ifstream in(path, std::ios::binary);
-    if (!in) {
-      std::fprintf(stderr, "%s: cannot read\n", path.c_str());
+    absl::StatusOr<std::string> bytes = server::ReadFileToString(path);
+    if (!bytes.ok()) {
+      std::fprintf(stderr, "%s\n", bytes.status().ToString().c_str());
       ++failures;
       continue;
     }
-    std::ostringstream bytes;
-    bytes << in.rdbuf();
     v1::SendRequest req;
     req.set_id(IdFor(path));
-    req.set_image(bytes.str());
+    req.set_image(*std::move(bytes));
     if (config.max_bytes > 0) req.mutable_selection()->set_max_bytes(config.max_bytes);
     else if (config.threshold >= 0) req.mutable_selection()->set_threshold(config.threshold);
     else if (config.keep_ratio > 0) req.mutable_selection()->set_keep_ratio(config.keep_ratio);
@@ -154,13 +109,13 @@ int RunSend(const SendConfig& config, const std::vector<std::string>& images) {
       absl::StatusOr<at::Tensor> recon = DecodeImageRgb(r.reconstruction_png());
       if (original.ok() && recon.ok() && r.keep_bitmaps_size() == r.tiles()) {
         at::Tensor keep = KeepPicture(r);
-        grid_rows.push_back({*original, keep, *original * (0.3 + 0.7 * keep), *recon});
+        grid_rows.push_back(PanelRow({*original, keep, *original * (0.3 + 0.7 * keep), *recon}, /*scale=*/1));
       }
     }
   }
   if (!grid_rows.empty()) {
     const std::string grid = config.out_dir + "/grid.png";
-    if (SaveGrid(grid, grid_rows).ok())
+    if (SavePng(grid, StackRows(grid_rows)).ok())
       std::printf("wrote %s (original | kept patches | overlay | reconstruction) and <id>_recon.png\n", grid.c_str());
   }
   std::printf("payload %s, precision %s; wire B = serialized sender->receiver packet; bpp = wire bits per pixel\n",

@@ -4,13 +4,13 @@
 
 #include <algorithm>
 #include <filesystem>
-#include <fstream>
 #include <opencv2/core.hpp>
 #include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "core/io/atomic_file.h"
 
 namespace mt {
 namespace {
@@ -105,16 +105,7 @@ absl::StatusOr<std::string> EncodeImage(const at::Tensor& image, const std::stri
 absl::Status SavePng(const std::string& path, const at::Tensor& image) {
   absl::StatusOr<std::string> png = EncodePng(image);
   if (!png.ok()) return png.status();
-  const std::string tmp = path + ".tmp";
-  {
-    std::ofstream f(tmp, std::ios::binary | std::ios::trunc);
-    f.write(png->data(), static_cast<std::streamsize>(png->size()));
-    if (!f.good()) return absl::InternalError(absl::StrCat("cannot write '", tmp, "'"));
-  }
-  std::error_code ec;
-  std::filesystem::rename(tmp, path, ec);
-  if (ec) return absl::InternalError(absl::StrCat("cannot rename '", tmp, "' to '", path, "': ", ec.message()));
-  return absl::OkStatus();
+  return WriteFileAtomic(path, *png);
 }
 
 }  // namespace mt

@@ -31,7 +31,7 @@ absl::StatusOr<std::string> EncodeImage(const at::Tensor& image, const std::stri
 // What storing as 8-bit PNG keeps: clamp to [0,1], round to k/255. (3, H, W) → same shape.
 at::Tensor QuantizeTo8Bit(const at::Tensor& image);
 
-// Writes EncodePng(image) to `path` atomically (temp file + rename).
+// Writes EncodePng(image) to `path` atomically (WriteFileAtomic: temp file, fsync, rename).
 absl::Status SavePng(const std::string& path, const at::Tensor& image);
 
 }  // namespace mt

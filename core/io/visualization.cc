@@ -2,6 +2,8 @@
 
 #include <ATen/ATen.h>
 
+#include <algorithm>
+
 #include "core/model/patchify.h"
 
 namespace mt {
@@ -29,6 +31,18 @@ at::Tensor PanelRow(const std::vector<at::Tensor>& panels, int64_t scale, int64_
     parts.push_back(big);
   }
   return at::cat(parts, 2);
+}
+
+at::Tensor StackRows(const std::vector<at::Tensor>& rows, int64_t gap) {
+  TORCH_CHECK(!rows.empty(), "StackRows needs at least one row");
+  int64_t width = 0;
+  for (const at::Tensor& r : rows) width = std::max(width, r.size(2));
+  std::vector<at::Tensor> parts;
+  for (const at::Tensor& r : rows) {
+    if (!parts.empty()) parts.push_back(at::ones({3, gap, width}));
+    parts.push_back(at::constant_pad_nd(r.to(at::kFloat), {0, width - r.size(2)}, 1.0));
+  }
+  return at::cat(parts, 1);
 }
 
 }  // namespace mt

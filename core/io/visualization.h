@@ -16,4 +16,8 @@ at::Tensor MaskOverlay(const at::Tensor& image, const at::Tensor& keep, int64_t 
 // Panels (3, H, W) of equal size → one row, each enlarged `scale`× (nearest), `gap` px white between.
 at::Tensor PanelRow(const std::vector<at::Tensor>& panels, int64_t scale, int64_t gap = 4);
 
+// Rows (3, h_i, w_i) → one picture, stacked top to bottom with `gap` px white between; narrower rows
+// are padded white on the right.
+at::Tensor StackRows(const std::vector<at::Tensor>& rows, int64_t gap = 4);
+
 }  // namespace mt

@@ -15,6 +15,7 @@
 #include "core/masking/losses.h"
 #include "core/masking/patch_selector.h"
 #include "core/model/patchify.h"
+#include "core/runtime/stopwatch.h"
 
 namespace mt {
 
@@ -129,7 +130,7 @@ absl::StatusOr<DecodedImage> PacketDecoder::Decode(const ImagePacket& packet) co
   out.image = StitchTiles(tiles, parsed->grid);
   out.keep = keep;
   out.kept = keep.sum().item<int64_t>();
-  out.decode_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+  out.decode_ms = MsSince(t0);
   return out;
 }
 

@@ -11,15 +11,9 @@
 #include "core/io/fingerprint.h"
 #include "core/masking/baseline_masks.h"
 #include "core/model/patchify.h"
+#include "core/runtime/stopwatch.h"
 
 namespace mt {
-namespace {
-
-double MsSince(std::chrono::steady_clock::time_point t0) {
-  return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
-}
-
-}  // namespace
 
 at::Tensor QuantizedPatches(const at::Tensor& tiles, int64_t patch_size) {
   return Patchify(tiles, patch_size).mul(255.0).round().clamp(0, 255).to(at::kByte);

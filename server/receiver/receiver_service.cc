@@ -8,14 +8,11 @@
 #include "absl/strings/str_cat.h"
 #include "core/io/atomic_file.h"
 #include "core/io/image_io.h"
+#include "core/runtime/stopwatch.h"
 #include "server/common/packet_proto.h"
 
 namespace mt::server {
 namespace {
-
-double MsSince(std::chrono::steady_clock::time_point t0) {
-  return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
-}
 
 v1::Ack Failure(const std::string& id, const absl::Status& s) {
   v1::Ack ack;

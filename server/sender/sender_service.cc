@@ -8,6 +8,7 @@
 #include "absl/strings/str_cat.h"
 #include "core/io/image_io.h"
 #include "core/metrics/image_metrics.h"
+#include "core/runtime/stopwatch.h"
 #include "server/common/packet_proto.h"
 #include "server/common/status_convert.h"
 
@@ -15,10 +16,6 @@ namespace mt::server {
 namespace {
 
 using Clock = std::chrono::steady_clock;
-
-double MsSince(Clock::time_point t0) {
-  return std::chrono::duration<double, std::milli>(Clock::now() - t0).count();
-}
 
 // Request selection → core policy. INVALID_ARGUMENT names the field.
 absl::StatusOr<SelectionPolicy> ToPolicy(const v1::Selection& s, double default_keep_ratio) {
@@ -137,15 +134,19 @@ absl::Status SenderService::Process(grpc::ServerContext* context, const v1::Send
   return absl::OkStatus();
 }
 
+absl::Status SenderService::ProcessNoThrow(grpc::ServerContext* context, const v1::SendRequest& request,
+                                           v1::SendReply* reply) {
+  try {
+    return Process(context, request, reply);
+  } catch (const std::exception& e) {  // a LibTorch error must not take the daemon down
+    return absl::InternalError(absl::StrCat("sender failed: ", e.what()));
+  }
+}
+
 grpc::Status SenderService::Send(grpc::ServerContext* context, const v1::SendRequest* request,
                                  v1::SendReply* reply) {
   if (grpc::Status s = token_.Check(*context); !s.ok()) return s;
-  absl::Status s;
-  try {
-    s = Process(context, *request, reply);
-  } catch (const std::exception& e) {  // a LibTorch error must not take the daemon down
-    s = absl::InternalError(absl::StrCat("sender failed: ", e.what()));
-  }
+  const absl::Status s = ProcessNoThrow(context, *request, reply);
   if (!s.ok()) spdlog::warn("send '{}' from {}: {}", request->id(), context->peer(), s.ToString());
   return ToGrpcStatus(s);
 }
@@ -156,12 +157,7 @@ grpc::Status SenderService::SendStream(grpc::ServerContext* context,
   v1::SendRequest request;
   while (stream->Read(&request)) {
     v1::SendReply reply;
-    absl::Status s;
-    try {
-      s = Process(context, request, &reply);
-    } catch (const std::exception& e) {
-      s = absl::InternalError(absl::StrCat("sender failed: ", e.what()));
-    }
+    const absl::Status s = ProcessNoThrow(context, request, &reply);
     // A stream has one final status: the first failing image ends it, naming the image.
     if (!s.ok()) return ToGrpcStatus(absl::Status(s.code(), absl::StrCat("image '", request.id(), "': ", s.message())));
     if (!stream->Write(reply)) break;

@@ -38,6 +38,8 @@ class SenderService final : public v1::Sender::Service {
  private:
   // One image end to end; the status is what the client sees.
   absl::Status Process(grpc::ServerContext* context, const v1::SendRequest& request, v1::SendReply* reply);
+  // Process(), with exceptions (LibTorch errors) turned into INTERNAL.
+  absl::Status ProcessNoThrow(grpc::ServerContext* context, const v1::SendRequest& request, v1::SendReply* reply);
 
   std::shared_ptr<const PacketEncoder> encoder_;
   std::shared_ptr<ReceiverLink> link_;
