@@ -47,21 +47,6 @@ struct Mean {
   int n = 0;
 };
 
-// Evenly spaced native-resolution size×size crops (deterministic), or the whole image.
-std::vector<at::Tensor> Crops(const at::Tensor& image, int64_t size, int64_t per_image) {
-  if (size <= 0) return {image};
-  const int64_t h = image.size(1), w = image.size(2);
-  if (h < size || w < size) return {};
-  const auto side = static_cast<int64_t>(std::ceil(std::sqrt(static_cast<double>(per_image))));
-  std::vector<at::Tensor> out;
-  for (int64_t i = 0; i < side && static_cast<int64_t>(out.size()) < per_image; ++i)
-    for (int64_t j = 0; j < side && static_cast<int64_t>(out.size()) < per_image; ++j) {
-      const int64_t y = side == 1 ? 0 : i * (h - size) / (side - 1), x = side == 1 ? 0 : j * (w - size) / (side - 1);
-      out.push_back(image.narrow(1, y, size).narrow(2, x, size).contiguous());
-    }
-  return out;
-}
-
 void Measure(Row* r, const at::Tensor& original, const at::Tensor& received) {
   at::Tensor a = original.unsqueeze(0), b = received.unsqueeze(0);
   r->bpp = 8.0 * static_cast<double>(r->bytes) / static_cast<double>(original.size(1) * original.size(2));
@@ -190,7 +175,7 @@ int RunBench(const BenchConfig& c) {
       continue;
     }
     const std::string stem = std::filesystem::path(f).stem().string();
-    std::vector<at::Tensor> crops = Crops(*photo, c.crop, c.crops_per_image);
+    std::vector<at::Tensor> crops = EvenCrops(*photo, c.crop, c.crops_per_image);
     for (size_t ci = 0; ci < crops.size(); ++ci) {
       const at::Tensor& image = crops[ci];
       const std::string name = crops.size() == 1 ? stem : stem + "#" + std::to_string(ci);

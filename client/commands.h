@@ -39,12 +39,34 @@ struct BenchConfig {
   Connection connection;
 };
 
+struct LoadConfig {
+  Connection connection;
+  std::vector<std::string> images;        // files and/or folders
+  int crop = 0;                           // > 0: send evenly spaced crop×crop crops of each image
+  int crops_per_image = 16;
+  std::vector<int> concurrency = {1, 4, 16, 32};
+  double duration_s = 20;                 // per level (ignored when requests > 0)
+  int64_t requests = 0;                   // > 0: this many requests per level instead of a duration
+  double warmup_s = 2;                    // per level, not recorded
+  double keep_ratio = -1;                 // <= 0: the sender's default
+  PayloadKind payload = PayloadKind::kFeatures;
+  Precision precision = Precision::kFp16;
+  std::string id_prefix = "load";         // ids are <prefix>-c<concurrency>-<n>
+  bool verify = false;                    // ask for each reconstruction and record its content hash
+  std::string csv, requests_csv, rss_csv; // outputs (empty: skip)
+  std::vector<std::string> watch;         // name=pid of processes whose RSS to sample
+  double rss_interval_s = 0.5;
+};
+
 // In-process rate–distortion sweep (masker vs random vs grid, payloads × precisions, JPEG, WebP,
 // PNG). Exit code 0 on success.
 int RunBench(const BenchConfig& config);
 
 // Sends each image file; prints one table row per image. Exit code 0 when all succeeded.
 int RunSend(const SendConfig& config, const std::vector<std::string>& images);
+// Closed-loop load against mt-sender at each concurrency level; markdown table on stdout.
+// Exit code 0 when every request succeeded.
+int RunLoad(const LoadConfig& config);
 // grpc.health.v1 Check of the whole server; 0 when SERVING.
 int RunHealth(const Connection& connection);
 // Prints the sender's (or receiver's, with --role receiver) model and link information.

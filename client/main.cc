@@ -12,6 +12,7 @@
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
 #include "absl/flags/usage.h"
+#include "absl/time/time.h"
 #include "client/commands.h"
 #include "core/io/checkpoint.h"
 #include "core/io/image_io.h"
@@ -52,6 +53,16 @@ ABSL_FLAG(std::string, report, "", "bench: markdown summary output");
 ABSL_FLAG(std::string, plot, "", "bench: PNG plot of PSNR vs bits per pixel (gnuplot)");
 ABSL_FLAG(int, crop, 0, "bench: evaluate evenly spaced native CROPxCROP crops instead of whole images");
 ABSL_FLAG(int, crops_per_image, 16, "bench: crops per image with --crop");
+ABSL_FLAG(std::vector<std::string>, concurrency, std::vector<std::string>({"1", "4", "16", "32"}),
+          "load: concurrency levels (requests kept in flight)");
+ABSL_FLAG(absl::Duration, duration, absl::Seconds(20), "load: time per concurrency level, e.g. 20s");
+ABSL_FLAG(absl::Duration, warmup, absl::Seconds(2), "load: unrecorded warm-up per level");
+ABSL_FLAG(int64_t, requests, 0, "load: if > 0, send exactly this many requests per level instead of --duration");
+ABSL_FLAG(std::string, requests_csv, "", "load: one CSV row per request (id, status, latency, stages, stored path, hash)");
+ABSL_FLAG(std::string, rss_csv, "", "load: RSS samples of the --watch processes over time");
+ABSL_FLAG(std::vector<std::string>, watch, {}, "load: name=pid of processes (the daemons) whose RSS to sample");
+ABSL_FLAG(std::string, id_prefix, "load", "load: request ids are <prefix>-c<concurrency>-<n>");
+ABSL_FLAG(bool, verify, false, "load: ask for each reconstruction and record its FNV-1a hash in --requests_csv");
 ABSL_FLAG(std::vector<std::string>, keep_ratios, std::vector<std::string>({"0.05", "0.1", "0.16", "0.25", "0.35", "0.5"}),
           "bench: keep ratios to sweep");
 
@@ -70,6 +81,10 @@ constexpr char kUsage[] =
     "  bench --images DIR [--crop 32] [--nolocal --sender host:port] --csv rd.csv --report rd.md --plot rd.png\n"
     "                   in-process rate-distortion sweep: masker vs random vs uniform grid, every payload and\n"
     "                   precision, keep ratios --keep_ratios; JPEG, WebP (quality 5-90) and PNG on the same images\n"
+    "  load IMAGE|DIR... [--crop 32] --concurrency 1,4,16,32 --duration 20s [--requests N] --csv load.csv\n"
+    "                   [--watch sender=PID,receiver=PID --rss_csv rss.csv] [--requests_csv r.csv --verify]\n"
+    "                   closed-loop load on --sender: images/s, p50/p90/p99 latency, errors by code, server stage\n"
+    "                   split (queue, masker, encoder, transmit, decoder, write), batch sizes, daemons' peak RSS\n"
     "  health           grpc.health.v1 check of --sender (or --target); exit 0 when SERVING\n"
     "  info             model and link information of --sender (or --target with --role receiver)\n";
 
@@ -235,6 +250,46 @@ int main(int argc, char** argv) {
     b.remote = !absl::GetFlag(FLAGS_local);
     b.connection = ConnectionFromFlags();
     return mt::client::RunBench(b);
+  }
+  if (command == "load") {
+    mt::client::LoadConfig l;
+    l.connection = ConnectionFromFlags();
+    l.images = rest;
+    if (!absl::GetFlag(FLAGS_images).empty()) l.images.push_back(absl::GetFlag(FLAGS_images));
+    if (l.images.empty()) {
+      std::fprintf(stderr, "mt-client load: give image files or folders (or --images DIR)\n");
+      return 2;
+    }
+    l.crop = absl::GetFlag(FLAGS_crop);
+    l.crops_per_image = absl::GetFlag(FLAGS_crops_per_image);
+    l.concurrency.clear();
+    for (const std::string& c : absl::GetFlag(FLAGS_concurrency)) {
+      const int n = std::atoi(c.c_str());
+      if (n < 1 || n > 1024) {
+        std::fprintf(stderr, "mt-client load: --concurrency '%s' must be in 1..1024\n", c.c_str());
+        return 2;
+      }
+      l.concurrency.push_back(n);
+    }
+    l.duration_s = absl::ToDoubleSeconds(absl::GetFlag(FLAGS_duration));
+    l.warmup_s = absl::ToDoubleSeconds(absl::GetFlag(FLAGS_warmup));
+    l.requests = absl::GetFlag(FLAGS_requests);
+    l.keep_ratio = absl::GetFlag(FLAGS_keep_ratio);
+    absl::StatusOr<mt::PayloadKind> payload = mt::ParsePayloadKind(absl::GetFlag(FLAGS_payload));
+    absl::StatusOr<mt::Precision> precision = mt::ParsePrecision(absl::GetFlag(FLAGS_precision));
+    if (!payload.ok() || !precision.ok()) {
+      std::fprintf(stderr, "mt-client: %s\n", (!payload.ok() ? payload.status() : precision.status()).ToString().c_str());
+      return 2;
+    }
+    l.payload = *payload;
+    l.precision = *precision;
+    l.id_prefix = absl::GetFlag(FLAGS_id_prefix);
+    l.verify = absl::GetFlag(FLAGS_verify);
+    l.csv = absl::GetFlag(FLAGS_csv);
+    l.requests_csv = absl::GetFlag(FLAGS_requests_csv);
+    l.rss_csv = absl::GetFlag(FLAGS_rss_csv);
+    l.watch = absl::GetFlag(FLAGS_watch);
+    return mt::client::RunLoad(l);
   }
   if (command == "send" || command == "health" || command == "info") {
     const mt::client::Connection c = ConnectionFromFlags();

@@ -19,6 +19,20 @@ void Mix(uint64_t& h, const void* data, size_t n) {
 
 }  // namespace
 
+namespace {
+std::string Hex(uint64_t h) {
+  char hex[17];
+  std::snprintf(hex, sizeof hex, "%016llx", static_cast<unsigned long long>(h));
+  return hex;
+}
+}  // namespace
+
+std::string ContentHash(std::string_view bytes) {
+  uint64_t h = kFnvOffset;
+  Mix(h, bytes.data(), bytes.size());
+  return Hex(h);
+}
+
 std::string ModelFingerprint(const torch::nn::Module& module) {
   uint64_t h = kFnvOffset;
   auto add = [&](const std::string& name, const at::Tensor& t) {
@@ -29,9 +43,7 @@ std::string ModelFingerprint(const torch::nn::Module& module) {
   };
   for (const auto& p : module.named_parameters()) add(p.key(), p.value());
   for (const auto& b : module.named_buffers()) add(b.key(), b.value());
-  char hex[17];
-  std::snprintf(hex, sizeof hex, "%016llx", static_cast<unsigned long long>(h));
-  return hex;
+  return Hex(h);
 }
 
 }  // namespace mt

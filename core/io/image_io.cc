@@ -3,6 +3,7 @@
 #include <ATen/ATen.h>
 
 #include <algorithm>
+#include <cmath>
 #include <filesystem>
 #include <opencv2/core.hpp>
 #include <opencv2/imgcodecs.hpp>
@@ -59,6 +60,20 @@ absl::StatusOr<at::Tensor> DecodeImageRgb(std::string_view bytes) {
     return absl::InvalidArgumentError(absl::StrCat("image bytes: ", e.what()));
   }
   return MatToTensor(decoded, "image bytes");
+}
+
+std::vector<at::Tensor> EvenCrops(const at::Tensor& image, int64_t size, int64_t per_image) {
+  if (size <= 0) return {image};
+  const int64_t h = image.size(1), w = image.size(2);
+  if (h < size || w < size) return {};
+  const auto side = static_cast<int64_t>(std::ceil(std::sqrt(static_cast<double>(per_image))));
+  std::vector<at::Tensor> out;
+  for (int64_t i = 0; i < side && static_cast<int64_t>(out.size()) < per_image; ++i)
+    for (int64_t j = 0; j < side && static_cast<int64_t>(out.size()) < per_image; ++j) {
+      const int64_t y = side == 1 ? 0 : i * (h - size) / (side - 1), x = side == 1 ? 0 : j * (w - size) / (side - 1);
+      out.push_back(image.narrow(1, y, size).narrow(2, x, size).contiguous());
+    }
+  return out;
 }
 
 at::Tensor CenterCropResize(const at::Tensor& image, int64_t size) {

@@ -4,6 +4,7 @@
 #include <ATen/core/Tensor.h>
 
 #include <string>
+#include <vector>
 #include <string_view>
 
 #include "absl/status/status.h"
@@ -20,6 +21,10 @@ absl::StatusOr<at::Tensor> DecodeImageRgb(std::string_view bytes);
 
 // (3, H, W) → (3, size, size): central square crop, then area-averaging resize (OpenCV INTER_AREA).
 at::Tensor CenterCropResize(const at::Tensor& image, int64_t size);
+
+// (3, H, W) → up to `count` evenly spaced native size×size crops (a deterministic grid of
+// positions); the whole image when size <= 0; none when the image is smaller than size.
+std::vector<at::Tensor> EvenCrops(const at::Tensor& image, int64_t size, int64_t count);
 
 // (3, H, W) float in [0,1] (clamped, rounded to 8 bits) → PNG bytes.
 absl::StatusOr<std::string> EncodePng(const at::Tensor& image);

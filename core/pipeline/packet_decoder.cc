@@ -93,45 +93,110 @@ absl::StatusOr<PacketDecoder::Parsed> PacketDecoder::Parse(const ImagePacket& p)
 }
 
 absl::StatusOr<DecodedImage> PacketDecoder::Decode(const ImagePacket& packet) const {
-  const auto t0 = std::chrono::steady_clock::now();
-  absl::StatusOr<Parsed> parsed = Parse(packet);
-  if (!parsed.ok()) return parsed.status();
-  torch::NoGradGuard no_grad;
-  const MaskedAutoencoderOptions& o = mae_->options();
-  const int64_t n = parsed->grid.count(), l = o.num_patches(), g = o.grid_size(), d = o.decoder_embed_dim;
-  at::Tensor keep = parsed->keep;
-  at::Tensor pixel_tiles;
-  if (parsed->pixels.defined()) pixel_tiles = Unpatchify(parsed->pixels, o.patch_size, g, g);
+  return std::move(DecodeBatch({&packet})[0]);
+}
 
-  at::Tensor pred = at::empty({n, l, o.patch_dim()});
-  if (CarriesFeatures(packet.payload)) {
-    at::Tensor cls = at::empty({n, 1, d}), grid_tokens = at::zeros({n, l, d});
-    for (int64_t i = 0; i < n; ++i) {
-      const at::Tensor& tok = parsed->tokens[static_cast<size_t>(i)];
-      cls[i][0].copy_(tok[0]);
-      grid_tokens[i].index_copy_(0, KeptIndices(keep[i]), tok.narrow(0, 1, tok.size(0) - 1));
+std::vector<absl::StatusOr<DecodedImage>> PacketDecoder::DecodeBatch(const std::vector<const ImagePacket*>& packets) const {
+  const auto t0 = std::chrono::steady_clock::now();
+  std::vector<absl::StatusOr<DecodedImage>> results(packets.size(), absl::UnknownError("not decoded"));
+  const MaskedAutoencoderOptions& o = mae_->options();
+  const int64_t l = o.num_patches(), g = o.grid_size(), d = o.decoder_embed_dim;
+  // Valid packets, and where their tiles sit in the batch.
+  std::vector<size_t> valid;
+  std::vector<Parsed> parsed;
+  std::vector<int64_t> first;
+  int64_t n = 0;
+  for (size_t i = 0; i < packets.size(); ++i) {
+    absl::StatusOr<Parsed> p = Parse(*packets[i]);
+    if (!p.ok()) {
+      results[i] = p.status();
+      continue;
     }
-    pred = mae_->Decode(cls, mae_->ApplyKeepMask(grid_tokens, keep));
-  } else {
-    // Visible-only encoding needs equal K across a batch: batch the tiles that keep as many.
-    std::map<int64_t, std::vector<int64_t>> by_count;
-    at::Tensor counts = keep.sum(1);
-    for (int64_t i = 0; i < n; ++i) by_count[counts[i].item<int64_t>()].push_back(i);
-    for (const auto& [k, members] : by_count) {
-      at::Tensor idx = at::tensor(members, at::kLong);
-      std::vector<at::Tensor> ids;
-      for (int64_t i : members) ids.push_back(KeptIndices(keep[i]));
-      pred.index_copy_(0, idx, mae_->DecodeVisible(pixel_tiles.index_select(0, idx), at::stack(ids)));
+    valid.push_back(i);
+    first.push_back(n);
+    n += p->grid.count();
+    parsed.push_back(*std::move(p));
+  }
+  if (valid.empty()) return results;
+
+  torch::NoGradGuard no_grad;
+  std::vector<at::Tensor> keep_parts;
+  for (const Parsed& p : parsed) keep_parts.push_back(p.keep);
+  const at::Tensor keep = at::cat(keep_parts);  // (n, L) over the whole batch
+  at::Tensor pred = at::empty({n, l, o.patch_dim()});
+
+  // Features payloads: every tile of every such packet through one decoder forward.
+  std::vector<int64_t> feature_tiles;
+  for (size_t j = 0; j < parsed.size(); ++j)
+    if (CarriesFeatures(packets[valid[j]]->payload))
+      for (int64_t t = 0; t < parsed[j].grid.count(); ++t) feature_tiles.push_back(first[j] + t);
+  if (!feature_tiles.empty()) {
+    const auto m = static_cast<int64_t>(feature_tiles.size());
+    at::Tensor cls = at::empty({m, 1, d}), grid_tokens = at::zeros({m, l, d});
+    int64_t row = 0;
+    for (size_t j = 0; j < parsed.size(); ++j) {
+      if (!CarriesFeatures(packets[valid[j]]->payload)) continue;
+      for (size_t t = 0; t < parsed[j].tokens.size(); ++t, ++row) {
+        const at::Tensor& tok = parsed[j].tokens[t];
+        cls[row][0].copy_(tok[0]);
+        grid_tokens[row].index_copy_(0, KeptIndices(parsed[j].keep[static_cast<int64_t>(t)]),
+                                     tok.narrow(0, 1, tok.size(0) - 1));
+      }
+    }
+    const at::Tensor idx = at::tensor(feature_tiles, at::kLong);
+    pred.index_copy_(0, idx, mae_->Decode(cls, mae_->ApplyKeepMask(grid_tokens, keep.index_select(0, idx))));
+  }
+
+  // Pixels payloads: the receiver re-encodes visible patches. Visible-only encoding needs equal
+  // K across a forward, so tiles (of any packet) that keep as many go together.
+  std::vector<at::Tensor> pixel_tiles(parsed.size());
+  std::map<int64_t, std::vector<int64_t>> by_count;  // K → batch tile rows
+  std::vector<at::Tensor> pixel_parts;
+  std::vector<int64_t> pixel_rows;
+  for (size_t j = 0; j < parsed.size(); ++j) {
+    if (CarriesFeatures(packets[valid[j]]->payload) || !parsed[j].pixels.defined()) continue;
+    pixel_tiles[j] = Unpatchify(parsed[j].pixels, o.patch_size, g, g);
+    for (int64_t t = 0; t < parsed[j].grid.count(); ++t) {
+      by_count[parsed[j].keep[t].sum().item<int64_t>()].push_back(static_cast<int64_t>(pixel_rows.size()));
+      pixel_rows.push_back(first[j] + t);
+      pixel_parts.push_back(pixel_tiles[j][t]);
     }
   }
-  at::Tensor tiles = mae_->PatchesToImages(pred).clamp(0.0, 1.0);
-  if (pixel_tiles.defined()) tiles = CompositeImage(pixel_tiles, tiles, keep.to(at::kFloat), o.patch_size);
-  DecodedImage out;
-  out.image = StitchTiles(tiles, parsed->grid);
-  out.keep = keep;
-  out.kept = keep.sum().item<int64_t>();
-  out.decode_ms = MsSince(t0);
-  return out;
+  if (!pixel_parts.empty()) {
+    const at::Tensor all = at::stack(pixel_parts);
+    for (const auto& [k, members] : by_count) {
+      const at::Tensor local = at::tensor(members, at::kLong);
+      std::vector<int64_t> rows;
+      std::vector<at::Tensor> ids;
+      for (int64_t m : members) {
+        rows.push_back(pixel_rows[static_cast<size_t>(m)]);
+        ids.push_back(KeptIndices(keep[rows.back()]));
+      }
+      pred.index_copy_(0, at::tensor(rows, at::kLong), mae_->DecodeVisible(all.index_select(0, local), at::stack(ids)));
+    }
+  }
+
+  const at::Tensor tiles = mae_->PatchesToImages(pred).clamp(0.0, 1.0);
+  for (size_t j = 0; j < parsed.size(); ++j) {
+    const int64_t count = parsed[j].grid.count();
+    at::Tensor mine = tiles.narrow(0, first[j], count);
+    // features+pixels: kept pixels go back in place of the decoder's guess.
+    if (parsed[j].pixels.defined()) {
+      at::Tensor px = pixel_tiles[j].defined() ? pixel_tiles[j] : Unpatchify(parsed[j].pixels, o.patch_size, g, g);
+      mine = CompositeImage(px, mine, parsed[j].keep.to(at::kFloat), o.patch_size);
+    }
+    DecodedImage out;
+    out.image = StitchTiles(mine.contiguous(), parsed[j].grid);
+    out.keep = parsed[j].keep;
+    out.kept = out.keep.sum().item<int64_t>();
+    results[valid[j]] = std::move(out);
+  }
+  const double ms = MsSince(t0);
+  for (size_t i : valid) {
+    results[i]->decode_ms = ms;
+    results[i]->batch_images = static_cast<int>(valid.size());
+  }
+  return results;
 }
 
 }  // namespace mt

@@ -8,6 +8,7 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
@@ -21,6 +22,7 @@ struct DecodedImage {
   at::Tensor keep;   // (N, L) bool
   int64_t kept = 0;
   double decode_ms = 0;
+  int batch_images = 1;  // packets that shared the decoder forward (DecodeBatch)
 };
 
 class PacketDecoder {
@@ -36,6 +38,10 @@ class PacketDecoder {
 
   // Validate(), then reconstruct.
   absl::StatusOr<DecodedImage> Decode(const ImagePacket& packet) const;
+
+  // Several packets through one decoder forward (tiles concatenated); each result is what
+  // Decode() gives for that packet alone. decode_ms is the shared batch's.
+  std::vector<absl::StatusOr<DecodedImage>> DecodeBatch(const std::vector<const ImagePacket*>& packets) const;
 
   const std::string& fingerprint() const { return fingerprint_; }
   const MaskedAutoencoderOptions& mae_options() const { return mae_->options(); }

@@ -30,79 +30,141 @@ PacketEncoder::PacketEncoder(MaskedAutoencoder mae, Masker masker) : mae_(std::m
 
 absl::StatusOr<EncodedImage> PacketEncoder::Encode(const at::Tensor& image, const std::string& id,
                                                    const EncodeOptions& options) const {
-  if (absl::Status s = ValidateImageId(id); !s.ok()) return s;
-  TORCH_CHECK(image.dim() == 3 && image.size(0) == 3, "Encode expects (3, H, W), got ", image.sizes());
+  return std::move(EncodeBatch({EncodeRequest{image, id, options}})[0]);
+}
+
+namespace {
+
+// One request of a batch, once validated: where its tiles sit in the batch and how to select.
+struct Plan {
+  size_t request = 0;
+  TileGrid grid;
+  SelectionPolicy policy;
+  PatchSelector selector;
+  at::Tensor tiles;          // (N, 3, T, T)
+  int64_t first_tile = 0;    // in the batch's masker input
+  int64_t first_feature = -1;  // in the batch's encoder input (-1: payload carries no features)
+};
+
+}  // namespace
+
+std::vector<absl::StatusOr<EncodedImage>> PacketEncoder::EncodeBatch(const std::vector<EncodeRequest>& requests) const {
   const MaskedAutoencoderOptions& o = mae_->options();
   const int64_t l = o.num_patches(), d = o.decoder_embed_dim;
-  absl::StatusOr<TileGrid> grid = PlanTiles(image.size(1), image.size(2), o.img_size);
-  if (!grid.ok()) return grid.status();
-
-  // Selection runs over all patches of the image at once, so top-k and byte budgets spend
-  // patches where the masker says they matter most, whichever tile that is.
-  SelectionPolicy policy = options.selection;
-  policy.bytes_per_patch = BytesPerKeptPatch(options.payload, options.precision, d, o.patch_size);
-  policy.overhead_bytes = grid->count() * BytesPerTile(options.payload, options.precision, d, l);
-  absl::StatusOr<PatchSelector> selector = PatchSelector::Create(policy);
-  if (!selector.ok()) return selector.status();
-
-  if (options.source != KeepSource::kMasker && policy.mode != SelectionPolicy::Mode::kTopK)
-    return absl::InvalidArgumentError("random and uniform-grid baselines need a keep_ratio selection");
+  std::vector<absl::StatusOr<EncodedImage>> results(requests.size(), absl::UnknownError("not encoded"));
+  std::vector<Plan> plans;
+  std::vector<at::Tensor> masker_in, encoder_in;
+  int64_t tiles = 0, feature_tiles = 0;
+  for (size_t r = 0; r < requests.size(); ++r) {
+    const EncodeRequest& req = requests[r];
+    const EncodeOptions& options = req.options;
+    if (absl::Status s = ValidateImageId(req.id); !s.ok()) {
+      results[r] = s;
+      continue;
+    }
+    TORCH_CHECK(req.image.dim() == 3 && req.image.size(0) == 3, "Encode expects (3, H, W), got ", req.image.sizes());
+    absl::StatusOr<TileGrid> grid = PlanTiles(req.image.size(1), req.image.size(2), o.img_size);
+    if (!grid.ok()) {
+      results[r] = grid.status();
+      continue;
+    }
+    // Selection runs over all patches of the image at once, so top-k and byte budgets spend
+    // patches where the masker says they matter most, whichever tile that is.
+    SelectionPolicy policy = options.selection;
+    policy.bytes_per_patch = BytesPerKeptPatch(options.payload, options.precision, d, o.patch_size);
+    policy.overhead_bytes = grid->count() * BytesPerTile(options.payload, options.precision, d, l);
+    absl::StatusOr<PatchSelector> selector = PatchSelector::Create(policy);
+    if (!selector.ok()) {
+      results[r] = selector.status();
+      continue;
+    }
+    if (options.source != KeepSource::kMasker && policy.mode != SelectionPolicy::Mode::kTopK) {
+      results[r] = absl::InvalidArgumentError("random and uniform-grid baselines need a keep_ratio selection");
+      continue;
+    }
+    Plan plan{r, *grid, policy, *std::move(selector), SplitTiles(req.image.to(at::kFloat), *grid), tiles, -1};
+    if (options.source == KeepSource::kMasker) {
+      masker_in.push_back(plan.tiles);
+      tiles += grid->count();
+    }
+    if (CarriesFeatures(options.payload)) {
+      plan.first_feature = feature_tiles;
+      encoder_in.push_back(plan.tiles);
+      feature_tiles += grid->count();
+    }
+    plans.push_back(std::move(plan));
+  }
+  if (plans.empty()) return results;
 
   torch::NoGradGuard no_grad;
-  EncodedImage out;
-  out.grid = *grid;
   auto t0 = std::chrono::steady_clock::now();
-  at::Tensor tiles = SplitTiles(image.to(at::kFloat), *grid);
-  if (options.source == KeepSource::kMasker) {
-    at::Tensor probs = at::sigmoid(masker_->forward(tiles));  // (N, L)
-    out.keep = selector->Select(probs.reshape({1, -1})).reshape({grid->count(), l});
-  } else {
-    const int64_t k = std::max<int64_t>(1, std::llround(policy.keep_ratio * static_cast<double>(l)));
-    at::Generator gen = at::detail::createCPUGenerator(options.seed);
-    std::vector<at::Tensor> keeps;
-    for (int64_t i = 0; i < grid->count(); ++i)
-      keeps.push_back(options.source == KeepSource::kRandom ? RandomKeep(l, k, gen)
-                                                            : UniformGridKeep(o.grid_size(), k));
-    out.keep = at::stack(keeps);
+  at::Tensor probs;  // (tiles, L)
+  if (!masker_in.empty()) probs = at::sigmoid(masker_->forward(at::cat(masker_in)));
+  std::vector<EncodedImage> out(plans.size());
+  for (size_t i = 0; i < plans.size(); ++i) {
+    const Plan& plan = plans[i];
+    const EncodeOptions& options = requests[plan.request].options;
+    const int64_t n = plan.grid.count();
+    out[i].grid = plan.grid;
+    if (options.source == KeepSource::kMasker) {
+      out[i].keep = plan.selector.Select(probs.narrow(0, plan.first_tile, n).reshape({1, -1})).reshape({n, l});
+    } else {
+      const int64_t k = std::max<int64_t>(1, std::llround(plan.policy.keep_ratio * static_cast<double>(l)));
+      at::Generator gen = at::detail::createCPUGenerator(options.seed);
+      std::vector<at::Tensor> keeps;
+      for (int64_t t = 0; t < n; ++t)
+        keeps.push_back(options.source == KeepSource::kRandom ? RandomKeep(l, k, gen) : UniformGridKeep(o.grid_size(), k));
+      out[i].keep = at::stack(keeps);
+    }
+    out[i].kept = out[i].keep.sum().item<int64_t>();
   }
-  out.kept = out.keep.sum().item<int64_t>();
-  out.masker_ms = MsSince(t0);
+  const double masker_ms = MsSince(t0);
 
   t0 = std::chrono::steady_clock::now();
-  at::Tensor tokens;  // (N, 1+L, D) decoder-space tokens, cls first
-  if (CarriesFeatures(options.payload)) tokens = mae_->EmbedForDecoder(mae_->EncodeFull(tiles));
-  at::Tensor pixels;  // (N, L, p·p·3) uint8
-  if (CarriesPixels(options.payload)) pixels = QuantizedPatches(tiles, o.patch_size);
-
-  ImagePacket& p = out.packet;
-  p.id = id;
-  p.model_fingerprint = fingerprint_;
-  p.height = grid->height;
-  p.width = grid->width;
-  p.tile_size = o.img_size;
-  p.patch_size = o.patch_size;
-  p.feature_dim = d;
-  p.payload = options.payload;
-  p.precision = options.precision;
-  p.tiles.resize(static_cast<size_t>(grid->count()));
-  for (int64_t i = 0; i < grid->count(); ++i) {
-    TilePayload& t = p.tiles[static_cast<size_t>(i)];
-    at::Tensor keep = out.keep[i];
-    at::Tensor ids = KeptIndices(keep);
-    t.keep_bitmap = PackBitmap(keep);
-    if (tokens.defined()) {
-      at::Tensor kept_tokens = at::cat({tokens[i].narrow(0, 0, 1), tokens[i].narrow(0, 1, l).index_select(0, ids)});
-      EncodedTokens e = EncodeTokens(kept_tokens, options.precision);
-      t.features = std::move(e.values);
-      t.feature_scales = std::move(e.scales);
-    }
-    if (pixels.defined()) {
-      at::Tensor kept_pixels = pixels[i].index_select(0, ids).contiguous();
-      t.pixels.assign(static_cast<const char*>(kept_pixels.data_ptr()), static_cast<size_t>(kept_pixels.nbytes()));
+  at::Tensor tokens;  // (feature_tiles, 1+L, D) decoder-space tokens, cls first
+  if (!encoder_in.empty()) tokens = mae_->EmbedForDecoder(mae_->EncodeFull(at::cat(encoder_in)));
+  for (size_t i = 0; i < plans.size(); ++i) {
+    const Plan& plan = plans[i];
+    const EncodeRequest& req = requests[plan.request];
+    at::Tensor pixels;  // (N, L, p·p·3) uint8
+    if (CarriesPixels(req.options.payload)) pixels = QuantizedPatches(plan.tiles, o.patch_size);
+    ImagePacket& p = out[i].packet;
+    p.id = req.id;
+    p.model_fingerprint = fingerprint_;
+    p.height = plan.grid.height;
+    p.width = plan.grid.width;
+    p.tile_size = o.img_size;
+    p.patch_size = o.patch_size;
+    p.feature_dim = d;
+    p.payload = req.options.payload;
+    p.precision = req.options.precision;
+    p.tiles.resize(static_cast<size_t>(plan.grid.count()));
+    for (int64_t t = 0; t < plan.grid.count(); ++t) {
+      TilePayload& tile = p.tiles[static_cast<size_t>(t)];
+      at::Tensor keep = out[i].keep[t];
+      at::Tensor ids = KeptIndices(keep);
+      tile.keep_bitmap = PackBitmap(keep);
+      if (plan.first_feature >= 0) {
+        at::Tensor all = tokens[plan.first_feature + t];
+        at::Tensor kept_tokens = at::cat({all.narrow(0, 0, 1), all.narrow(0, 1, l).index_select(0, ids)});
+        EncodedTokens e = EncodeTokens(kept_tokens, req.options.precision);
+        tile.features = std::move(e.values);
+        tile.feature_scales = std::move(e.scales);
+      }
+      if (pixels.defined()) {
+        at::Tensor kept_pixels = pixels[t].index_select(0, ids).contiguous();
+        tile.pixels.assign(static_cast<const char*>(kept_pixels.data_ptr()), static_cast<size_t>(kept_pixels.nbytes()));
+      }
     }
   }
-  out.encoder_ms = MsSince(t0);
-  return out;
+  const double encoder_ms = MsSince(t0);
+  for (size_t i = 0; i < plans.size(); ++i) {
+    out[i].masker_ms = masker_ms;
+    out[i].encoder_ms = encoder_ms;
+    out[i].batch_images = static_cast<int>(plans.size());
+    results[plans[i].request] = std::move(out[i]);
+  }
+  return results;
 }
 
 }  // namespace mt

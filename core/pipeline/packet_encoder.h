@@ -7,6 +7,7 @@
 #include <ATen/core/Tensor.h>
 
 #include <string>
+#include <vector>
 
 #include "absl/status/statusor.h"
 #include "core/codec/packet.h"
@@ -34,6 +35,12 @@ struct EncodeOptions {
   uint64_t seed = 0;  // kRandom: generator seed
 };
 
+struct EncodeRequest {
+  at::Tensor image;  // (3, H, W) float in [0,1], any size
+  std::string id;
+  EncodeOptions options;
+};
+
 struct EncodedImage {
   ImagePacket packet;
   TileGrid grid;
@@ -41,6 +48,7 @@ struct EncodedImage {
   int64_t kept = 0;         // patches kept over all tiles
   double masker_ms = 0;     // masker + selection
   double encoder_ms = 0;    // MAE encoder + decoder_embed + quantisation (0 for pixels)
+  int batch_images = 1;     // images that shared the forward passes (EncodeBatch)
 };
 
 class PacketEncoder {
@@ -51,6 +59,10 @@ class PacketEncoder {
   // image (3, H, W) float in [0,1], any size → packet. INVALID_ARGUMENT for a bad id or policy.
   absl::StatusOr<EncodedImage> Encode(const at::Tensor& image, const std::string& id,
                                       const EncodeOptions& options) const;
+
+  // Several images through one masker and one encoder forward (their tiles concatenated); each
+  // result is what Encode() gives for that request alone. Timings are the shared batch's.
+  std::vector<absl::StatusOr<EncodedImage>> EncodeBatch(const std::vector<EncodeRequest>& requests) const;
 
   const std::string& fingerprint() const { return fingerprint_; }
   const MaskedAutoencoderOptions& mae_options() const { return mae_->options(); }

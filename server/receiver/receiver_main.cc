@@ -22,6 +22,9 @@ ABSL_FLAG(std::string, tls_client_ca, "", "PEM CA: ask senders for certificates 
 ABSL_FLAG(bool, tls_require_client_cert, false, "refuse senders without a valid client certificate");
 ABSL_FLAG(double, grace_s, 10.0, "on SIGINT/SIGTERM, let in-flight packets finish for this long");
 ABSL_FLAG(int, threads, 0, "intra-op CPU threads (0 = all cores)");
+ABSL_FLAG(int, max_batch, 16, "dynamic batching: images per model forward (1 = no batching)");
+ABSL_FLAG(int, max_batch_tiles, 256, "dynamic batching: tiles per model forward (one large image may exceed it alone)");
+ABSL_FLAG(double, max_batch_delay_ms, 0, "dynamic batching: how long a request may wait for others (0 = only those already queued)");
 
 int main(int argc, char** argv) {
   mt::server::BlockShutdownSignals();
@@ -41,6 +44,8 @@ int main(int argc, char** argv) {
   config.mae_checkpoint = absl::GetFlag(FLAGS_checkpoint);
   config.max_pixels = absl::GetFlag(FLAGS_max_pixels);
   config.token = mt::server::FlagOrEnv(absl::GetFlag(FLAGS_token), "MT_TOKEN");
+  config.batching = {absl::GetFlag(FLAGS_max_batch), absl::GetFlag(FLAGS_max_batch_tiles),
+                     std::chrono::microseconds(static_cast<int64_t>(absl::GetFlag(FLAGS_max_batch_delay_ms) * 1000))};
   auto decoder = std::make_shared<mt::PacketDecoder>(*mae, config.max_pixels);
   mt::server::ReceiverService service(decoder, config);
 

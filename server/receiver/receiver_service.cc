@@ -3,6 +3,11 @@
 #include <spdlog/spdlog.h>
 
 #include <chrono>
+#include <condition_variable>
+#include <deque>
+#include <future>
+#include <mutex>
+#include <thread>
 #include <filesystem>
 
 #include "absl/strings/str_cat.h"
@@ -25,43 +30,81 @@ v1::Ack Failure(const std::string& id, const absl::Status& s) {
 }  // namespace
 
 ReceiverService::ReceiverService(std::shared_ptr<const PacketDecoder> decoder, ReceiverConfig config)
-    : decoder_(std::move(decoder)), config_(std::move(config)), token_(config_.token) {
+    : decoder_(std::move(decoder)),
+      config_(std::move(config)),
+      token_(config_.token),
+      batcher_(config_.batching, [this](std::vector<Queued>& batch) {
+        const auto start = std::chrono::steady_clock::now();
+        std::vector<v1::Packet> packets;
+        packets.reserve(batch.size());
+        for (Queued& q : batch) packets.push_back(std::move(q.packet));
+        std::vector<v1::Ack> acks = HandleBatch(packets);
+        for (size_t i = 0; i < acks.size(); ++i)
+          acks[i].set_queue_ms(std::chrono::duration<double, std::milli>(start - batch[i].arrived).count());
+        return acks;
+      }) {
   std::filesystem::create_directories(config_.output_dir);
 }
 
-v1::Ack ReceiverService::Handle(const v1::Packet& proto) const {
-  const auto t0 = std::chrono::steady_clock::now();
-  absl::StatusOr<ImagePacket> packet = FromProto(proto);
-  if (!packet.ok()) return Failure(proto.id(), packet.status());
-  absl::StatusOr<DecodedImage> image;
+v1::Ack ReceiverService::Handle(const v1::Packet& proto) const { return HandleBatch({proto})[0]; }
+
+std::vector<v1::Ack> ReceiverService::HandleBatch(const std::vector<v1::Packet>& protos) const {
+  std::vector<v1::Ack> acks(protos.size());
+  std::vector<ImagePacket> packets;
+  std::vector<size_t> index;  // packets[j] is protos[index[j]]
+  for (size_t i = 0; i < protos.size(); ++i) {
+    absl::StatusOr<ImagePacket> packet = FromProto(protos[i]);
+    if (!packet.ok()) {
+      acks[i] = Failure(protos[i].id(), packet.status());
+      continue;
+    }
+    index.push_back(i);
+    packets.push_back(*std::move(packet));
+  }
+  std::vector<const ImagePacket*> batch;
+  for (const ImagePacket& p : packets) batch.push_back(&p);
+  std::vector<absl::StatusOr<DecodedImage>> images;
   try {
-    image = decoder_->Decode(*packet);
+    images = decoder_->DecodeBatch(batch);
   } catch (const std::exception& e) {  // LibTorch errors must not take the daemon down
-    image = absl::InternalError(absl::StrCat("decoder failed: ", e.what()));
+    images.assign(batch.size(), absl::InternalError(absl::StrCat("decoder failed: ", e.what())));
   }
-  if (!image.ok()) {
-    spdlog::warn("packet '{}' refused: {}", proto.id(), image.status().ToString());
-    return Failure(proto.id(), image.status());
+  for (size_t j = 0; j < packets.size(); ++j) {
+    const v1::Packet& proto = protos[index[j]];
+    if (!images[j].ok()) {
+      spdlog::warn("packet '{}' refused: {}", proto.id(), images[j].status().ToString());
+      acks[index[j]] = Failure(proto.id(), images[j].status());
+      continue;
+    }
+    try {
+      acks[index[j]] = Store(packets[j], *images[j], proto.want_reconstruction());
+    } catch (const std::exception& e) {
+      acks[index[j]] = Failure(proto.id(), absl::InternalError(absl::StrCat("receiver failed: ", e.what())));
+    }
   }
-  const double decoder_ms = MsSince(t0);
+  return acks;
+}
+
+v1::Ack ReceiverService::Store(const ImagePacket& packet, const DecodedImage& image, bool want_reconstruction) const {
   const auto t1 = std::chrono::steady_clock::now();
-  absl::StatusOr<std::string> png = EncodePng(image->image);
-  if (!png.ok()) return Failure(proto.id(), png.status());
-  const std::string path = (std::filesystem::path(config_.output_dir) / (packet->id + ".png")).string();
+  absl::StatusOr<std::string> png = EncodePng(image.image);
+  if (!png.ok()) return Failure(packet.id, png.status());
+  const std::string path = (std::filesystem::path(config_.output_dir) / (packet.id + ".png")).string();
   if (absl::Status s = WriteFileAtomic(path, *png); !s.ok()) {
     spdlog::error("cannot store '{}': {}", path, s.ToString());
-    return Failure(proto.id(), absl::UnavailableError(absl::StrCat("receiver cannot store the image: ", s.message())));
+    return Failure(packet.id, absl::UnavailableError(absl::StrCat("receiver cannot store the image: ", s.message())));
   }
   v1::Ack ack;
-  ack.set_id(packet->id);
+  ack.set_id(packet.id);
   ack.set_code(0);
   ack.set_stored_path(path);
-  ack.set_decoder_ms(decoder_ms);
+  ack.set_decoder_ms(image.decode_ms);
   ack.set_write_ms(MsSince(t1));
-  if (proto.want_reconstruction()) ack.set_reconstruction_png(*png);
-  spdlog::info("stored {} ({}x{}, {} tiles, {} of {} patches, {}, {:.1f} ms)", path, packet->width, packet->height,
-               packet->tiles.size(), image->kept, image->keep.numel(), PayloadKindName(packet->payload),
-               MsSince(t0));
+  ack.set_batch_size(image.batch_images);
+  if (want_reconstruction) ack.set_reconstruction_png(*png);
+  spdlog::info("stored {} ({}x{}, {} tiles, {} of {} patches, {}, batch {}, {:.1f} ms)", path, packet.width,
+               packet.height, packet.tiles.size(), image.kept, image.keep.numel(), PayloadKindName(packet.payload),
+               image.batch_images, image.decode_ms + MsSince(t1));
   return ack;
 }
 
@@ -69,12 +112,45 @@ grpc::Status ReceiverService::Deliver(grpc::ServerContext* context,
                                       grpc::ServerReaderWriter<v1::Ack, v1::Packet>* stream) {
   if (grpc::Status s = token_.Check(*context); !s.ok()) return s;
   spdlog::info("sender connected from {}", context->peer());
-  v1::Packet packet;
+  // The reader queues packets for the batcher as they arrive (so packets of concurrent requests
+  // meet in one decoder forward); this thread writes their acks back in arrival order.
+  std::mutex mu;
+  std::condition_variable cv;
+  std::deque<std::future<v1::Ack>> pending;
+  bool reading = true;
+  std::thread reader([&] {
+    v1::Packet packet;
+    while (stream->Read(&packet)) {
+      const int64_t tiles = static_cast<int64_t>(packet.tiles_size());
+      std::future<v1::Ack> ack = batcher_.Submit({std::move(packet), std::chrono::steady_clock::now()}, std::max<int64_t>(1, tiles));
+      std::unique_lock<std::mutex> lock(mu);
+      pending.push_back(std::move(ack));
+      cv.notify_all();
+      cv.wait(lock, [&] { return static_cast<int>(pending.size()) < config_.max_in_flight; });
+      packet = v1::Packet();
+    }
+    std::lock_guard<std::mutex> lock(mu);
+    reading = false;
+    cv.notify_all();
+  });
   int64_t count = 0;
-  while (stream->Read(&packet)) {
-    if (!stream->Write(Handle(packet))) break;
-    ++count;
+  bool writable = true;
+  for (;;) {
+    std::future<v1::Ack> next;
+    {
+      std::unique_lock<std::mutex> lock(mu);
+      cv.wait(lock, [&] { return !pending.empty() || !reading; });
+      if (pending.empty()) break;
+      next = std::move(pending.front());
+      pending.pop_front();
+      cv.notify_all();
+    }
+    v1::Ack ack = next.get();  // HandleBatch never throws
+    // After a failed write the sender is gone; keep draining so every queued packet finishes.
+    if (writable && !stream->Write(ack)) writable = false;
+    if (writable) ++count;
   }
+  reader.join();
   spdlog::info("sender {} disconnected after {} packets", context->peer(), count);
   return grpc::Status::OK;
 }

@@ -2,8 +2,10 @@
 // writes <output_dir>/<id>.png atomically (temp file + fsync + rename) and acknowledges each
 // packet, in order, only once its image is on disk. A bad packet gets an Ack carrying its
 // status code; the stream and the daemon carry on.
-// Thread-safety: gRPC calls the handlers concurrently; all state is immutable or in core's
-// thread-safe PacketDecoder.
+// Each stream has a reader thread that queues packets for a DynamicBatcher (shared by all
+// streams) while the handler thread writes the acks back in order.
+// Thread-safety: gRPC calls the handlers concurrently; all state is immutable, in core's
+// thread-safe PacketDecoder, or in the batcher.
 #pragma once
 
 #include <grpcpp/server_context.h>
@@ -12,6 +14,7 @@
 #include <string>
 
 #include "core/pipeline/packet_decoder.h"
+#include "core/runtime/dynamic_batcher.h"
 #include "mt/v1/transmission.grpc.pb.h"
 #include "server/common/security.h"
 
@@ -22,6 +25,10 @@ struct ReceiverConfig {
   std::string mae_checkpoint;           // for Info
   int64_t max_pixels = 64 << 20;        // largest image (height·width) a packet may describe
   std::string token;                    // required bearer token (empty: none)
+  // Packets waiting on any stream share decoder forwards (max_items 1: each packet alone);
+  // max_weight counts tiles.
+  BatchingOptions batching{16, 256, std::chrono::microseconds(0)};
+  int max_in_flight = 64;               // packets read ahead per stream before acks are written
 };
 
 class ReceiverService final : public v1::Receiver::Service {
@@ -33,11 +40,20 @@ class ReceiverService final : public v1::Receiver::Service {
 
   // One packet → its Ack (also used by tests): validate, decode, write, fill timings.
   v1::Ack Handle(const v1::Packet& packet) const;
+  // Packets → their Acks, in order, decoded in one batch. Never throws.
+  std::vector<v1::Ack> HandleBatch(const std::vector<v1::Packet>& packets) const;
 
  private:
+  struct Queued {
+    v1::Packet packet;
+    std::chrono::steady_clock::time_point arrived;
+  };
+  v1::Ack Store(const ImagePacket& packet, const DecodedImage& image, bool want_reconstruction) const;
+
   std::shared_ptr<const PacketDecoder> decoder_;
   ReceiverConfig config_;
   TokenCheck token_;
+  DynamicBatcher<Queued, v1::Ack> batcher_;
 };
 
 }  // namespace mt::server

@@ -32,6 +32,9 @@ ABSL_FLAG(std::string, receiver_key, "", "PEM private key for --receiver_cert");
 ABSL_FLAG(std::string, receiver_tls_name, "", "name to check in the receiver's certificate (default: its host)");
 ABSL_FLAG(double, grace_s, 10.0, "on SIGINT/SIGTERM, let in-flight requests finish for this long");
 ABSL_FLAG(int, threads, 0, "intra-op CPU threads (0 = all cores)");
+ABSL_FLAG(int, max_batch, 16, "dynamic batching: images per model forward (1 = no batching)");
+ABSL_FLAG(int, max_batch_tiles, 256, "dynamic batching: tiles per model forward (one large image may exceed it alone)");
+ABSL_FLAG(double, max_batch_delay_ms, 0, "dynamic batching: how long a request may wait for others (0 = only those already queued)");
 
 int main(int argc, char** argv) {
   mt::server::BlockShutdownSignals();
@@ -63,6 +66,8 @@ int main(int argc, char** argv) {
   config.max_pixels = absl::GetFlag(FLAGS_max_pixels);
   config.default_keep_ratio = absl::GetFlag(FLAGS_keep_ratio);
   config.token = mt::server::FlagOrEnv(absl::GetFlag(FLAGS_token), "MT_TOKEN");
+  config.batching = {absl::GetFlag(FLAGS_max_batch), absl::GetFlag(FLAGS_max_batch_tiles),
+                     std::chrono::microseconds(static_cast<int64_t>(absl::GetFlag(FLAGS_max_batch_delay_ms) * 1000))};
 
   mt::server::ChannelSecurity security{absl::GetFlag(FLAGS_receiver_tls), absl::GetFlag(FLAGS_receiver_ca),
                                        absl::GetFlag(FLAGS_receiver_cert), absl::GetFlag(FLAGS_receiver_key),

@@ -52,7 +52,11 @@ absl::Status Interrupted(const grpc::ServerContext* context) {
 
 SenderService::SenderService(std::shared_ptr<const PacketEncoder> encoder, std::shared_ptr<ReceiverLink> link,
                              SenderConfig config)
-    : encoder_(std::move(encoder)), link_(std::move(link)), config_(std::move(config)), token_(config_.token) {}
+    : encoder_(std::move(encoder)),
+      link_(std::move(link)),
+      config_(std::move(config)),
+      token_(config_.token),
+      batcher_(config_.batching, [this](std::vector<EncodeRequest>& batch) { return encoder_->EncodeBatch(batch); }) {}
 
 absl::Status SenderService::Process(grpc::ServerContext* context, const v1::SendRequest& request,
                                     v1::SendReply* reply) {
@@ -82,8 +86,12 @@ absl::Status SenderService::Process(grpc::ServerContext* context, const v1::Send
   const double decode_ms = MsSince(t0);
   if (absl::Status s = Interrupted(context); !s.ok()) return s;
 
-  absl::StatusOr<EncodedImage> encoded = encoder_->Encode(*image, request.id(), options);
+  t0 = Clock::now();
+  const int64_t tile = encoder_->mae_options().img_size;
+  const int64_t tiles = ((h + tile - 1) / tile) * ((w + tile - 1) / tile);
+  absl::StatusOr<EncodedImage> encoded = batcher_.Submit({*image, request.id(), options}, tiles).get();
   if (!encoded.ok()) return encoded.status();
+  const double queue_ms = std::max(0.0, MsSince(t0) - encoded->masker_ms - encoded->encoder_ms);
   if (absl::Status s = Interrupted(context); !s.ok()) return s;
 
   v1::Packet packet = ToProto(encoded->packet);
@@ -131,6 +139,9 @@ absl::Status SenderService::Process(grpc::ServerContext* context, const v1::Send
   t->set_write_ms(ack->write_ms());
   t->set_transmit_ms(std::max(0.0, round_trip_ms - ack->decoder_ms() - ack->write_ms()));
   t->set_total_ms(MsSince(t_start));
+  t->set_queue_ms(queue_ms);
+  t->set_sender_batch(encoded->batch_images);
+  t->set_receiver_batch(ack->batch_size());
   return absl::OkStatus();
 }
 

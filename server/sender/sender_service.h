@@ -1,7 +1,8 @@
 // mt.v1.Sender: decodes client images, runs core's PacketEncoder (masker → selection → MAE
 // encoder), ships the packet over the ReceiverLink, and reports bytes on the wire, keep ratio,
 // PSNR/SSIM of the receiver's stored image, and per-stage timings.
-// Thread-safety: gRPC calls the handlers concurrently; the encoder and link are thread-safe.
+// Thread-safety: gRPC calls the handlers concurrently; the encoder and link are thread-safe, and
+// concurrent requests meet in a DynamicBatcher that runs the models on one worker thread.
 #pragma once
 
 #include <grpcpp/server_context.h>
@@ -10,6 +11,7 @@
 #include <string>
 
 #include "core/pipeline/packet_encoder.h"
+#include "core/runtime/dynamic_batcher.h"
 #include "mt/v1/transmission.grpc.pb.h"
 #include "server/common/security.h"
 #include "server/sender/receiver_link.h"
@@ -23,6 +25,9 @@ struct SenderConfig {
   double default_keep_ratio = 0.16;  // when a request sets no selection
   std::string token;              // required bearer token from clients (empty: none)
   std::chrono::milliseconds default_deadline{30000};  // when the client sets none
+  // Concurrent requests share masker/encoder forwards (max_items 1: each request alone).
+  // max_weight counts tiles, so a few large photos do not make one huge batch.
+  BatchingOptions batching{16, 256, std::chrono::microseconds(0)};
 };
 
 class SenderService final : public v1::Sender::Service {
@@ -45,6 +50,7 @@ class SenderService final : public v1::Sender::Service {
   std::shared_ptr<ReceiverLink> link_;
   SenderConfig config_;
   TokenCheck token_;
+  DynamicBatcher<EncodeRequest, absl::StatusOr<EncodedImage>> batcher_;
 };
 
 }  // namespace mt::server

@@ -198,3 +198,54 @@ TEST_F(PacketCodecTest, TilesWithNoKeptPatchDecode) {
 
 }  // namespace
 }  // namespace mt
+
+namespace mt {
+namespace {
+
+// A batch of mixed requests (sizes, payloads, precisions, a bad id) gives per request what
+// Encode()/Decode() give alone: same keep masks and bytes, same images within float tolerance.
+TEST_F(PacketCodecTest, BatchesMatchSingleRequests) {
+  std::vector<EncodeRequest> requests = {
+      {Image(8, 8), "a", TopK(0.25, PayloadKind::kFeatures, Precision::kFp32)},
+      {Image(13, 19), "b", TopK(0.5, PayloadKind::kPixels, Precision::kFp32)},
+      {Image(8, 8), "../bad", TopK(0.25, PayloadKind::kFeatures, Precision::kFp16)},
+      {Image(16, 9), "c", TopK(0.3, PayloadKind::kFeaturesAndPixels, Precision::kInt8)},
+      {Image(8, 16), "d", TopK(0.25, PayloadKind::kPixels, Precision::kFp32)},
+  };
+  std::vector<absl::StatusOr<EncodedImage>> batch = encoder_->EncodeBatch(requests);
+  ASSERT_EQ(batch.size(), requests.size());
+  EXPECT_EQ(batch[2].status().code(), absl::StatusCode::kInvalidArgument);
+  std::vector<const ImagePacket*> packets;
+  for (size_t i = 0; i < requests.size(); ++i) {
+    absl::StatusOr<EncodedImage> alone = encoder_->Encode(requests[i].image, requests[i].id, requests[i].options);
+    ASSERT_EQ(alone.ok(), batch[i].ok()) << i;
+    if (!alone.ok()) continue;
+    EXPECT_EQ(batch[i]->batch_images, 4);
+    EXPECT_TRUE(at::equal(batch[i]->keep, alone->keep)) << i;
+    ASSERT_EQ(batch[i]->packet.tiles.size(), alone->packet.tiles.size());
+    EXPECT_EQ(PayloadBytes(batch[i]->packet), PayloadBytes(alone->packet)) << i;
+    for (size_t t = 0; t < alone->packet.tiles.size(); ++t) {
+      EXPECT_EQ(batch[i]->packet.tiles[t].pixels, alone->packet.tiles[t].pixels);
+      EXPECT_EQ(batch[i]->packet.tiles[t].keep_bitmap, alone->packet.tiles[t].keep_bitmap);
+    }
+    packets.push_back(&batch[i]->packet);
+  }
+  ImagePacket broken = batch[0]->packet;
+  broken.tiles[0].keep_bitmap.clear();
+  packets.insert(packets.begin() + 1, &broken);
+  std::vector<absl::StatusOr<DecodedImage>> decoded = decoder_->DecodeBatch(packets);
+  ASSERT_EQ(decoded.size(), packets.size());
+  EXPECT_EQ(decoded[1].status().code(), absl::StatusCode::kInvalidArgument);
+  for (size_t i = 0; i < packets.size(); ++i) {
+    if (i == 1) continue;
+    absl::StatusOr<DecodedImage> alone = decoder_->Decode(*packets[i]);
+    ASSERT_TRUE(alone.ok() && decoded[i].ok()) << i;
+    EXPECT_EQ(decoded[i]->batch_images, 4);
+    EXPECT_TRUE(at::equal(decoded[i]->keep, alone->keep));
+    EXPECT_TRUE(at::allclose(decoded[i]->image, alone->image, 1e-5, 1e-5))
+        << i << ": " << (decoded[i]->image - alone->image).abs().max();
+  }
+}
+
+}  // namespace
+}  // namespace mt

@@ -1,0 +1,104 @@
+#include "core/runtime/dynamic_batcher.h"
+
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <chrono>
+#include <numeric>
+#include <stdexcept>
+#include <thread>
+#include <vector>
+
+namespace mt {
+namespace {
+
+using std::chrono::milliseconds;
+
+// Concurrent submitters while the worker is busy end up in shared batches, each caller gets
+// its own result, and no batch exceeds max_items.
+TEST(DynamicBatcherTest, BatchesConcurrentItemsAndKeepsEachResult) {
+  std::vector<size_t> sizes;
+  DynamicBatcher<int, int> batcher({4, 1 << 30, std::chrono::microseconds(0)}, [&](std::vector<int>& batch) {
+    sizes.push_back(batch.size());
+    std::this_thread::sleep_for(milliseconds(50));  // busy: others queue meanwhile
+    std::vector<int> out;
+    for (int x : batch) out.push_back(x * x);
+    return out;
+  });
+  std::vector<std::future<int>> futures;
+  for (int i = 0; i < 10; ++i) futures.push_back(batcher.Submit(i));
+  for (int i = 0; i < 10; ++i) EXPECT_EQ(futures[static_cast<size_t>(i)].get(), i * i);
+  // The first item starts alone (nothing else queued yet, delay 0); the other 9 queue behind it
+  // and go in batches of at most 4: 1 + 4 + 4 + 1 at best, never more than 4 each.
+  EXPECT_EQ(std::accumulate(sizes.begin(), sizes.end(), size_t{0}), 10u);
+  for (size_t s : sizes) EXPECT_LE(s, 4u);
+  EXPECT_LE(sizes.size(), 5u);
+  EXPECT_EQ(batcher.Stats().first, static_cast<int64_t>(sizes.size()));
+  EXPECT_EQ(batcher.Stats().second, 10);
+}
+
+// max_weight closes a batch before max_items; a single item heavier than the limit still runs.
+TEST(DynamicBatcherTest, RespectsMaxWeight) {
+  std::vector<std::vector<int>> batches;
+  std::atomic<bool> release{false};
+  DynamicBatcher<int, int> batcher({16, 10, std::chrono::microseconds(0)}, [&](std::vector<int>& batch) {
+    batches.push_back(batch);
+    while (!release.load()) std::this_thread::sleep_for(milliseconds(1));
+    return batch;
+  });
+  std::future<int> first = batcher.Submit(0, 1);  // occupies the worker
+  std::this_thread::sleep_for(milliseconds(20));
+  std::vector<std::future<int>> rest;
+  for (int i = 1; i <= 5; ++i) rest.push_back(batcher.Submit(i, 4));  // 4+4 fit in 10, 4+4+4 do not
+  rest.push_back(batcher.Submit(6, 50));                              // alone: heavier than the limit
+  release = true;
+  EXPECT_EQ(first.get(), 0);
+  for (int i = 0; i < 6; ++i) EXPECT_EQ(rest[static_cast<size_t>(i)].get(), i + 1);
+  ASSERT_EQ(batches.size(), 5u);
+  EXPECT_EQ(batches[1], (std::vector<int>{1, 2}));
+  EXPECT_EQ(batches[2], (std::vector<int>{3, 4}));
+  EXPECT_EQ(batches[3], (std::vector<int>{5}));
+  EXPECT_EQ(batches[4], (std::vector<int>{6}));
+}
+
+// With a delay, a lone item waits up to max_delay for company and then runs anyway.
+TEST(DynamicBatcherTest, MaxDelayGathersLateArrivals) {
+  std::vector<size_t> sizes;
+  DynamicBatcher<int, int> batcher({8, 1 << 30, std::chrono::microseconds(200000)}, [&](std::vector<int>& batch) {
+    sizes.push_back(batch.size());
+    return batch;
+  });
+  const auto t0 = std::chrono::steady_clock::now();
+  std::future<int> a = batcher.Submit(1);
+  std::this_thread::sleep_for(milliseconds(30));
+  std::future<int> b = batcher.Submit(2);
+  EXPECT_EQ(a.get() + b.get(), 3);
+  EXPECT_GE(std::chrono::steady_clock::now() - t0, milliseconds(190));
+  EXPECT_EQ(sizes, (std::vector<size_t>{2}));
+}
+
+// An exception in the batch function reaches every caller of that batch, and the worker lives on.
+TEST(DynamicBatcherTest, ExceptionReachesCallersAndWorkerSurvives) {
+  DynamicBatcher<int, int> batcher({4, 1 << 30, std::chrono::microseconds(0)}, [](std::vector<int>& batch) {
+    if (batch[0] < 0) throw std::runtime_error("negative");
+    return batch;
+  });
+  EXPECT_THROW(batcher.Submit(-1).get(), std::runtime_error);
+  EXPECT_EQ(batcher.Submit(7).get(), 7);
+}
+
+// The destructor finishes queued work instead of dropping it.
+TEST(DynamicBatcherTest, DestructorDrainsQueue) {
+  std::vector<std::future<int>> futures;
+  {
+    DynamicBatcher<int, int> batcher({2, 1 << 30, std::chrono::microseconds(0)}, [](std::vector<int>& batch) {
+      std::this_thread::sleep_for(milliseconds(5));
+      return batch;
+    });
+    for (int i = 0; i < 7; ++i) futures.push_back(batcher.Submit(i));
+  }
+  for (int i = 0; i < 7; ++i) EXPECT_EQ(futures[static_cast<size_t>(i)].get(), i);
+}
+
+}  // namespace
+}  // namespace mt
