@@ -26,7 +26,7 @@ stop() {
 }
 trap stop EXIT
 "$BUILD_DIR/server/mt-receiver" --listen "127.0.0.1:$RECEIVER_PORT" --checkpoint weights/mae.pt \
-  --output_dir "$OUT/received" --threads 2 > "$OUT/receiver.log" 2>&1 &
+  --output_dir "$OUT/received" --threads 2 --overwrite > "$OUT/receiver.log" 2>&1 &  # fruits is sent 6 times
 pids+=($!)
 "$BUILD_DIR/server/mt-sender" --listen "127.0.0.1:$SENDER_PORT" --receiver "127.0.0.1:$RECEIVER_PORT" \
   --checkpoint weights/mae.pt --masker_checkpoint weights/masker.pt --threads 2 > "$OUT/sender.log" 2>&1 &

@@ -17,6 +17,8 @@ struct ServerOptions {
   std::string listen = "0.0.0.0:0";        // host:port; port 0 picks a free one
   int64_t max_message_bytes = 64 << 20;     // largest request accepted (RESOURCE_EXHAUSTED beyond)
   TlsFiles tls;                             // plaintext when tls.cert is empty
+  int max_concurrent_streams = 64;          // calls in flight per client connection (more wait)
+  int max_threads = 256;                    // handler threads; beyond, new calls get RESOURCE_EXHAUSTED
 };
 
 struct RunningServer {

@@ -14,13 +14,16 @@ ABSL_FLAG(std::string, listen, "0.0.0.0:50052", "address to serve on (host:port)
 ABSL_FLAG(std::string, checkpoint, "weights/mae.pt", "MAE checkpoint; must be the sender's (fingerprint checked)");
 ABSL_FLAG(std::string, output_dir, "received", "folder for <id>.png (created if missing)");
 ABSL_FLAG(int64_t, max_message_bytes, 64 << 20, "largest packet accepted (RESOURCE_EXHAUSTED beyond)");
-ABSL_FLAG(int64_t, max_pixels, 64 << 20, "largest image (width*height) a packet may describe");
+ABSL_FLAG(int64_t, max_pixels, 16 << 20, "largest image (width*height) a packet may describe");
 ABSL_FLAG(std::string, token, "", "require 'authorization: Bearer <token>' (default: $MT_TOKEN; empty = off)");
 ABSL_FLAG(std::string, tls_cert, "", "PEM certificate: serve TLS (empty = plaintext)");
 ABSL_FLAG(std::string, tls_key, "", "PEM private key for --tls_cert");
 ABSL_FLAG(std::string, tls_client_ca, "", "PEM CA: ask senders for certificates signed by it (mTLS)");
 ABSL_FLAG(bool, tls_require_client_cert, false, "refuse senders without a valid client certificate");
 ABSL_FLAG(double, grace_s, 10.0, "on SIGINT/SIGTERM, let in-flight packets finish for this long");
+ABSL_FLAG(bool, overwrite, false, "replace an existing <id>.png (default: refuse the packet with ALREADY_EXISTS)");
+ABSL_FLAG(int, max_concurrent_streams, 64, "calls in flight per client connection (more wait for a slot)");
+ABSL_FLAG(int, max_threads, 256, "gRPC handler threads; beyond this new calls get RESOURCE_EXHAUSTED");
 ABSL_FLAG(int, threads, 0, "intra-op CPU threads (0 = all cores)");
 ABSL_FLAG(int, max_batch, 16, "dynamic batching: images per model forward (1 = no batching)");
 ABSL_FLAG(int, max_batch_tiles, 256, "dynamic batching: tiles per model forward (one large image may exceed it alone)");
@@ -44,6 +47,7 @@ int main(int argc, char** argv) {
   config.mae_checkpoint = absl::GetFlag(FLAGS_checkpoint);
   config.max_pixels = absl::GetFlag(FLAGS_max_pixels);
   config.token = mt::server::FlagOrEnv(absl::GetFlag(FLAGS_token), "MT_TOKEN");
+  config.overwrite = absl::GetFlag(FLAGS_overwrite);
   config.batching = {absl::GetFlag(FLAGS_max_batch), absl::GetFlag(FLAGS_max_batch_tiles),
                      std::chrono::microseconds(static_cast<int64_t>(absl::GetFlag(FLAGS_max_batch_delay_ms) * 1000))};
   auto decoder = std::make_shared<mt::PacketDecoder>(*mae, config.max_pixels);
@@ -52,6 +56,8 @@ int main(int argc, char** argv) {
   mt::server::ServerOptions options;
   options.listen = absl::GetFlag(FLAGS_listen);
   options.max_message_bytes = absl::GetFlag(FLAGS_max_message_bytes);
+  options.max_concurrent_streams = absl::GetFlag(FLAGS_max_concurrent_streams);
+  options.max_threads = absl::GetFlag(FLAGS_max_threads);
   options.tls = {absl::GetFlag(FLAGS_tls_cert), absl::GetFlag(FLAGS_tls_key), absl::GetFlag(FLAGS_tls_client_ca),
                  absl::GetFlag(FLAGS_tls_require_client_cert)};
   absl::StatusOr<mt::server::RunningServer> server = mt::server::StartServer(options, {&service});

@@ -15,6 +15,7 @@
 #include "core/io/image_io.h"
 #include "core/runtime/stopwatch.h"
 #include "server/common/packet_proto.h"
+#include "server/common/security.h"
 
 namespace mt::server {
 namespace {
@@ -77,7 +78,7 @@ std::vector<v1::Ack> ReceiverService::HandleBatch(const std::vector<v1::Packet>&
       continue;
     }
     try {
-      acks[index[j]] = Store(packets[j], *images[j], proto.want_reconstruction());
+      acks[index[j]] = Store(packets[j], *images[j], proto);
     } catch (const std::exception& e) {
       acks[index[j]] = Failure(proto.id(), absl::InternalError(absl::StrCat("receiver failed: ", e.what())));
     }
@@ -85,11 +86,29 @@ std::vector<v1::Ack> ReceiverService::HandleBatch(const std::vector<v1::Packet>&
   return acks;
 }
 
-v1::Ack ReceiverService::Store(const ImagePacket& packet, const DecodedImage& image, bool want_reconstruction) const {
+v1::Ack ReceiverService::Store(const ImagePacket& packet, const DecodedImage& image, const v1::Packet& proto) const {
   const auto t1 = std::chrono::steady_clock::now();
+  const bool want_reconstruction = proto.want_reconstruction();
+  const std::string path = (std::filesystem::path(config_.output_dir) / (packet.id + ".png")).string();
+  std::error_code ec;
+  if (!config_.overwrite && std::filesystem::exists(path, ec)) {
+    // An image already accepted is never replaced; a resend after a lost ack finds its own write.
+    if (proto.attempt() <= 1)
+      return Failure(packet.id, absl::AlreadyExistsError(absl::StrCat("id '", packet.id, "' is already stored at ", path,
+                                                                     "; use a new id (or start the receiver with --overwrite)")));
+    absl::StatusOr<std::string> stored = ReadFileToString(path);
+    if (!stored.ok()) return Failure(packet.id, absl::UnavailableError(stored.status().message()));
+    v1::Ack ack;
+    ack.set_id(packet.id);
+    ack.set_stored_path(path);
+    ack.set_decoder_ms(image.decode_ms);
+    ack.set_batch_size(image.batch_images);
+    if (want_reconstruction) ack.set_reconstruction_png(*std::move(stored));
+    spdlog::info("'{}' resent (attempt {}) and already stored: acknowledged", packet.id, proto.attempt());
+    return ack;
+  }
   absl::StatusOr<std::string> png = EncodePng(image.image);
   if (!png.ok()) return Failure(packet.id, png.status());
-  const std::string path = (std::filesystem::path(config_.output_dir) / (packet.id + ".png")).string();
   if (absl::Status s = WriteFileAtomic(path, *png); !s.ok()) {
     spdlog::error("cannot store '{}': {}", path, s.ToString());
     return Failure(packet.id, absl::UnavailableError(absl::StrCat("receiver cannot store the image: ", s.message())));

@@ -23,12 +23,13 @@ namespace mt::server {
 struct ReceiverConfig {
   std::string output_dir = "received";  // where <id>.png files go (created if missing)
   std::string mae_checkpoint;           // for Info
-  int64_t max_pixels = 64 << 20;        // largest image (height·width) a packet may describe
+  int64_t max_pixels = 16 << 20;        // largest image (height·width) a packet may describe
   std::string token;                    // required bearer token (empty: none)
   // Packets waiting on any stream share decoder forwards (max_items 1: each packet alone);
   // max_weight counts tiles.
   BatchingOptions batching{16, 256, std::chrono::microseconds(0)};
   int max_in_flight = 64;               // packets read ahead per stream before acks are written
+  bool overwrite = false;               // replace an existing <id>.png (else ALREADY_EXISTS)
 };
 
 class ReceiverService final : public v1::Receiver::Service {
@@ -48,7 +49,7 @@ class ReceiverService final : public v1::Receiver::Service {
     v1::Packet packet;
     std::chrono::steady_clock::time_point arrived;
   };
-  v1::Ack Store(const ImagePacket& packet, const DecodedImage& image, bool want_reconstruction) const;
+  v1::Ack Store(const ImagePacket& packet, const DecodedImage& image, const v1::Packet& proto) const;
 
   std::shared_ptr<const PacketDecoder> decoder_;
   ReceiverConfig config_;

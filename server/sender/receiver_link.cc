@@ -128,7 +128,14 @@ absl::StatusOr<v1::Ack> ReceiverLink::Deliver(const v1::Packet& packet,
                                               std::chrono::system_clock::time_point deadline) {
   absl::Status last;
   for (int attempt = 1; attempt <= options_.max_attempts; ++attempt) {
-    absl::StatusOr<v1::Ack> ack = TryOnce(packet, deadline);
+    absl::StatusOr<v1::Ack> ack;
+    if (attempt == 1) {
+      ack = TryOnce(packet, deadline);
+    } else {
+      v1::Packet resend = packet;
+      resend.set_attempt(attempt);
+      ack = TryOnce(resend, deadline);
+    }
     if (ack.ok() || ack.status().code() != absl::StatusCode::kUnavailable) return ack;
     last = ack.status();
     if (std::chrono::system_clock::now() >= deadline)

@@ -18,7 +18,7 @@ ABSL_FLAG(std::string, checkpoint, "weights/mae.pt", "MAE checkpoint; must be th
 ABSL_FLAG(std::string, masker_checkpoint, "weights/masker.pt", "masker checkpoint");
 ABSL_FLAG(double, keep_ratio, 0.16, "keep ratio when a request names no selection");
 ABSL_FLAG(int64_t, max_message_bytes, 64 << 20, "largest client request accepted (RESOURCE_EXHAUSTED beyond)");
-ABSL_FLAG(int64_t, max_pixels, 64 << 20, "largest decoded image (width*height) accepted");
+ABSL_FLAG(int64_t, max_pixels, 16 << 20, "largest decoded image (width*height) accepted");
 ABSL_FLAG(std::string, token, "", "require this bearer token from clients (default: $MT_TOKEN; empty = off)");
 ABSL_FLAG(std::string, receiver_token, "", "bearer token for the receiver (default: $MT_RECEIVER_TOKEN, else --token)");
 ABSL_FLAG(std::string, tls_cert, "", "PEM certificate: serve clients over TLS (empty = plaintext)");
@@ -31,6 +31,8 @@ ABSL_FLAG(std::string, receiver_cert, "", "PEM client certificate for the receiv
 ABSL_FLAG(std::string, receiver_key, "", "PEM private key for --receiver_cert");
 ABSL_FLAG(std::string, receiver_tls_name, "", "name to check in the receiver's certificate (default: its host)");
 ABSL_FLAG(double, grace_s, 10.0, "on SIGINT/SIGTERM, let in-flight requests finish for this long");
+ABSL_FLAG(int, max_concurrent_streams, 64, "calls in flight per client connection (more wait for a slot)");
+ABSL_FLAG(int, max_threads, 256, "gRPC handler threads; beyond this new calls get RESOURCE_EXHAUSTED");
 ABSL_FLAG(int, threads, 0, "intra-op CPU threads (0 = all cores)");
 ABSL_FLAG(int, max_batch, 16, "dynamic batching: images per model forward (1 = no batching)");
 ABSL_FLAG(int, max_batch_tiles, 256, "dynamic batching: tiles per model forward (one large image may exceed it alone)");
@@ -94,6 +96,8 @@ int main(int argc, char** argv) {
   mt::server::ServerOptions options;
   options.listen = absl::GetFlag(FLAGS_listen);
   options.max_message_bytes = absl::GetFlag(FLAGS_max_message_bytes);
+  options.max_concurrent_streams = absl::GetFlag(FLAGS_max_concurrent_streams);
+  options.max_threads = absl::GetFlag(FLAGS_max_threads);
   options.tls = {absl::GetFlag(FLAGS_tls_cert), absl::GetFlag(FLAGS_tls_key), absl::GetFlag(FLAGS_tls_client_ca),
                  absl::GetFlag(FLAGS_tls_require_client_cert)};
   absl::StatusOr<mt::server::RunningServer> server = mt::server::StartServer(options, {&service});

@@ -6,6 +6,7 @@
 #include <chrono>
 
 #include "absl/strings/str_cat.h"
+#include "core/io/image_header.h"
 #include "core/io/image_io.h"
 #include "core/metrics/image_metrics.h"
 #include "core/runtime/stopwatch.h"
@@ -77,12 +78,19 @@ absl::Status SenderService::Process(grpc::ServerContext* context, const v1::Send
   options.precision = *precision;
 
   auto t0 = Clock::now();
+  // The header's dimensions are checked before decoding, so a decompression bomb never allocates.
+  absl::StatusOr<ImageHeader> header = PeekImageHeader(request.image());
+  if (!header.ok()) return absl::InvalidArgumentError(absl::StrCat("image: ", header.status().message()));
+  if (header->height > config_.max_pixels / header->width)
+    return absl::ResourceExhaustedError(absl::StrCat("image: ", header->format, " header declares ", header->width, "x",
+                                                     header->height, ", over the sender's ", config_.max_pixels,
+                                                     "-pixel limit"));
   absl::StatusOr<at::Tensor> image = DecodeImageRgb(request.image());
   if (!image.ok()) return absl::InvalidArgumentError(absl::StrCat("image: ", image.status().message()));
   const int64_t h = image->size(1), w = image->size(2);
-  if (h * w > config_.max_pixels)
-    return absl::ResourceExhaustedError(absl::StrCat("image: ", w, "x", h, " exceeds the sender's ",
-                                                     config_.max_pixels, "-pixel limit"));
+  if (h != header->height || w != header->width)
+    return absl::InvalidArgumentError(absl::StrCat("image: decoded ", w, "x", h, " but the ", header->format,
+                                                   " header declares ", header->width, "x", header->height));
   const double decode_ms = MsSince(t0);
   if (absl::Status s = Interrupted(context); !s.ok()) return s;
 

@@ -21,7 +21,7 @@ namespace mt::server {
 struct SenderConfig {
   std::string receiver;           // receiver address, for Info
   std::string mae_checkpoint, masker_checkpoint;  // for Info
-  int64_t max_pixels = 64 << 20;  // largest decoded image (RESOURCE_EXHAUSTED beyond)
+  int64_t max_pixels = 16 << 20;  // largest decoded image (RESOURCE_EXHAUSTED beyond)
   double default_keep_ratio = 0.16;  // when a request sets no selection
   std::string token;              // required bearer token from clients (empty: none)
   std::chrono::milliseconds default_deadline{30000};  // when the client sets none

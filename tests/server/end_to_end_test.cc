@@ -17,113 +17,11 @@
 #include "server/common/security.h"
 #include "server/receiver/receiver_service.h"
 #include "server/sender/sender_service.h"
+#include "tests/server/loopback.h"
 #include "tests/test_util.h"
 
 namespace mt::server {
 namespace {
-
-std::string ReadAll(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::ostringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
-
-class EndToEndTest : public ::testing::Test {
- protected:
-  void SetUp() override {
-    at::manual_seed(21);
-    mae_ = MaskedAutoencoder(test::TinyMaeOptions());
-    masker_ = Masker(test::TinyMaskerOptions());
-    out_dir_ = test::TempDir();
-    StartReceiver(mae_, "127.0.0.1:0");
-    StartSender({});
-  }
-  void TearDown() override {
-    if (sender_.server) sender_.server->Shutdown();
-    sender_.server.reset();
-    sender_service_.reset();
-    link_.reset();  // closes the Deliver stream, so the receiver has nothing in flight
-    if (receiver_.server) receiver_.server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(2));
-    receiver_.server.reset();
-  }
-
-  void StartReceiver(MaskedAutoencoder mae, const std::string& listen, const std::string& token = "") {
-    ReceiverConfig rc;
-    rc.output_dir = out_dir_;
-    rc.token = token;
-    receiver_service_ = std::make_unique<ReceiverService>(std::make_shared<PacketDecoder>(mae, 1 << 20), rc);
-    ServerOptions o;
-    o.listen = listen;
-    absl::StatusOr<RunningServer> r = StartServer(o, {receiver_service_.get()});
-    ASSERT_TRUE(r.ok()) << r.status();
-    receiver_ = std::move(*r);
-  }
-  void StopReceiver() {
-    receiver_.server->Shutdown(std::chrono::system_clock::now());
-    receiver_.server->Wait();
-    receiver_.server.reset();
-  }
-  void StartSender(SenderConfig sc, int64_t max_message_bytes = 1 << 20, const std::string& receiver_token = "") {
-    sc.max_pixels = sc.max_pixels == (64 << 20) ? 4096 : sc.max_pixels;
-    sc.default_deadline = std::chrono::milliseconds(5000);
-    LinkOptions lo;
-    lo.token = receiver_token;
-    lo.connect_timeout = std::chrono::milliseconds(500);
-    grpc::ChannelArguments args;
-    args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, 50);
-    args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 200);
-    link_ = std::make_shared<ReceiverLink>(
-        grpc::CreateCustomChannel("127.0.0.1:" + std::to_string(receiver_.port), grpc::InsecureChannelCredentials(),
-                                  args),
-        lo);
-    sender_service_ = std::make_unique<SenderService>(std::make_shared<PacketEncoder>(mae_, masker_), link_, sc);
-    ServerOptions o;
-    o.listen = "127.0.0.1:0";
-    o.max_message_bytes = max_message_bytes;
-    absl::StatusOr<RunningServer> r = StartServer(o, {sender_service_.get()});
-    ASSERT_TRUE(r.ok()) << r.status();
-    sender_ = std::move(*r);
-    stub_ = v1::Sender::NewStub(grpc::CreateChannel("127.0.0.1:" + std::to_string(sender_.port),
-                                                    grpc::InsecureChannelCredentials()));
-  }
-
-  static std::string Png(int64_t h, int64_t w) {
-    return *EncodePng(at::randint(0, 256, {3, h, w}).to(at::kFloat) / 255.0);
-  }
-  static v1::SendRequest Request(const std::string& id, const std::string& image) {
-    v1::SendRequest r;
-    r.set_id(id);
-    r.set_image(image);
-    r.mutable_selection()->set_keep_ratio(0.25);
-    r.set_payload(v1::FEATURES_AND_PIXELS);
-    r.set_precision(v1::FP16);
-    r.set_return_reconstruction(true);
-    return r;
-  }
-  grpc::Status Send(const v1::SendRequest& req, v1::SendReply* reply, const std::string& token = "",
-                    int deadline_ms = 10000) {
-    grpc::ClientContext ctx;
-    ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::milliseconds(deadline_ms));
-    AttachToken(&ctx, token);
-    return stub_->Send(&ctx, req, reply);
-  }
-  // The daemons still serve a good request.
-  void ExpectStillServing() {
-    v1::SendReply reply;
-    grpc::Status s = Send(Request("good", Png(8, 8)), &reply);
-    EXPECT_TRUE(s.ok()) << s.error_message();
-  }
-
-  MaskedAutoencoder mae_{nullptr};
-  Masker masker_{nullptr};
-  std::string out_dir_;
-  std::unique_ptr<ReceiverService> receiver_service_;
-  std::unique_ptr<SenderService> sender_service_;
-  std::shared_ptr<ReceiverLink> link_;
-  RunningServer receiver_, sender_;
-  std::unique_ptr<v1::Sender::Stub> stub_;
-};
 
 TEST_F(EndToEndTest, ImageLandsOnDiskWithTheReportedBytesAndQuality) {
   const std::string png = Png(13, 19);  // 2 × 3 tiles of 8
@@ -156,7 +54,8 @@ TEST_F(EndToEndTest, ImageLandsOnDiskWithTheReportedBytesAndQuality) {
 TEST_F(EndToEndTest, InProcessMeasurementEqualsTheDaemonPath) {
   const std::string png = Png(13, 19);
   for (v1::PayloadKind payload : {v1::FEATURES, v1::FEATURES_AND_PIXELS, v1::PIXELS}) {
-    v1::SendRequest req = Request("same", png);
+    const std::string id = "same" + std::to_string(payload);  // ids are never reused (ALREADY_EXISTS)
+    v1::SendRequest req = Request(id, png);
     req.set_payload(payload);
     req.set_precision(v1::INT8);
     v1::SendReply reply;
@@ -167,7 +66,7 @@ TEST_F(EndToEndTest, InProcessMeasurementEqualsTheDaemonPath) {
     o.payload = *FromProto(payload, PayloadKind::kFeatures, "payload");
     o.precision = Precision::kInt8;
     at::Tensor image = *DecodeImageRgb(png);
-    absl::StatusOr<EncodedImage> e = PacketEncoder(mae_, masker_).Encode(image, "same", o);
+    absl::StatusOr<EncodedImage> e = PacketEncoder(mae_, masker_).Encode(image, id, o);
     ASSERT_TRUE(e.ok());
     at::Tensor local = QuantizeTo8Bit(PacketDecoder(mae_, 1 << 20).Decode(e->packet)->image);
     EXPECT_EQ(WireBytes(e->packet), reply.wire_bytes()) << payload;
