@@ -134,6 +134,8 @@ class LoadRun {
         const int64_t i = next.fetch_add(1);
         if ((budget > 0 && i >= budget) || (budget <= 0 && Clock::now() >= end)) break;
         mine.push_back(SendOne(prefix + "-" + std::to_string(i), bodies_[static_cast<size_t>(i) % bodies_.size()], start));
+        // A refused call returns at once; pausing keeps a down daemon from turning into a busy loop.
+        if (mine.back().code != 0) std::this_thread::sleep_for(std::chrono::milliseconds(50));
       }
       std::lock_guard<std::mutex> lock(mu);
       samples.insert(samples.end(), mine.begin(), mine.end());

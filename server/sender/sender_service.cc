@@ -6,43 +6,17 @@
 #include <chrono>
 
 #include "absl/strings/str_cat.h"
-#include "core/io/image_header.h"
 #include "core/io/image_io.h"
 #include "core/metrics/image_metrics.h"
 #include "core/runtime/stopwatch.h"
 #include "server/common/packet_proto.h"
 #include "server/common/status_convert.h"
+#include "server/sender/request_validation.h"
 
 namespace mt::server {
 namespace {
 
 using Clock = std::chrono::steady_clock;
-
-// Request selection → core policy. INVALID_ARGUMENT names the field.
-absl::StatusOr<SelectionPolicy> ToPolicy(const v1::Selection& s, double default_keep_ratio) {
-  SelectionPolicy p;
-  switch (s.policy_case()) {
-    case v1::Selection::kThreshold:
-      p.mode = SelectionPolicy::Mode::kThreshold;
-      p.threshold = s.threshold();
-      break;
-    case v1::Selection::kMaxBytes:
-      p.mode = SelectionPolicy::Mode::kByteBudget;
-      p.max_bytes = s.max_bytes();
-      if (p.max_bytes <= 0)
-        return absl::InvalidArgumentError(absl::StrCat("selection.max_bytes must be > 0, got ", p.max_bytes));
-      break;
-    case v1::Selection::kKeepRatio:
-      p.mode = SelectionPolicy::Mode::kTopK;
-      p.keep_ratio = s.keep_ratio();
-      break;
-    case v1::Selection::POLICY_NOT_SET:
-      p.mode = SelectionPolicy::Mode::kTopK;
-      p.keep_ratio = default_keep_ratio;
-      break;
-  }
-  return p;
-}
 
 absl::Status Interrupted(const grpc::ServerContext* context) {
   if (context->IsCancelled()) return absl::CancelledError("the client cancelled or its deadline passed");
@@ -62,35 +36,12 @@ SenderService::SenderService(std::shared_ptr<const PacketEncoder> encoder, std::
 absl::Status SenderService::Process(grpc::ServerContext* context, const v1::SendRequest& request,
                                     v1::SendReply* reply) {
   const auto t_start = Clock::now();
-  // Validate everything cheap before any decoding.
-  if (absl::Status s = ValidateImageId(request.id()); !s.ok())
-    return absl::InvalidArgumentError(absl::StrCat("id: ", s.message()));
-  if (request.image().empty()) return absl::InvalidArgumentError("image: empty");
-  absl::StatusOr<SelectionPolicy> policy = ToPolicy(request.selection(), config_.default_keep_ratio);
-  if (!policy.ok()) return policy.status();
-  EncodeOptions options;
-  options.selection = *policy;
-  absl::StatusOr<PayloadKind> payload = FromProto(request.payload(), PayloadKind::kFeatures, "payload");
-  if (!payload.ok()) return payload.status();
-  absl::StatusOr<Precision> precision = FromProto(request.precision(), Precision::kFp16, "precision");
-  if (!precision.ok()) return precision.status();
-  options.payload = *payload;
-  options.precision = *precision;
-
   auto t0 = Clock::now();
-  // The header's dimensions are checked before decoding, so a decompression bomb never allocates.
-  absl::StatusOr<ImageHeader> header = PeekImageHeader(request.image());
-  if (!header.ok()) return absl::InvalidArgumentError(absl::StrCat("image: ", header.status().message()));
-  if (header->height > config_.max_pixels / header->width)
-    return absl::ResourceExhaustedError(absl::StrCat("image: ", header->format, " header declares ", header->width, "x",
-                                                     header->height, ", over the sender's ", config_.max_pixels,
-                                                     "-pixel limit"));
-  absl::StatusOr<at::Tensor> image = DecodeImageRgb(request.image());
-  if (!image.ok()) return absl::InvalidArgumentError(absl::StrCat("image: ", image.status().message()));
+  absl::StatusOr<ValidRequest> valid = ValidateSendRequest(request, config_.default_keep_ratio, config_.max_pixels);
+  if (!valid.ok()) return valid.status();
+  const EncodeOptions& options = valid->options;
+  const at::Tensor* image = &valid->image;
   const int64_t h = image->size(1), w = image->size(2);
-  if (h != header->height || w != header->width)
-    return absl::InvalidArgumentError(absl::StrCat("image: decoded ", w, "x", h, " but the ", header->format,
-                                                   " header declares ", header->width, "x", header->height));
   const double decode_ms = MsSince(t0);
   if (absl::Status s = Interrupted(context); !s.ok()) return s;
 

@@ -1,0 +1,81 @@
+#include "server/sender/request_validation.h"
+
+#include <ATen/ATen.h>
+
+#include "absl/strings/str_cat.h"
+#include "core/codec/packet.h"
+#include "core/io/image_header.h"
+#include "core/io/image_io.h"
+#include "core/masking/patch_selector.h"
+#include "server/common/packet_proto.h"
+
+namespace mt::server {
+namespace {
+
+// Request selection → core policy. INVALID_ARGUMENT names the field.
+absl::StatusOr<SelectionPolicy> ToPolicy(const v1::Selection& s, double default_keep_ratio) {
+  SelectionPolicy p;
+  switch (s.policy_case()) {
+    case v1::Selection::kThreshold:
+      p.mode = SelectionPolicy::Mode::kThreshold;
+      p.threshold = s.threshold();
+      break;
+    case v1::Selection::kMaxBytes:
+      p.mode = SelectionPolicy::Mode::kByteBudget;
+      p.max_bytes = s.max_bytes();
+      if (p.max_bytes <= 0)
+        return absl::InvalidArgumentError(absl::StrCat("selection.max_bytes must be > 0, got ", p.max_bytes));
+      break;
+    case v1::Selection::kKeepRatio:
+      p.mode = SelectionPolicy::Mode::kTopK;
+      p.keep_ratio = s.keep_ratio();
+      break;
+    case v1::Selection::POLICY_NOT_SET:
+      p.mode = SelectionPolicy::Mode::kTopK;
+      p.keep_ratio = default_keep_ratio;
+      break;
+  }
+  return p;
+}
+
+}  // namespace
+
+absl::StatusOr<ValidRequest> ValidateSendRequest(const v1::SendRequest& request, double default_keep_ratio,
+                                                 int64_t max_pixels) {
+  // Everything cheap first.
+  if (absl::Status s = ValidateImageId(request.id()); !s.ok())
+    return absl::InvalidArgumentError(absl::StrCat("id: ", s.message()));
+  if (request.image().empty()) return absl::InvalidArgumentError("image: empty");
+  absl::StatusOr<SelectionPolicy> policy = ToPolicy(request.selection(), default_keep_ratio);
+  if (!policy.ok()) return policy.status();
+  // Byte budgets are checked by the encoder, which knows the per-patch cost.
+  if (policy->mode != SelectionPolicy::Mode::kByteBudget)
+    if (absl::StatusOr<PatchSelector> selector = PatchSelector::Create(*policy); !selector.ok())
+      return absl::InvalidArgumentError(absl::StrCat("selection.", selector.status().message()));
+  ValidRequest out;
+  out.options.selection = *policy;
+  absl::StatusOr<PayloadKind> payload = FromProto(request.payload(), PayloadKind::kFeatures, "payload");
+  if (!payload.ok()) return payload.status();
+  absl::StatusOr<Precision> precision = FromProto(request.precision(), Precision::kFp16, "precision");
+  if (!precision.ok()) return precision.status();
+  out.options.payload = *payload;
+  out.options.precision = *precision;
+
+  // The header's dimensions are checked before decoding, so a decompression bomb never allocates.
+  absl::StatusOr<ImageHeader> header = PeekImageHeader(request.image());
+  if (!header.ok()) return absl::InvalidArgumentError(absl::StrCat("image: ", header.status().message()));
+  if (header->height > max_pixels / header->width)
+    return absl::ResourceExhaustedError(absl::StrCat("image: ", header->format, " header declares ", header->width, "x",
+                                                     header->height, ", over the sender's ", max_pixels,
+                                                     "-pixel limit"));
+  absl::StatusOr<at::Tensor> image = DecodeImageRgb(request.image());
+  if (!image.ok()) return absl::InvalidArgumentError(absl::StrCat("image: ", image.status().message()));
+  if (image->size(1) != header->height || image->size(2) != header->width)
+    return absl::InvalidArgumentError(absl::StrCat("image: decoded ", image->size(2), "x", image->size(1), " but the ",
+                                                   header->format, " header declares ", header->width, "x",
+                                                   header->height));
+  out.image = *std::move(image);
+  return out;
+}
+
+}  // namespace mt::server

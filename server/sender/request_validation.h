@@ -1,0 +1,27 @@
+// Validation of a client's SendRequest, before any model runs: id, selection, payload and
+// precision enums, then the image header (dimensions against the pixel limit, so a
+// decompression bomb never allocates), then decoding. Separate from the service so the fuzzer
+// drives exactly this path. Thread-safety: pure function.
+#pragma once
+
+#include <ATen/core/Tensor.h>
+
+#include <cstdint>
+
+#include "absl/status/statusor.h"
+#include "core/pipeline/packet_encoder.h"
+#include "mt/v1/transmission.pb.h"
+
+namespace mt::server {
+
+struct ValidRequest {
+  EncodeOptions options;  // selection, payload, precision from the request (defaults filled in)
+  at::Tensor image;       // (3, H, W) float in [0,1], H·W <= max_pixels
+};
+
+// INVALID_ARGUMENT naming the field (id, selection.*, payload, precision, image) for a bad
+// request; RESOURCE_EXHAUSTED when the image header declares more than max_pixels pixels.
+absl::StatusOr<ValidRequest> ValidateSendRequest(const v1::SendRequest& request, double default_keep_ratio,
+                                                 int64_t max_pixels);
+
+}  // namespace mt::server
