@@ -2,7 +2,8 @@
 # Service performance: starts mt-receiver + mt-sender on loopback with the shipped weights, runs
 # `mt-client load` against them (RSS of both daemons sampled), stops them, leaves CSVs behind.
 # Usage: bench/service_load.sh OUT_DIR [mt-client load flags...]
-#   env: MAX_BATCH (default 16; 1 = no dynamic batching), DAEMON_THREADS (default 2),
+#   env: MAX_BATCH (default 16; 1 = no dynamic batching), DAEMON_THREADS (default 1; or
+#        SENDER_THREADS / RECEIVER_THREADS), 
 #        SENDER_PORT/RECEIVER_PORT (default 50061/50062), BUILD_DIR (default build)
 # Default load: 32x32 crops of the held-out photos, concurrency 1,4,16,32, 20 s per level.
 # Example: MAX_BATCH=1 bench/service_load.sh bench-out/nobatch --duration 10s
@@ -12,7 +13,8 @@ OUT="${1:?usage: bench/service_load.sh OUT_DIR [mt-client load flags]}"
 shift
 BUILD_DIR="${BUILD_DIR:-build}"
 SENDER_PORT="${SENDER_PORT:-50061}" RECEIVER_PORT="${RECEIVER_PORT:-50062}"
-MAX_BATCH="${MAX_BATCH:-16}" DAEMON_THREADS="${DAEMON_THREADS:-2}"
+MAX_BATCH="${MAX_BATCH:-16}" DAEMON_THREADS="${DAEMON_THREADS:-1}"
+SENDER_THREADS="${SENDER_THREADS:-$DAEMON_THREADS}" RECEIVER_THREADS="${RECEIVER_THREADS:-$DAEMON_THREADS}"
 mkdir -p "$OUT"
 rm -rf "$OUT/received"
 export OMP_WAIT_POLICY=passive  # two LibTorch processes share the cores
@@ -23,11 +25,11 @@ stop() {
 }
 trap stop EXIT
 "$BUILD_DIR/server/mt-receiver" --listen "127.0.0.1:$RECEIVER_PORT" --checkpoint weights/mae.pt \
-  --output_dir "$OUT/received" --threads "$DAEMON_THREADS" --max_batch "$MAX_BATCH" > "$OUT/receiver.log" 2>&1 &
+  --output_dir "$OUT/received" --threads "$RECEIVER_THREADS" --max_batch "$MAX_BATCH" > "$OUT/receiver.log" 2>&1 &
 pids+=($!)
 receiver_pid=$!
 "$BUILD_DIR/server/mt-sender" --listen "127.0.0.1:$SENDER_PORT" --receiver "127.0.0.1:$RECEIVER_PORT" \
-  --checkpoint weights/mae.pt --masker_checkpoint weights/masker.pt --threads "$DAEMON_THREADS" \
+  --checkpoint weights/mae.pt --masker_checkpoint weights/masker.pt --threads "$SENDER_THREADS" \
   --max_batch "$MAX_BATCH" > "$OUT/sender.log" 2>&1 &
 pids+=($!)
 sender_pid=$!
@@ -38,7 +40,7 @@ for i in $(seq 1 60); do
   [ "$i" = 60 ] && { echo "daemons did not become healthy; logs in $OUT/" >&2; exit 1; }
   sleep 0.5
 done
-echo "[load] max_batch $MAX_BATCH, daemon threads $DAEMON_THREADS, sender pid $sender_pid, receiver pid $receiver_pid" >&2
+echo "[load] max_batch $MAX_BATCH, threads sender $SENDER_THREADS / receiver $RECEIVER_THREADS, sender pid $sender_pid, receiver pid $receiver_pid" >&2
 status=0
 "$client" load data/photos/val --crop 32 --crops_per_image 16 --sender "127.0.0.1:$SENDER_PORT" \
   --watch "sender=$sender_pid,receiver=$receiver_pid" --csv "$OUT/load.csv" --rss_csv "$OUT/rss.csv" \

@@ -19,6 +19,10 @@ std::shared_ptr<grpc::Channel> Connect(const Connection& c, std::string* error) 
   grpc::ChannelArguments args;
   args.SetMaxReceiveMessageSize(-1);
   args.SetMaxSendMessageSize(-1);
+  // A restarted daemon is found within a second (gRPC's default backoff grows to minutes).
+  args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, 100);
+  args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 1000);
+  args.SetInt(GRPC_ARG_MIN_RECONNECT_BACKOFF_MS, 100);  // else one refused attempt waits 20 s
   if (!c.tls_name.empty()) args.SetSslTargetNameOverride(c.tls_name);
   return grpc::CreateCustomChannel(c.target, *creds, args);
 }

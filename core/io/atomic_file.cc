@@ -19,6 +19,17 @@ absl::Status Errno(const std::string& what, const std::string& path) {
 
 }  // namespace
 
+int RemoveStaleTempFiles(const std::string& dir) {
+  int removed = 0;
+  std::error_code ec;
+  for (const auto& e : std::filesystem::directory_iterator(dir, ec)) {
+    const std::string name = e.path().filename().string();
+    if (name.size() > 1 && name[0] == '.' && name.find(".tmp.") != std::string::npos && e.is_regular_file(ec))
+      removed += std::filesystem::remove(e.path(), ec) ? 1 : 0;
+  }
+  return removed;
+}
+
 absl::Status WriteFileAtomic(const std::string& path, std::string_view bytes) {
   static std::atomic<uint64_t> counter{0};
   const std::filesystem::path target(path);

@@ -13,4 +13,8 @@ namespace mt {
 // INTERNAL names the failing step.
 absl::Status WriteFileAtomic(const std::string& path, std::string_view bytes);
 
+// Deletes the temp files WriteFileAtomic leaves in `dir` when its process dies mid-write
+// (".<name>.tmp.<pid>.<n>"); call at start-up, before any writer runs. Returns how many.
+int RemoveStaleTempFiles(const std::string& dir);
+
 }  // namespace mt

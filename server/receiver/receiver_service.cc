@@ -39,92 +39,94 @@ ReceiverService::ReceiverService(std::shared_ptr<const PacketDecoder> decoder, R
         std::vector<v1::Packet> packets;
         packets.reserve(batch.size());
         for (Queued& q : batch) packets.push_back(std::move(q.packet));
-        std::vector<v1::Ack> acks = HandleBatch(packets);
-        for (size_t i = 0; i < acks.size(); ++i)
-          acks[i].set_queue_ms(std::chrono::duration<double, std::milli>(start - batch[i].arrived).count());
-        return acks;
+        std::vector<Decoded> decoded = DecodeBatch(std::move(packets));
+        for (size_t i = 0; i < decoded.size(); ++i)
+          decoded[i].queue_ms = std::chrono::duration<double, std::milli>(start - batch[i].arrived).count();
+        return decoded;
       }) {
   std::filesystem::create_directories(config_.output_dir);
+  // A receiver killed mid-write leaves a temp file (never a partial <id>.png): clear them.
+  if (const int stale = RemoveStaleTempFiles(config_.output_dir); stale > 0)
+    spdlog::warn("removed {} temp file(s) left in {} by an interrupted write", stale, config_.output_dir);
 }
 
-v1::Ack ReceiverService::Handle(const v1::Packet& proto) const { return HandleBatch({proto})[0]; }
+v1::Ack ReceiverService::Handle(const v1::Packet& proto) const { return Store(DecodeBatch({proto})[0]); }
 
-std::vector<v1::Ack> ReceiverService::HandleBatch(const std::vector<v1::Packet>& protos) const {
-  std::vector<v1::Ack> acks(protos.size());
-  std::vector<ImagePacket> packets;
+std::vector<ReceiverService::Decoded> ReceiverService::DecodeBatch(std::vector<v1::Packet> protos) const {
+  std::vector<Decoded> out(protos.size());
   std::vector<size_t> index;  // packets[j] is protos[index[j]]
+  std::vector<const ImagePacket*> batch;
   for (size_t i = 0; i < protos.size(); ++i) {
+    out[i].want_reconstruction = protos[i].want_reconstruction();
+    out[i].attempt = protos[i].attempt();
     absl::StatusOr<ImagePacket> packet = FromProto(protos[i]);
     if (!packet.ok()) {
-      acks[i] = Failure(protos[i].id(), packet.status());
+      out[i].failure = Failure(protos[i].id(), packet.status());
       continue;
     }
+    out[i].packet = *std::move(packet);
     index.push_back(i);
-    packets.push_back(*std::move(packet));
   }
-  std::vector<const ImagePacket*> batch;
-  for (const ImagePacket& p : packets) batch.push_back(&p);
+  for (size_t i : index) batch.push_back(&out[i].packet);
   std::vector<absl::StatusOr<DecodedImage>> images;
   try {
     images = decoder_->DecodeBatch(batch);
   } catch (const std::exception& e) {  // LibTorch errors must not take the daemon down
     images.assign(batch.size(), absl::InternalError(absl::StrCat("decoder failed: ", e.what())));
   }
-  for (size_t j = 0; j < packets.size(); ++j) {
-    const v1::Packet& proto = protos[index[j]];
-    if (!images[j].ok()) {
-      spdlog::warn("packet '{}' refused: {}", proto.id(), images[j].status().ToString());
-      acks[index[j]] = Failure(proto.id(), images[j].status());
-      continue;
-    }
-    try {
-      acks[index[j]] = Store(packets[j], *images[j], proto);
-    } catch (const std::exception& e) {
-      acks[index[j]] = Failure(proto.id(), absl::InternalError(absl::StrCat("receiver failed: ", e.what())));
+  for (size_t j = 0; j < index.size(); ++j) {
+    Decoded& d = out[index[j]];
+    if (images[j].ok()) {
+      d.image = *std::move(images[j]);
+    } else {
+      spdlog::warn("packet '{}' refused: {}", d.packet.id, images[j].status().ToString());
+      d.failure = Failure(d.packet.id, images[j].status());
     }
   }
-  return acks;
+  return out;
 }
 
-v1::Ack ReceiverService::Store(const ImagePacket& packet, const DecodedImage& image, const v1::Packet& proto) const {
-  const auto t1 = std::chrono::steady_clock::now();
-  const bool want_reconstruction = proto.want_reconstruction();
-  const std::string path = (std::filesystem::path(config_.output_dir) / (packet.id + ".png")).string();
-  std::error_code ec;
-  if (!config_.overwrite && std::filesystem::exists(path, ec)) {
-    // An image already accepted is never replaced; a resend after a lost ack finds its own write.
-    if (proto.attempt() <= 1)
-      return Failure(packet.id, absl::AlreadyExistsError(absl::StrCat("id '", packet.id, "' is already stored at ", path,
-                                                                     "; use a new id (or start the receiver with --overwrite)")));
-    absl::StatusOr<std::string> stored = ReadFileToString(path);
-    if (!stored.ok()) return Failure(packet.id, absl::UnavailableError(stored.status().message()));
+v1::Ack ReceiverService::Store(const Decoded& d) const {
+  if (d.failure.code() != 0) return d.failure;
+  const ImagePacket& packet = d.packet;
+  const DecodedImage& image = d.image;
+  try {
+    const auto t1 = std::chrono::steady_clock::now();
+    absl::StatusOr<std::string> png = EncodePng(image.image);
+    if (!png.ok()) return Failure(packet.id, png.status());
+    const std::string path = (std::filesystem::path(config_.output_dir) / (packet.id + ".png")).string();
     v1::Ack ack;
     ack.set_id(packet.id);
     ack.set_stored_path(path);
     ack.set_decoder_ms(image.decode_ms);
     ack.set_batch_size(image.batch_images);
-    if (want_reconstruction) ack.set_reconstruction_png(*std::move(stored));
-    spdlog::info("'{}' resent (attempt {}) and already stored: acknowledged", packet.id, proto.attempt());
+    ack.set_queue_ms(d.queue_ms);
+    std::lock_guard<std::mutex> lock(store_mu_);
+    std::error_code ec;
+    if (!config_.overwrite && std::filesystem::exists(path, ec)) {
+      // An image already accepted is never replaced; a resend after a lost ack finds its own write.
+      if (d.attempt <= 1)
+        return Failure(packet.id, absl::AlreadyExistsError(absl::StrCat("id '", packet.id, "' is already stored at ",
+                                                                       path, "; use a new id (or start the receiver with --overwrite)")));
+      absl::StatusOr<std::string> stored = ReadFileToString(path);
+      if (!stored.ok()) return Failure(packet.id, absl::UnavailableError(stored.status().message()));
+      if (d.want_reconstruction) ack.set_reconstruction_png(*std::move(stored));
+      spdlog::info("'{}' resent (attempt {}) and already stored: acknowledged", packet.id, d.attempt);
+      return ack;
+    }
+    if (absl::Status s = WriteFileAtomic(path, *png); !s.ok()) {
+      spdlog::error("cannot store '{}': {}", path, s.ToString());
+      return Failure(packet.id, absl::UnavailableError(absl::StrCat("receiver cannot store the image: ", s.message())));
+    }
+    ack.set_write_ms(MsSince(t1));
+    if (d.want_reconstruction) ack.set_reconstruction_png(*std::move(png));
+    spdlog::info("stored {} ({}x{}, {} tiles, {} of {} patches, {}, batch {}, {:.1f} ms)", path, packet.width,
+                 packet.height, packet.tiles.size(), image.kept, image.keep.numel(), PayloadKindName(packet.payload),
+                 image.batch_images, image.decode_ms + MsSince(t1));
     return ack;
+  } catch (const std::exception& e) {
+    return Failure(packet.id, absl::InternalError(absl::StrCat("receiver failed: ", e.what())));
   }
-  absl::StatusOr<std::string> png = EncodePng(image.image);
-  if (!png.ok()) return Failure(packet.id, png.status());
-  if (absl::Status s = WriteFileAtomic(path, *png); !s.ok()) {
-    spdlog::error("cannot store '{}': {}", path, s.ToString());
-    return Failure(packet.id, absl::UnavailableError(absl::StrCat("receiver cannot store the image: ", s.message())));
-  }
-  v1::Ack ack;
-  ack.set_id(packet.id);
-  ack.set_code(0);
-  ack.set_stored_path(path);
-  ack.set_decoder_ms(image.decode_ms);
-  ack.set_write_ms(MsSince(t1));
-  ack.set_batch_size(image.batch_images);
-  if (want_reconstruction) ack.set_reconstruction_png(*png);
-  spdlog::info("stored {} ({}x{}, {} tiles, {} of {} patches, {}, batch {}, {:.1f} ms)", path, packet.width,
-               packet.height, packet.tiles.size(), image.kept, image.keep.numel(), PayloadKindName(packet.payload),
-               image.batch_images, image.decode_ms + MsSince(t1));
-  return ack;
 }
 
 grpc::Status ReceiverService::Deliver(grpc::ServerContext* context,
@@ -135,13 +137,13 @@ grpc::Status ReceiverService::Deliver(grpc::ServerContext* context,
   // meet in one decoder forward); this thread writes their acks back in arrival order.
   std::mutex mu;
   std::condition_variable cv;
-  std::deque<std::future<v1::Ack>> pending;
+  std::deque<std::future<Decoded>> pending;
   bool reading = true;
   std::thread reader([&] {
     v1::Packet packet;
     while (stream->Read(&packet)) {
       const int64_t tiles = static_cast<int64_t>(packet.tiles_size());
-      std::future<v1::Ack> ack = batcher_.Submit({std::move(packet), std::chrono::steady_clock::now()}, std::max<int64_t>(1, tiles));
+      std::future<Decoded> ack = batcher_.Submit({std::move(packet), std::chrono::steady_clock::now()}, std::max<int64_t>(1, tiles));
       std::unique_lock<std::mutex> lock(mu);
       pending.push_back(std::move(ack));
       cv.notify_all();
@@ -155,7 +157,7 @@ grpc::Status ReceiverService::Deliver(grpc::ServerContext* context,
   int64_t count = 0;
   bool writable = true;
   for (;;) {
-    std::future<v1::Ack> next;
+    std::future<Decoded> next;
     {
       std::unique_lock<std::mutex> lock(mu);
       cv.wait(lock, [&] { return !pending.empty() || !reading; });
@@ -164,7 +166,7 @@ grpc::Status ReceiverService::Deliver(grpc::ServerContext* context,
       pending.pop_front();
       cv.notify_all();
     }
-    v1::Ack ack = next.get();  // HandleBatch never throws
+    const v1::Ack ack = Store(next.get());  // neither DecodeBatch nor Store throws
     // After a failed write the sender is gone; keep draining so every queued packet finishes.
     if (writable && !stream->Write(ack)) writable = false;
     if (writable) ++count;

@@ -11,6 +11,7 @@
 #include <grpcpp/server_context.h>
 
 #include <memory>
+#include <mutex>
 #include <string>
 
 #include "core/pipeline/packet_decoder.h"
@@ -41,20 +42,32 @@ class ReceiverService final : public v1::Receiver::Service {
 
   // One packet → its Ack (also used by tests): validate, decode, write, fill timings.
   v1::Ack Handle(const v1::Packet& packet) const;
-  // Packets → their Acks, in order, decoded in one batch. Never throws.
-  std::vector<v1::Ack> HandleBatch(const std::vector<v1::Packet>& packets) const;
 
  private:
   struct Queued {
     v1::Packet packet;
     std::chrono::steady_clock::time_point arrived;
   };
-  v1::Ack Store(const ImagePacket& packet, const DecodedImage& image, const v1::Packet& proto) const;
+  // A packet after the decoder: its failure Ack, or the image to store.
+  struct Decoded {
+    v1::Ack failure;  // code != 0 when the packet was refused
+    ImagePacket packet;
+    DecodedImage image;
+    bool want_reconstruction = false;
+    int attempt = 0;
+    double queue_ms = 0;
+  };
+  // Packets → validated and decoded in one batch (the batcher's worker). Never throws.
+  std::vector<Decoded> DecodeBatch(std::vector<v1::Packet> packets) const;
+  // PNG encode + atomic write + Ack (the stream's own thread, so writing overlaps the next
+  // batch's decoding). Never throws.
+  v1::Ack Store(const Decoded& decoded) const;
 
   std::shared_ptr<const PacketDecoder> decoder_;
   ReceiverConfig config_;
   TokenCheck token_;
-  DynamicBatcher<Queued, v1::Ack> batcher_;
+  mutable std::mutex store_mu_;  // existence check + write of one id at a time
+  DynamicBatcher<Queued, Decoded> batcher_;
 };
 
 }  // namespace mt::server

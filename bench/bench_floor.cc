@@ -1,0 +1,107 @@
+// Compute floor of the shipped pipeline on this machine, next to what the models achieve.
+// floor images/s = GEMM GFLOP/s (measured at the model's own largest GEMM shape) ÷ model GFLOP
+// per 32×32 image (masker + full-context encoder + decoder). Then the in-process pipeline
+// (PacketEncoder::EncodeBatch → PacketDecoder::DecodeBatch, features fp16, keep 16 %) at
+// several batch sizes, as images/s and as a fraction of the floor.
+// Usage: mt_bench_floor [--mae weights/mae.pt] [--masker weights/masker.pt] [--seconds S]
+//                       [--threads N] [--batches 1,4,16,32]
+#include <ATen/ATen.h>
+#include <torch/version.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "bench/bench_timer.h"
+#include "core/io/checkpoint.h"
+#include "core/pipeline/packet_decoder.h"
+#include "core/pipeline/packet_encoder.h"
+#include "core/runtime/cpu_runtime.h"
+
+namespace {
+
+// 2 × multiply-adds of a pre-norm ViT block on L tokens of width D, MLP ratio r.
+double BlockFlops(double l, double d, double r) { return 2 * l * d * d * (3 + 1 + 2 * r) + 4 * l * l * d; }
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::string mae_path = "weights/mae.pt", masker_path = "weights/masker.pt";
+  mt::CpuRuntimeOptions runtime;
+  double seconds = 3.0;
+  std::vector<int64_t> batches = {1, 4, 16, 32};
+  for (int i = 1; i < argc; ++i) {
+    if (!std::strcmp(argv[i], "--help") || !std::strcmp(argv[i], "-h")) {
+      std::printf("mt_bench_floor [--mae F] [--masker F] [--seconds S] [--threads N] [--batches 1,4,16,32]\n"
+                  "compute floor (model FLOPs / measured GEMM GFLOP/s) vs the in-process pipeline's images/s\n");
+      return 0;
+    }
+    if (!std::strcmp(argv[i], "--mae") && i + 1 < argc) mae_path = argv[++i];
+    if (!std::strcmp(argv[i], "--masker") && i + 1 < argc) masker_path = argv[++i];
+    if (!std::strcmp(argv[i], "--seconds") && i + 1 < argc) seconds = std::atof(argv[++i]);
+    if (!std::strcmp(argv[i], "--threads") && i + 1 < argc) runtime.threads = std::atoi(argv[++i]);
+    if (!std::strcmp(argv[i], "--batches") && i + 1 < argc) {
+      batches.clear();
+      std::stringstream s(argv[++i]);
+      std::string item;
+      while (std::getline(s, item, ',')) batches.push_back(std::atoll(item.c_str()));
+    }
+  }
+  const std::string runtime_info = mt::ConfigureCpuRuntime(runtime);
+  absl::StatusOr<mt::MaskedAutoencoder> mae = mt::LoadMae(mae_path);
+  absl::StatusOr<mt::Masker> masker = mt::LoadMasker(masker_path);
+  if (!mae.ok() || !masker.ok()) {
+    std::fprintf(stderr, "%s\n", (!mae.ok() ? mae.status() : masker.status()).ToString().c_str());
+    return 1;
+  }
+  const mt::MaskedAutoencoderOptions& o = (*mae)->options();
+  const mt::MaskerOptions& mo = (*masker)->options();
+  const double l = static_cast<double>(o.num_patches()), pd = static_cast<double>(o.patch_dim());
+  const double masker_flops = 2 * l * pd * mo.embed_dim + mo.depth * BlockFlops(l, mo.embed_dim, mo.mlp_ratio) +
+                              2 * l * (mo.embed_dim * mo.embed_dim * mo.mlp_ratio + mo.embed_dim * mo.mlp_ratio);
+  const double encoder_flops = 2 * l * pd * o.embed_dim + o.depth * BlockFlops(l + 1, o.embed_dim, o.mlp_ratio) +
+                               2 * (l + 1) * o.embed_dim * o.decoder_embed_dim;
+  const double decoder_flops = o.decoder_depth * BlockFlops(l + 1, o.decoder_embed_dim, o.mlp_ratio) +
+                               2 * l * o.decoder_embed_dim * pd;
+  const double total = masker_flops + encoder_flops + decoder_flops;
+
+  // GEMM rate at the model's largest GEMM (encoder fc1) for a 16-image batch.
+  const int64_t m = 16 * (o.num_patches() + 1), k = o.embed_dim, n = static_cast<int64_t>(o.embed_dim * o.mlp_ratio);
+  at::manual_seed(0);
+  at::Tensor a = at::randn({m, k}), b = at::randn({k, n});
+  const double gemm_s = mt::bench::MedianSeconds([&] { at::Tensor c = at::mm(a, b); }, seconds);
+  const double gemm_gflops = 2.0 * m * k * n / gemm_s / 1e9;
+  const double floor_rate = gemm_gflops * 1e9 / total;
+
+  std::printf("LibTorch %s, %s\n", TORCH_VERSION, runtime_info.c_str());
+  std::printf("model MFLOP per %lldx%lld image: masker %.1f + encoder %.1f + decoder %.1f = %.1f\n",
+              static_cast<long long>(o.img_size), static_cast<long long>(o.img_size), masker_flops / 1e6,
+              encoder_flops / 1e6, decoder_flops / 1e6, total / 1e6);
+  std::printf("GEMM %lldx%lldx%lld (encoder fc1, 16 images): %.1f GFLOP/s -> compute floor %.0f images/s\n\n",
+              static_cast<long long>(m), static_cast<long long>(k), static_cast<long long>(n), gemm_gflops, floor_rate);
+
+  mt::PacketEncoder encoder(*mae, *masker);
+  mt::PacketDecoder decoder(*mae, 1 << 24);
+  mt::EncodeOptions eo;
+  eo.selection.mode = mt::SelectionPolicy::Mode::kTopK;
+  eo.selection.keep_ratio = 0.16;
+  std::printf("| batch | ms/batch | images/s | of floor | GFLOP/s |\n|---:|---:|---:|---:|---:|\n");
+  for (int64_t batch : batches) {
+    std::vector<mt::EncodeRequest> requests;
+    for (int64_t i = 0; i < batch; ++i)
+      requests.push_back({at::rand({3, o.img_size, o.img_size}), "img" + std::to_string(i), eo});
+    const double t = mt::bench::MedianSeconds([&] {
+      std::vector<absl::StatusOr<mt::EncodedImage>> e = encoder.EncodeBatch(requests);
+      std::vector<const mt::ImagePacket*> packets;
+      for (const auto& x : e) packets.push_back(&x->packet);
+      decoder.DecodeBatch(packets);
+    }, seconds);
+    const double rate = static_cast<double>(batch) / t;
+    std::printf("| %lld | %.2f | %.1f | %.0f %% | %.1f |\n", static_cast<long long>(batch), t * 1e3, rate,
+                100 * rate / floor_rate, rate * total / 1e9);
+  }
+  return 0;
+}
