@@ -124,6 +124,8 @@ int main(int argc, char** argv) {
   std::printf("| keep mask (same count per image, full-context MAE) | composite PSNR dB |\n|---|---:|\n");
   std::printf("| masker | %.2f |\n| random | %.2f |\n| uniform grid | %.2f |\n", m->at("val_psnr_masker"),
               m->at("val_psnr_random"), m->at("val_psnr_grid"));
+  std::printf("| masker scores, spread selection (radius 1) | %.2f |\n| masker scores, spread selection (radius 2) | %.2f |\n",
+              m->at("val_psnr_masker_spread1"), m->at("val_psnr_masker_spread2"));
 
   // 3. The same masker selections with each encoder context (what the payload modes send).
   absl::StatusOr<mt::Masker> masker = mt::LoadMasker(masker_path);

@@ -1,5 +1,9 @@
 #include "core/masking/patch_selector.h"
 
+#include <algorithm>
+#include <numeric>
+#include <vector>
+
 #include <ATen/ATen.h>
 
 #include <algorithm>
@@ -58,6 +62,34 @@ at::Tensor PatchSelector::Select(const at::Tensor& probs) const {
   // Stable descending sort: equal probabilities keep the lower patch index first.
   at::Tensor order = std::get<1>(at::sort(probs, /*stable=*/true, /*dim=*/1, /*descending=*/true));
   return keep.scatter(1, order.narrow(1, 0, k), true);
+}
+
+at::Tensor SpreadTopK(const at::Tensor& probs, int64_t grid, int64_t k, int64_t radius) {
+  const int64_t l = grid * grid;
+  TORCH_CHECK(probs.numel() == l, "SpreadTopK: ", probs.numel(), " probabilities for a ", grid, "x", grid, " grid");
+  const at::Tensor p = probs.detach().to(at::kCPU).to(at::kFloat).contiguous();
+  const float* s = p.data_ptr<float>();
+  std::vector<int64_t> order(static_cast<size_t>(l));
+  std::iota(order.begin(), order.end(), 0);
+  std::stable_sort(order.begin(), order.end(), [&](int64_t a, int64_t b) { return s[a] > s[b]; });
+  std::vector<bool> keep(static_cast<size_t>(l), false), blocked(static_cast<size_t>(l), false);
+  int64_t taken = 0;
+  for (int pass = 0; pass < 2 && taken < k; ++pass) {
+    for (int64_t i : order) {
+      if (taken >= k) break;
+      if (keep[static_cast<size_t>(i)] || (pass == 0 && blocked[static_cast<size_t>(i)])) continue;
+      keep[static_cast<size_t>(i)] = true;
+      ++taken;
+      const int64_t r = i / grid, c = i % grid;
+      for (int64_t y = std::max<int64_t>(0, r - radius); y <= std::min(grid - 1, r + radius); ++y)
+        for (int64_t x = std::max<int64_t>(0, c - radius); x <= std::min(grid - 1, c + radius); ++x)
+          blocked[static_cast<size_t>(y * grid + x)] = true;
+    }
+  }
+  at::Tensor out = at::zeros({l}, at::kBool);
+  for (int64_t i = 0; i < l; ++i)
+    if (keep[static_cast<size_t>(i)]) out[i] = true;
+  return out;
 }
 
 at::Tensor KeptIndices(const at::Tensor& keep) {

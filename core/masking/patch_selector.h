@@ -39,6 +39,12 @@ class PatchSelector {
   SelectionPolicy policy_;
 };
 
+// probs (L,) on a g×g grid → (L,) bool with exactly min(k, L) kept: greedy by probability (ties
+// by lower index), skipping patches within Chebyshev distance `radius` of one already kept until
+// no such patch is left, then the best of the rest. radius 0 is plain top-k. Spreading the kept
+// patches is what makes a uniform grid hard to beat at small k.
+at::Tensor SpreadTopK(const at::Tensor& probs, int64_t grid, int64_t k, int64_t radius);
+
 // keep (L,) bool → ascending indices (K,) int64 of the kept patches.
 at::Tensor KeptIndices(const at::Tensor& keep);
 

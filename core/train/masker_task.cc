@@ -7,6 +7,7 @@
 #include "core/masking/baseline_masks.h"
 #include "core/masking/gumbel_sigmoid.h"
 #include "core/masking/losses.h"
+#include "core/masking/patch_selector.h"
 #include "core/metrics/image_metrics.h"
 #include "core/model/patchify.h"
 #include "core/train/lr_schedule.h"
@@ -93,11 +94,14 @@ std::map<std::string, double> MaskerTask::Validate(DataLoader& loader, const c10
     at::Tensor keep = probs > 0.5;
     sum["val_keep_ratio"] += keep.to(at::kFloat).mean().item<double>() * b;
     at::Tensor counts = keep.sum(1).cpu();
-    std::vector<at::Tensor> random_keep, grid_keep;
+    std::vector<at::Tensor> random_keep, grid_keep, spread1_keep, spread2_keep;
+    at::Tensor probs_cpu = probs.cpu();
     for (int64_t i = 0; i < b; ++i) {
       const int64_t k = counts[i].item<int64_t>();
       random_keep.push_back(RandomKeep(l, k, gen));
       grid_keep.push_back(UniformGridKeep(g, k));
+      spread1_keep.push_back(SpreadTopK(probs_cpu[i], g, k, 1));
+      spread2_keep.push_back(SpreadTopK(probs_cpu[i], g, k, 2));
     }
     auto composite_psnr = [&](const at::Tensor& hard) {
       at::Tensor m = hard.to(device).to(at::kFloat);
@@ -108,6 +112,9 @@ std::map<std::string, double> MaskerTask::Validate(DataLoader& loader, const c10
     sum["val_psnr_masker"] += masker_psnr;
     sum["val_psnr_random"] += composite_psnr(at::stack(random_keep)).first;
     sum["val_psnr_grid"] += composite_psnr(at::stack(grid_keep)).first;
+    // The masker's scores with spatially spread selection (same count): scores + spreading.
+    sum["val_psnr_masker_spread1"] += composite_psnr(at::stack(spread1_keep)).first;
+    sum["val_psnr_masker_spread2"] += composite_psnr(at::stack(spread2_keep)).first;
     if (n == 0 && !viz_png.empty()) {
       at::Tensor m = UpsamplePatchMask(keep.to(at::kFloat), p, g, g).expand({-1, 3, -1, -1});
       WriteComparisonGrid(viz_png, {x, m, x * (0.3 + 0.7 * m), masker_comp}, 8);
@@ -136,7 +143,7 @@ double MaskerTask::LearningRate(int64_t step, const ScheduleContext& ctx) const 
 std::vector<std::string> MaskerTask::MetricColumns() const {
   return {"train_loss", "train_mse", "train_mask_mean", "train_sample_mean", "train_entropy", "train_tau",
           "val_loss", "val_mse", "val_mask_mean", "val_entropy", "val_keep_ratio", "val_psnr_masker",
-          "val_psnr_random", "val_psnr_grid", "val_tau"};
+          "val_psnr_random", "val_psnr_grid", "val_psnr_masker_spread1", "val_psnr_masker_spread2", "val_tau"};
 }
 
 absl::Status MaskerTask::Save(const std::string& path, const ArchiveWriter& trainer_state) {

@@ -1,10 +1,12 @@
 // Writes the seed corpora under tests/fuzz/corpus/: valid Packets of every payload kind and
 // precision (one and several tiles), and SendRequests carrying small images in every accepted
-// format. Usage: mt_fuzz_make_seeds OUT_DIR (writes OUT_DIR/packet_decoder, OUT_DIR/send_request).
+// format. Usage: mt_fuzz_make_seeds OUT_DIR (writes OUT_DIR/packet_decoder, OUT_DIR/send_request, OUT_DIR/image_request).
 #include <ATen/ATen.h>
 
 #include <filesystem>
 #include <fstream>
+#include <opencv2/core.hpp>
+#include <opencv2/imgcodecs.hpp>
 
 #include "core/io/image_io.h"
 #include "core/pipeline/packet_encoder.h"
@@ -28,6 +30,7 @@ int main(int argc, char** argv) {
   const std::filesystem::path out = argv[1];
   std::filesystem::create_directories(out / "packet_decoder");
   std::filesystem::create_directories(out / "send_request");
+  std::filesystem::create_directories(out / "image_request");
   at::manual_seed(0);
   mt::PacketEncoder encoder(mt::MaskedAutoencoder(mt::test::TinyMaeOptions()), mt::Masker(mt::test::TinyMaskerOptions()));
   int n = 0;
@@ -57,8 +60,17 @@ int main(int argc, char** argv) {
       if (n % 3 == 2) r.mutable_selection()->set_max_bytes(1000);
       r.set_payload(static_cast<mt::v1::PayloadKind>(n % 4));
       r.set_precision(static_cast<mt::v1::Precision>(n % 4));
-      Write(out / "send_request" / ("request" + std::to_string(n++) + ".bin"), r.SerializeAsString());
+      Write(out / "send_request" / ("request" + std::to_string(n) + ".bin"), r.SerializeAsString());
+      Write(out / "image_request" / ("image" + std::to_string(n++) + "." + format), *image);
     }
+  // Formats EncodeImage does not write, straight from OpenCV.
+  for (const char* ext : {".bmp", ".tiff", ".ppm", ".pgm"}) {
+    cv::Mat m(7, 12, std::string(ext) == ".pgm" ? CV_8UC1 : CV_8UC3);
+    cv::randu(m, 0, 255);
+    std::vector<uchar> buf;
+    if (!cv::imencode(ext, m, buf)) return 1;
+    Write(out / "image_request" / (std::string("image") + ext), std::string(buf.begin(), buf.end()));
+  }
   std::printf("wrote seeds to %s\n", out.c_str());
   return 0;
 }
