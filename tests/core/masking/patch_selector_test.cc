@@ -70,3 +70,31 @@ TEST(PatchSelectorTest, InvalidPoliciesAreRejectedWithTheFieldNamed) {
 
 }  // namespace
 }  // namespace mt
+
+namespace mt {
+namespace {
+
+// 4×4 grid, best scores at 0, 1 (adjacent to 0), 5 (diagonal to 0), 10, 15. Radius 1 skips 1 and 5
+// after picking 0; radius 0 is plain top-k; when too few far patches remain, the rest fill in.
+TEST(SpreadTopKTest, SkipsNeighboursOfKeptPatchesThenFillsUp) {
+  at::Tensor p = at::zeros({16});
+  p[0] = 0.9;
+  p[1] = 0.8;
+  p[5] = 0.7;
+  p[10] = 0.6;
+  p[15] = 0.5;
+  EXPECT_EQ(KeptIndices(SpreadTopK(p, 4, 3, 0)).sizes()[0], 3);
+  EXPECT_TRUE(at::equal(KeptIndices(SpreadTopK(p, 4, 3, 0)), at::tensor({0, 1, 5}, at::kLong)));
+  // radius 1: 0, then 10 (1 and 5 touch 0), then 15 touches 10 → next best untouched is index 2
+  // (score 0, lowest index among zeros not adjacent to 0 or 10: 2 is two columns from 0).
+  EXPECT_TRUE(at::equal(KeptIndices(SpreadTopK(p, 4, 3, 1)), at::tensor({0, 2, 10}, at::kLong)));
+  // radius 2: 0 blocks rows/cols 0–2, so 15 comes next and blocks rows/cols 1–3; index 3 (row 0,
+  // column 3) is the only patch touching neither.
+  EXPECT_TRUE(at::equal(KeptIndices(SpreadTopK(p, 4, 3, 2)), at::tensor({0, 3, 15}, at::kLong)));
+  // radius 3 blocks the whole grid after 0: the second pass fills by score (1, then 5).
+  EXPECT_TRUE(at::equal(KeptIndices(SpreadTopK(p, 4, 3, 3)), at::tensor({0, 1, 5}, at::kLong)));
+  EXPECT_EQ(SpreadTopK(p, 4, 20, 1).sum().item<int64_t>(), 16);  // k > L keeps everything
+}
+
+}  // namespace
+}  // namespace mt
