@@ -3,7 +3,7 @@
 # `mt-client load` against them (RSS of both daemons sampled), stops them, leaves CSVs behind.
 # Usage: bench/service_load.sh OUT_DIR [mt-client load flags...]
 #   env: MAX_BATCH (default 16; 1 = no dynamic batching), DAEMON_THREADS (default 1; or
-#        SENDER_THREADS / RECEIVER_THREADS), 
+#        SENDER_THREADS / RECEIVER_THREADS), SENDER_WORKERS / RECEIVER_WORKERS (batch workers, 1),
 #        SENDER_PORT/RECEIVER_PORT (default 50061/50062), BUILD_DIR (default build)
 # Default load: 32x32 crops of the held-out photos, concurrency 1,4,16,32, 20 s per level.
 # Example: MAX_BATCH=1 bench/service_load.sh bench-out/nobatch --duration 10s
@@ -15,6 +15,7 @@ BUILD_DIR="${BUILD_DIR:-build}"
 SENDER_PORT="${SENDER_PORT:-50061}" RECEIVER_PORT="${RECEIVER_PORT:-50062}"
 MAX_BATCH="${MAX_BATCH:-16}" DAEMON_THREADS="${DAEMON_THREADS:-1}"
 SENDER_THREADS="${SENDER_THREADS:-$DAEMON_THREADS}" RECEIVER_THREADS="${RECEIVER_THREADS:-$DAEMON_THREADS}"
+SENDER_WORKERS="${SENDER_WORKERS:-1}" RECEIVER_WORKERS="${RECEIVER_WORKERS:-1}"
 mkdir -p "$OUT"
 rm -rf "$OUT/received"
 export OMP_WAIT_POLICY=passive  # two LibTorch processes share the cores
@@ -25,12 +26,13 @@ stop() {
 }
 trap stop EXIT
 "$BUILD_DIR/server/mt-receiver" --listen "127.0.0.1:$RECEIVER_PORT" --checkpoint weights/mae.pt \
-  --output_dir "$OUT/received" --threads "$RECEIVER_THREADS" --max_batch "$MAX_BATCH" > "$OUT/receiver.log" 2>&1 &
+  --output_dir "$OUT/received" --threads "$RECEIVER_THREADS" --max_batch "$MAX_BATCH" \
+  --batch_workers "$RECEIVER_WORKERS" > "$OUT/receiver.log" 2>&1 &
 pids+=($!)
 receiver_pid=$!
 "$BUILD_DIR/server/mt-sender" --listen "127.0.0.1:$SENDER_PORT" --receiver "127.0.0.1:$RECEIVER_PORT" \
   --checkpoint weights/mae.pt --masker_checkpoint weights/masker.pt --threads "$SENDER_THREADS" \
-  --max_batch "$MAX_BATCH" > "$OUT/sender.log" 2>&1 &
+  --max_batch "$MAX_BATCH" --batch_workers "$SENDER_WORKERS" > "$OUT/sender.log" 2>&1 &
 pids+=($!)
 sender_pid=$!
 client="$BUILD_DIR/client/mt-client"

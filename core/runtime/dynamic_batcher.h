@@ -3,8 +3,8 @@
 // so running 16 requests in one forward costs far less than 16 forwards. Items submitted while
 // the worker is busy are collected; a batch closes when it reaches max_items or max_weight, or
 // max_delay after its first item arrived (0: take what is queued, adding no latency at low load).
-// Thread-safety: Submit() may be called from any number of threads; one worker thread runs the
-// batch function, so the function itself need not be thread-safe.
+// Thread-safety: Submit() may be called from any number of threads; `workers` threads run the
+// batch function (with one worker it need not be thread-safe; with more it must be).
 #pragma once
 
 #include <algorithm>
@@ -27,6 +27,7 @@ struct BatchingOptions {
   int max_items = 16;                        // items per batch (1 disables batching)
   int64_t max_weight = 1 << 30;              // sum of item weights per batch (e.g. tiles); one item may exceed it alone
   std::chrono::microseconds max_delay{0};    // how long the first item of a batch may wait for company
+  int workers = 1;                           // batches run concurrently (each on its own thread)
 };
 
 template <typename In, typename Out>
@@ -36,7 +37,9 @@ class DynamicBatcher {
   using BatchFn = std::function<std::vector<Out>(std::vector<In>& batch)>;
 
   DynamicBatcher(BatchingOptions options, BatchFn fn)
-      : options_(options), fn_(std::move(fn)), worker_([this] { Loop(); }) {}
+      : options_(options), fn_(std::move(fn)) {
+    for (int i = 0; i < std::max(1, options_.workers); ++i) workers_.emplace_back([this] { Loop(); });
+  }
 
   // Finishes every submitted item, then stops the worker.
   ~DynamicBatcher() {
@@ -45,7 +48,7 @@ class DynamicBatcher {
       stopping_ = true;
     }
     cv_.notify_all();
-    worker_.join();
+    for (std::thread& t : workers_) t.join();
   }
   DynamicBatcher(const DynamicBatcher&) = delete;
   DynamicBatcher& operator=(const DynamicBatcher&) = delete;
@@ -133,7 +136,7 @@ class DynamicBatcher {
   std::deque<Pending> queue_;
   bool stopping_ = false;
   int64_t batches_ = 0, items_ = 0;
-  std::thread worker_;  // last: starts after every other member is ready
+  std::vector<std::thread> workers_;  // last: start after every other member is ready
 };
 
 }  // namespace mt

@@ -27,6 +27,7 @@ ABSL_FLAG(int, max_threads, 256, "gRPC handler threads; beyond this new calls ge
 ABSL_FLAG(int, threads, 0, "intra-op CPU threads (0 = all cores)");
 ABSL_FLAG(int, max_batch, 16, "dynamic batching: images per model forward (1 = no batching)");
 ABSL_FLAG(int, max_batch_tiles, 256, "dynamic batching: tiles per model forward (one large image may exceed it alone)");
+ABSL_FLAG(int, batch_workers, 1, "dynamic batching: batches run at once, each on its own thread (use with --threads 1)");
 ABSL_FLAG(double, max_batch_delay_ms, 0, "dynamic batching: how long a request may wait for others (0 = only those already queued)");
 
 int main(int argc, char** argv) {
@@ -49,7 +50,8 @@ int main(int argc, char** argv) {
   config.token = mt::server::FlagOrEnv(absl::GetFlag(FLAGS_token), "MT_TOKEN");
   config.overwrite = absl::GetFlag(FLAGS_overwrite);
   config.batching = {absl::GetFlag(FLAGS_max_batch), absl::GetFlag(FLAGS_max_batch_tiles),
-                     std::chrono::microseconds(static_cast<int64_t>(absl::GetFlag(FLAGS_max_batch_delay_ms) * 1000))};
+                     std::chrono::microseconds(static_cast<int64_t>(absl::GetFlag(FLAGS_max_batch_delay_ms) * 1000)),
+                     absl::GetFlag(FLAGS_batch_workers)};
   auto decoder = std::make_shared<mt::PacketDecoder>(*mae, config.max_pixels);
   mt::server::ReceiverService service(decoder, config);
 

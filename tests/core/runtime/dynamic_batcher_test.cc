@@ -3,6 +3,8 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <condition_variable>
+#include <mutex>
 #include <chrono>
 #include <numeric>
 #include <stdexcept>
@@ -98,6 +100,30 @@ TEST(DynamicBatcherTest, DestructorDrainsQueue) {
     for (int i = 0; i < 7; ++i) futures.push_back(batcher.Submit(i));
   }
   for (int i = 0; i < 7; ++i) EXPECT_EQ(futures[static_cast<size_t>(i)].get(), i);
+}
+
+}  // namespace
+}  // namespace mt
+
+namespace mt {
+namespace {
+
+// With two workers two batches run at the same time: each call waits until the other has started.
+TEST(DynamicBatcherTest, TwoWorkersRunTwoBatchesAtOnce) {
+  std::mutex mu;
+  std::condition_variable cv;
+  int running = 0;
+  DynamicBatcher<int, bool> batcher({1, 1 << 30, std::chrono::microseconds(0), /*workers=*/2},
+                                    [&](std::vector<int>& batch) {
+                                      std::unique_lock<std::mutex> lock(mu);
+                                      ++running;
+                                      cv.notify_all();
+                                      const bool both = cv.wait_for(lock, std::chrono::seconds(10), [&] { return running >= 2; });
+                                      return std::vector<bool>(batch.size(), both);
+                                    });
+  std::future<bool> a = batcher.Submit(1), b = batcher.Submit(2);
+  EXPECT_TRUE(a.get());
+  EXPECT_TRUE(b.get());
 }
 
 }  // namespace
