@@ -134,6 +134,19 @@ mt::client::Connection ConnectionFromFlags() {
   return c;
 }
 
+// --payload and --precision; false (after saying why) when either is not a known name.
+bool PayloadFlags(mt::PayloadKind* payload, mt::Precision* precision) {
+  absl::StatusOr<mt::PayloadKind> p = mt::ParsePayloadKind(absl::GetFlag(FLAGS_payload));
+  absl::StatusOr<mt::Precision> q = mt::ParsePrecision(absl::GetFlag(FLAGS_precision));
+  if (!p.ok() || !q.ok()) {
+    std::fprintf(stderr, "mt-client: %s\n", (!p.ok() ? p.status() : q.status()).ToString().c_str());
+    return false;
+  }
+  *payload = *p;
+  *precision = *q;
+  return true;
+}
+
 int RunLocal(const std::vector<std::string>& images) {
   if (images.empty()) {
     std::fprintf(stderr, "mt-client local: give at least one image file\n");
@@ -275,14 +288,7 @@ int main(int argc, char** argv) {
     l.warmup_s = absl::ToDoubleSeconds(absl::GetFlag(FLAGS_warmup));
     l.requests = absl::GetFlag(FLAGS_requests);
     l.keep_ratio = absl::GetFlag(FLAGS_keep_ratio);
-    absl::StatusOr<mt::PayloadKind> payload = mt::ParsePayloadKind(absl::GetFlag(FLAGS_payload));
-    absl::StatusOr<mt::Precision> precision = mt::ParsePrecision(absl::GetFlag(FLAGS_precision));
-    if (!payload.ok() || !precision.ok()) {
-      std::fprintf(stderr, "mt-client: %s\n", (!payload.ok() ? payload.status() : precision.status()).ToString().c_str());
-      return 2;
-    }
-    l.payload = *payload;
-    l.precision = *precision;
+    if (!PayloadFlags(&l.payload, &l.precision)) return 2;
     l.id_prefix = absl::GetFlag(FLAGS_id_prefix);
     l.verify = absl::GetFlag(FLAGS_verify);
     l.csv = absl::GetFlag(FLAGS_csv);
@@ -300,14 +306,7 @@ int main(int argc, char** argv) {
     s.max_bytes = absl::GetFlag(FLAGS_max_bytes);
     s.threshold = absl::GetFlag(FLAGS_threshold);
     s.keep_ratio = absl::GetFlag(FLAGS_keep_ratio);
-    absl::StatusOr<mt::PayloadKind> payload = mt::ParsePayloadKind(absl::GetFlag(FLAGS_payload));
-    absl::StatusOr<mt::Precision> precision = mt::ParsePrecision(absl::GetFlag(FLAGS_precision));
-    if (!payload.ok() || !precision.ok()) {
-      std::fprintf(stderr, "mt-client: %s\n", (!payload.ok() ? payload.status() : precision.status()).ToString().c_str());
-      return 2;
-    }
-    s.payload = *payload;
-    s.precision = *precision;
+    if (!PayloadFlags(&s.payload, &s.precision)) return 2;
     s.out_dir = absl::GetFlag(FLAGS_out);
     return mt::client::RunSend(s, rest);
   }
