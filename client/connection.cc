@@ -5,6 +5,7 @@
 
 #include <chrono>
 
+#include "absl/status/status.h"
 #include "server/common/security.h"
 
 namespace mt::client {
@@ -32,5 +33,7 @@ void Prepare(grpc::ClientContext* ctx, const Connection& c) {
                     std::chrono::milliseconds(static_cast<int64_t>(c.deadline_s * 1000)));
   server::AttachToken(ctx, c.token);
 }
+
+std::string StatusCodeName(int code) { return absl::StatusCodeToString(static_cast<absl::StatusCode>(code)); }
 
 }  // namespace mt::client

@@ -18,4 +18,7 @@ std::shared_ptr<grpc::Channel> Connect(const Connection& c, std::string* error);
 // Sets the call's deadline (c.deadline_s from now) and bearer token.
 void Prepare(grpc::ClientContext* ctx, const Connection& c);
 
+// Name of a gRPC status code ("UNAVAILABLE"); gRPC and absl share the numbering.
+std::string StatusCodeName(int code);
+
 }  // namespace mt::client

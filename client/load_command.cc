@@ -48,14 +48,6 @@ struct Watched {
   int64_t peak_kb = 0;  // during the current level
 };
 
-const char* CodeName(int code) {
-  static const char* kNames[] = {"OK", "CANCELLED", "UNKNOWN", "INVALID_ARGUMENT", "DEADLINE_EXCEEDED", "NOT_FOUND",
-                                 "ALREADY_EXISTS", "PERMISSION_DENIED", "RESOURCE_EXHAUSTED", "FAILED_PRECONDITION",
-                                 "ABORTED", "OUT_OF_RANGE", "UNIMPLEMENTED", "INTERNAL", "UNAVAILABLE", "DATA_LOSS",
-                                 "UNAUTHENTICATED"};
-  return code >= 0 && code <= 16 ? kNames[code] : "?";
-}
-
 // VmRSS of a process in kB (-1 when it is gone).
 int64_t RssKb(int pid) {
   std::ifstream f("/proc/" + std::to_string(pid) + "/status");
@@ -233,7 +225,7 @@ LevelSummary Summarize(int concurrency, const std::vector<Sample>& samples, doub
   for (const Sample& x : samples) {
     if (x.code != 0) {
       ++s.errors;
-      ++s.error_codes[CodeName(x.code)];
+      ++s.error_codes[StatusCodeName(x.code)];
       continue;
     }
     ++s.ok;
@@ -327,7 +319,7 @@ int RunLoad(const LoadConfig& config) {
         std::string message = x.message;
         std::replace(message.begin(), message.end(), ',', ';');
         std::replace(message.begin(), message.end(), '\n', ' ');
-        requests_csv << c << ',' << x.id << ',' << CodeName(x.code) << ',' << x.start_s << ',' << x.latency_ms << ','
+        requests_csv << c << ',' << x.id << ',' << StatusCodeName(x.code) << ',' << x.start_s << ',' << x.latency_ms << ','
                      << x.wire_bytes << ',' << x.psnr << ',' << t.queue_ms() << ',' << t.masker_ms() << ','
                      << t.encoder_ms() << ',' << t.transmit_ms() << ',' << t.decoder_ms() << ',' << t.write_ms() << ','
                      << t.total_ms() << ',' << t.sender_batch() << ',' << t.receiver_batch() << ',' << x.stored_path

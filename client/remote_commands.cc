@@ -21,12 +21,7 @@ namespace mt::client {
 namespace {
 
 void PrintRpcError(const char* what, const grpc::Status& s) {
-  static const char* kNames[] = {"OK", "CANCELLED", "UNKNOWN", "INVALID_ARGUMENT", "DEADLINE_EXCEEDED", "NOT_FOUND",
-                                 "ALREADY_EXISTS", "PERMISSION_DENIED", "RESOURCE_EXHAUSTED", "FAILED_PRECONDITION",
-                                 "ABORTED", "OUT_OF_RANGE", "UNIMPLEMENTED", "INTERNAL", "UNAVAILABLE", "DATA_LOSS",
-                                 "UNAUTHENTICATED"};
-  const int code = s.error_code();
-  std::fprintf(stderr, "%s: %s: %s\n", what, code >= 0 && code <= 16 ? kNames[code] : "?", s.error_message().c_str());
+  std::fprintf(stderr, "%s: %s: %s\n", what, StatusCodeName(s.error_code()).c_str(), s.error_message().c_str());
 }
 
 // A file name stem as an id the receiver accepts ([A-Za-z0-9._-], no leading '.').

@@ -46,9 +46,9 @@ absl::Status SenderService::Process(grpc::ServerContext* context, const v1::Send
   if (absl::Status s = Interrupted(context); !s.ok()) return s;
 
   t0 = Clock::now();
-  const int64_t tile = encoder_->mae_options().img_size;
-  const int64_t tiles = ((h + tile - 1) / tile) * ((w + tile - 1) / tile);
-  absl::StatusOr<EncodedImage> encoded = batcher_.Submit({*image, request.id(), options}, tiles).get();
+  absl::StatusOr<TileGrid> grid = PlanTiles(h, w, encoder_->mae_options().img_size);
+  if (!grid.ok()) return grid.status();
+  absl::StatusOr<EncodedImage> encoded = batcher_.Submit({*image, request.id(), options}, grid->count()).get();
   if (!encoded.ok()) return encoded.status();
   const double queue_ms = std::max(0.0, MsSince(t0) - encoded->masker_ms - encoded->encoder_ms);
   if (absl::Status s = Interrupted(context); !s.ok()) return s;
