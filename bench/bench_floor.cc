@@ -4,7 +4,7 @@
 // (PacketEncoder::EncodeBatch → PacketDecoder::DecodeBatch, features fp16, keep 16 %) at
 // several batch sizes, as images/s and as a fraction of the floor.
 // Usage: mt_bench_floor [--mae weights/mae.pt] [--masker weights/masker.pt] [--seconds S]
-//                       [--threads N] [--batches 1,4,16,32]
+//                       [--threads N] [--batches 1,4,16,32] [--compute fp32|bf16]
 #include <ATen/ATen.h>
 #include <torch/version.h>
 
@@ -33,16 +33,27 @@ int main(int argc, char** argv) {
   mt::CpuRuntimeOptions runtime;
   double seconds = 3.0;
   std::vector<int64_t> batches = {1, 4, 16, 32};
+  mt::ComputePrecision compute = mt::ComputePrecision::kFloat32;
   for (int i = 1; i < argc; ++i) {
     if (!std::strcmp(argv[i], "--help") || !std::strcmp(argv[i], "-h")) {
       std::printf("mt_bench_floor [--mae F] [--masker F] [--seconds S] [--threads N] [--batches 1,4,16,32]\n"
-                  "compute floor (model FLOPs / measured GEMM GFLOP/s) vs the in-process pipeline's images/s\n");
+                  "               [--compute fp32|bf16]\n"
+                  "compute floor (model FLOPs / measured GEMM GFLOP/s, fp32 and bf16) vs the in-process pipeline's\n"
+                  "images/s with the models' arithmetic at --compute (the floor of that precision is the reference)\n");
       return 0;
     }
     if (!std::strcmp(argv[i], "--mae") && i + 1 < argc) mae_path = argv[++i];
     if (!std::strcmp(argv[i], "--masker") && i + 1 < argc) masker_path = argv[++i];
     if (!std::strcmp(argv[i], "--seconds") && i + 1 < argc) seconds = std::atof(argv[++i]);
     if (!std::strcmp(argv[i], "--threads") && i + 1 < argc) runtime.threads = std::atoi(argv[++i]);
+    if (!std::strcmp(argv[i], "--compute") && i + 1 < argc) {
+      absl::StatusOr<mt::ComputePrecision> c = mt::ParseComputePrecision(argv[++i]);
+      if (!c.ok()) {
+        std::fprintf(stderr, "--compute: %s\n", std::string(c.status().message()).c_str());
+        return 2;
+      }
+      compute = *c;
+    }
     if (!std::strcmp(argv[i], "--batches") && i + 1 < argc) {
       batches.clear();
       std::stringstream s(argv[++i]);
@@ -68,23 +79,30 @@ int main(int argc, char** argv) {
                                2 * l * o.decoder_embed_dim * pd;
   const double total = masker_flops + encoder_flops + decoder_flops;
 
-  // GEMM rate at the model's largest GEMM (encoder fc1) for a 16-image batch.
+  // GEMM rate at the model's largest GEMM (encoder fc1) for a 16-image batch, in both precisions.
   const int64_t m = 16 * (o.num_patches() + 1), k = o.embed_dim, n = static_cast<int64_t>(o.embed_dim * o.mlp_ratio);
   at::manual_seed(0);
-  at::Tensor a = at::randn({m, k}), b = at::randn({k, n});
-  const double gemm_s = mt::bench::MedianSeconds([&] { at::Tensor c = at::mm(a, b); }, seconds);
-  const double gemm_gflops = 2.0 * m * k * n / gemm_s / 1e9;
+  auto gemm_rate = [&](at::ScalarType dtype) {
+    at::Tensor a = at::randn({m, k}).to(dtype), b = at::randn({k, n}).to(dtype);
+    return 2.0 * m * k * n / mt::bench::MedianSeconds([&] { at::Tensor c = at::mm(a, b); }, seconds) / 1e9;
+  };
+  const double fp32_gflops = gemm_rate(at::kFloat), bf16_gflops = gemm_rate(at::kBFloat16);
+  const double gemm_gflops = compute == mt::ComputePrecision::kBFloat16 ? bf16_gflops : fp32_gflops;
   const double floor_rate = gemm_gflops * 1e9 / total;
 
   std::printf("LibTorch %s, %s\n", TORCH_VERSION, runtime_info.c_str());
   std::printf("model MFLOP per %lldx%lld image: masker %.1f + encoder %.1f + decoder %.1f = %.1f\n",
               static_cast<long long>(o.img_size), static_cast<long long>(o.img_size), masker_flops / 1e6,
               encoder_flops / 1e6, decoder_flops / 1e6, total / 1e6);
-  std::printf("GEMM %lldx%lldx%lld (encoder fc1, 16 images): %.1f GFLOP/s -> compute floor %.0f images/s\n\n",
-              static_cast<long long>(m), static_cast<long long>(k), static_cast<long long>(n), gemm_gflops, floor_rate);
+  std::printf("GEMM %lldx%lldx%lld (encoder fc1, 16 images): fp32 %.1f GFLOP/s -> floor %.0f images/s; "
+              "bf16 %.1f GFLOP/s -> floor %.0f images/s\n",
+              static_cast<long long>(m), static_cast<long long>(k), static_cast<long long>(n), fp32_gflops,
+              fp32_gflops * 1e9 / total, bf16_gflops, bf16_gflops * 1e9 / total);
+  std::printf("models at %s; \"of floor\" is against the %s floor\n\n", mt::ComputePrecisionName(compute).c_str(),
+              mt::ComputePrecisionName(compute).c_str());
 
-  mt::PacketEncoder encoder(*mae, *masker);
-  mt::PacketDecoder decoder(*mae, 1 << 24);
+  mt::PacketEncoder encoder(*mae, *masker, compute);
+  mt::PacketDecoder decoder(*mae, 1 << 24, compute);
   mt::EncodeOptions eo;
   eo.selection.mode = mt::SelectionPolicy::Mode::kTopK;
   eo.selection.keep_ratio = 0.16;

@@ -288,7 +288,27 @@ class Masker(nn.Module):
         self.net = CnnScorer(o) if o.get("kind", "transformer") == "cnn" else TransformerScorer(o, kernel)
 
     def forward(self, images):  # (B, C, H, W) -> logits (B, L)
-        return self.net(images)
+        logits = self.net(images)
+        if self.o.get("inhibition", 0.0) == 0.0:
+            return logits
+        g = self.o["img_size"] // self.o["patch_size"]
+        return lateral_inhibition(logits, g, g, self.o["inhibition"])
+
+
+def lateral_inhibition(logits, gh, gw, alpha):
+    """core/model/masker.cc LateralInhibition: z - alpha * sum_{8 neighbours j} sigmoid(z_j) * sigmoid(z_j - z)."""
+    z = logits.view(logits.shape[0], 1, gh, gw)
+    z_pad = F.pad(z, (1, 1, 1, 1), value=0.0)
+    p_pad = F.pad(torch.sigmoid(z), (1, 1, 1, 1), value=0.0)
+    suppression = torch.zeros_like(z)
+    for dy in (-1, 0, 1):
+        for dx in (-1, 0, 1):
+            if dy == 0 and dx == 0:
+                continue
+            zn = z_pad[:, :, 1 + dy:1 + dy + gh, 1 + dx:1 + dx + gw]
+            pn = p_pad[:, :, 1 + dy:1 + dy + gh, 1 + dx:1 + dx + gw]
+            suppression = suppression + pn * torch.sigmoid(zn - z)
+    return (z - alpha * suppression).view_as(logits)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -299,7 +319,7 @@ MAE_DEFAULTS = dict(img_size=32, patch_size=2, in_chans=3, embed_dim=192, depth=
                     decoder_embed_dim=192, decoder_depth=4, decoder_num_heads=3, mlp_ratio=4.0,
                     norm_pix_loss=False)
 MASKER_DEFAULTS = dict(kind="transformer", img_size=32, patch_size=2, in_chans=3, embed_dim=192, depth=2,
-                       num_heads=4, mlp_ratio=4.0, cnn_channels=64, cnn_grid_blocks=2)
+                       num_heads=4, mlp_ratio=4.0, cnn_channels=64, cnn_grid_blocks=2, inhibition=0.0)
 
 
 def parse_flat_yaml(text, defaults):

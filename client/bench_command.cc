@@ -134,8 +134,8 @@ int RunBench(const BenchConfig& c) {
     std::fprintf(stderr, "mt-client bench: %s\n", (!mae.ok() ? mae.status() : masker.status()).ToString().c_str());
     return 1;
   }
-  PacketEncoder encoder(*mae, *masker);
-  PacketDecoder decoder(*mae, int64_t{1} << 40);
+  PacketEncoder encoder(*mae, *masker, c.compute);
+  PacketDecoder decoder(*mae, int64_t{1} << 40, c.compute);
   std::unique_ptr<v1::Sender::Stub> stub;
   if (c.remote) {
     std::string error;

@@ -6,6 +6,7 @@
 
 #include "core/codec/feature_codec.h"
 #include "core/codec/packet.h"
+#include "core/runtime/compute_precision.h"
 
 namespace mt::client {
 
@@ -36,6 +37,7 @@ struct BenchConfig {
   std::vector<double> keep_ratios = {0.05, 0.1, 0.16, 0.25, 0.35, 0.5};
   std::string csv, report, plot;          // outputs (empty: skip)
   bool remote = false;                    // masker settings through the daemons at `connection`
+  ComputePrecision compute = ComputePrecision::kFloat32;  // in-process models' arithmetic
   Connection connection;
 };
 

@@ -1,7 +1,8 @@
 // mt-client load: closed-loop load generator against mt-sender (perf_analyzer style). For each
 // concurrency level, C workers each keep one Send in flight for a duration (or a request count);
 // reports images/s, latency percentiles, errors by status code, the server-side stage split
-// (queue, masker, encoder, transmission, decoder, write) and the daemons' RSS sampled meanwhile.
+// (queue, masker, encoder, transmission, decoder, write), and the daemons' (and its own) RSS and
+// CPU cores used, sampled meanwhile.
 #include <ATen/ATen.h>
 
 #include <algorithm>
@@ -13,6 +14,7 @@
 #include <map>
 #include <mutex>
 #include <numeric>
+#include <sstream>
 #include <thread>
 
 #include <unistd.h>
@@ -46,7 +48,23 @@ struct Watched {
   std::string name;
   int pid = 0;
   int64_t peak_kb = 0;  // during the current level
+  double cpu_start_s = 0, cores = 0;  // CPU seconds at the level's start; mean cores used in it
 };
+
+// User + system CPU seconds a process has used (/proc/PID/stat fields 14 and 15); -1 if gone.
+double CpuSeconds(int pid) {
+  std::ifstream f("/proc/" + std::to_string(pid) + "/stat");
+  std::string line;
+  if (!std::getline(f, line)) return -1;
+  const size_t close = line.rfind(')');  // the command name may hold spaces
+  if (close == std::string::npos) return -1;
+  std::istringstream rest(line.substr(close + 2));
+  std::string field;
+  for (int i = 3; i <= 13; ++i) rest >> field;  // state ... cmajflt
+  long long utime = 0, stime = 0;
+  if (!(rest >> utime >> stime)) return -1;
+  return static_cast<double>(utime + stime) / static_cast<double>(sysconf(_SC_CLK_TCK));
+}
 
 // VmRSS of a process in kB (-1 when it is gone).
 int64_t RssKb(int pid) {
@@ -214,6 +232,7 @@ struct LevelSummary {
   double queue = 0, decode = 0, masker = 0, encoder = 0, transmit = 0, decoder = 0, write = 0, server_total = 0;
   double sender_batch = 0, receiver_batch = 0, wire_bytes = 0, psnr = 0;
   std::vector<int64_t> peak_rss_kb;
+  std::vector<double> cores;  // mean CPU cores used by each watched process, then this client
 };
 
 LevelSummary Summarize(int concurrency, const std::vector<Sample>& samples, double seconds,
@@ -256,6 +275,7 @@ LevelSummary Summarize(int concurrency, const std::vector<Sample>& samples, doub
   s.p99 = Percentile(latencies, 0.99);
   s.max = latencies.empty() ? 0 : *std::max_element(latencies.begin(), latencies.end());
   for (const Watched& w : watched) s.peak_rss_kb.push_back(w.peak_kb);
+  for (const Watched& w : watched) s.cores.push_back(w.cores);
   return s;
 }
 
@@ -283,6 +303,8 @@ int RunLoad(const LoadConfig& config) {
     }
     watched.push_back(x);
   }
+  // The load generator shares the machine with the daemons: report its CPU (and RSS) too.
+  if (!watched.empty()) watched.push_back(Watched{"client", static_cast<int>(getpid()), 0});
   std::string error;
   std::shared_ptr<grpc::Channel> channel = Connect(config.connection, &error);
   if (!channel) {
@@ -305,9 +327,13 @@ int RunLoad(const LoadConfig& config) {
   }
   for (int c : config.concurrency) {
     if (config.warmup_s > 0) run.Phase(c, config.warmup_s, 0, config.id_prefix + "-warm" + std::to_string(c), &watched);
-    for (Watched& w : watched) w.peak_kb = 0;
+    for (Watched& w : watched) {
+      w.peak_kb = 0;
+      w.cpu_start_s = CpuSeconds(w.pid);
+    }
     std::vector<Sample> samples =
         run.Phase(c, config.duration_s, config.requests, config.id_prefix + "-c" + std::to_string(c), &watched);
+    for (Watched& w : watched) w.cores = (CpuSeconds(w.pid) - w.cpu_start_s) / std::max(1e-9, run.elapsed_s());
     levels.push_back(Summarize(c, samples, run.elapsed_s(), watched));
     const LevelSummary& s = levels.back();
     std::fprintf(stderr, "  concurrency %d: %lld ok, %lld errors, %.1f images/s, p50 %.1f ms, p99 %.1f ms\n", c,
@@ -331,11 +357,12 @@ int RunLoad(const LoadConfig& config) {
   // Markdown table on stdout; the same columns in --csv.
   std::string rss_header;
   for (const Watched& w : watched) rss_header += " | " + w.name + " peak RSS MiB";
+  for (const Watched& w : watched) rss_header += " | " + w.name + " cores";
   std::printf("| concurrency | ok | errors | images/s | p50 ms | p90 ms | p99 ms | max ms | server ms: queue | "
               "decode | masker | encoder | transmit | decoder | write | total | batch sender/receiver%s |\n",
               rss_header.c_str());
   std::string rule = "|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|";
-  for (size_t i = 0; i < watched.size(); ++i) rule += "---:|";
+  for (size_t i = 0; i < 2 * watched.size(); ++i) rule += "---:|";
   std::printf("%s\n", rule.c_str());
   for (const LevelSummary& s : levels) {
     std::printf("| %d | %lld | %s | %.1f | %.1f | %.1f | %.1f | %.1f | %.2f | %.2f | %.2f | %.2f | %.2f | %.2f | %.2f | %.1f | "
@@ -344,6 +371,7 @@ int RunLoad(const LoadConfig& config) {
                 s.max, s.queue, s.decode, s.masker, s.encoder, s.transmit, s.decoder, s.write, s.server_total,
                 s.sender_batch, s.receiver_batch);
     for (int64_t kb : s.peak_rss_kb) std::printf(" | %.0f", static_cast<double>(kb) / 1024.0);
+    for (double cores : s.cores) std::printf(" | %.2f", cores);
     std::printf(" |\n");
   }
   if (!config.csv.empty()) {
@@ -352,6 +380,7 @@ int RunLoad(const LoadConfig& config) {
          "masker_ms,encoder_ms,transmit_ms,decoder_ms,write_ms,server_total_ms,sender_batch,receiver_batch,"
          "wire_bytes,psnr_db";
     for (const Watched& w : watched) f << ',' << w.name << "_peak_rss_kb";
+    for (const Watched& w : watched) f << ',' << w.name << "_cores";
     f << '\n';
     for (const LevelSummary& s : levels) {
       f << s.concurrency << ',' << s.ok << ',' << s.errors << ',' << ErrorText(s) << ',' << s.seconds << ','
@@ -360,6 +389,7 @@ int RunLoad(const LoadConfig& config) {
         << ',' << s.server_total << ',' << s.sender_batch << ',' << s.receiver_batch << ',' << s.wire_bytes << ','
         << s.psnr;
       for (int64_t kb : s.peak_rss_kb) f << ',' << kb;
+      for (double cores : s.cores) f << ',' << cores;
       f << '\n';
     }
     std::fprintf(stderr, "wrote %s\n", config.csv.c_str());

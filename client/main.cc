@@ -32,6 +32,7 @@ ABSL_FLAG(std::string, context, "visible", "encoder context: 'visible' (only kep
 ABSL_FLAG(std::string, out, "", "directory for reconstructions and visualisation grids (local: default demo-out; "
           "send: none unless given)");
 ABSL_FLAG(int, threads, 0, "intra-op CPU threads (0 = all cores)");
+ABSL_FLAG(std::string, compute, "fp32", "bench: model arithmetic in-process, fp32 | bf16 (set it as the daemons' --compute)");
 ABSL_FLAG(int, seed, 0, "seed for untrained models");
 ABSL_FLAG(std::string, sender, "localhost:50051", "send/info/health: the mt-sender address (host:port)");
 ABSL_FLAG(std::string, target, "", "health/info: another address to ask (e.g. the receiver's)");
@@ -261,6 +262,12 @@ int main(int argc, char** argv) {
     b.report = absl::GetFlag(FLAGS_report);
     b.plot = absl::GetFlag(FLAGS_plot);
     b.remote = !absl::GetFlag(FLAGS_local);
+    absl::StatusOr<mt::ComputePrecision> compute = mt::ParseComputePrecision(absl::GetFlag(FLAGS_compute));
+    if (!compute.ok()) {
+      std::fprintf(stderr, "mt-client bench: --compute: %s\n", std::string(compute.status().message()).c_str());
+      return 2;
+    }
+    b.compute = *compute;
     b.connection = ConnectionFromFlags();
     return mt::client::RunBench(b);
   }

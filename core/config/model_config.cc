@@ -44,7 +44,7 @@ const std::vector<Field<MaskerOptions>>& Fields() {
       {"img_size", &O::img_size},   {"patch_size", &O::patch_size}, {"in_chans", &O::in_chans},
       {"embed_dim", &O::embed_dim}, {"depth", &O::depth},           {"num_heads", &O::num_heads},
       {"mlp_ratio", &O::mlp_ratio}, {"cnn_channels", &O::cnn_channels},
-      {"cnn_grid_blocks", &O::cnn_grid_blocks},
+      {"cnn_grid_blocks", &O::cnn_grid_blocks}, {"inhibition", &O::inhibition},
   };
   return kFields;
 }
@@ -160,6 +160,7 @@ absl::Status Validate(const MaskerOptions& o) {
   } else {
     if (absl::Status s = CheckPositive("cnn_channels", o.cnn_channels); !s.ok()) return s;
     if (o.cnn_grid_blocks < 0) return absl::InvalidArgumentError("cnn_grid_blocks must be >= 0");
+    if (!(o.inhibition >= 0)) return absl::InvalidArgumentError("inhibition must be >= 0");
   }
   if (!(o.mlp_ratio > 0)) return absl::InvalidArgumentError("mlp_ratio must be > 0");
   return absl::OkStatus();

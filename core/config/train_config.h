@@ -53,6 +53,9 @@ struct MaskerTaskConfig {
   double mean_reg = 0.2;           // λ_mean
   double entropy_reg = 1e-6;       // λ_ent
   bool hard = false;               // straight-through hard Gumbel samples
+  bool sample_noise = true;        // logistic noise in training samples; false + hard = train on the p > 0.5 rule
+  double adjacent_reg = 0.0;       // λ_adj: weight of AdjacencyLoss (not in the seed; 0 = off)
+  std::string init_checkpoint;     // optional masker weights (mt-train export) to start from
   TemperatureScheduleOptions temperature;  // τ anneal (temperature.start_value ...)
 };
 

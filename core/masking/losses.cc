@@ -25,6 +25,18 @@ at::Tensor BinaryEntropyLoss(const at::Tensor& m, double eps) {
   return (-m * at::log(m + eps) - (1 - m) * at::log(1 - m + eps)).mean();
 }
 
+at::Tensor AdjacencyLoss(const at::Tensor& p, int64_t grid_h, int64_t grid_w) {
+  TORCH_CHECK(p.dim() == 2 && p.size(1) == grid_h * grid_w, "AdjacencyLoss: probs must be (B, gh*gw)");
+  TORCH_CHECK(grid_h >= 2 && grid_w >= 2, "AdjacencyLoss: grid must be at least 2x2");
+  const at::Tensor g = p.view({p.size(0), grid_h, grid_w});
+  const at::Tensor top = g.narrow(1, 0, grid_h - 1), bottom = g.narrow(1, 1, grid_h - 1);
+  at::Tensor sum = (g.narrow(2, 0, grid_w - 1) * g.narrow(2, 1, grid_w - 1)).sum({1, 2}) +  // horizontal
+                   (top * bottom).sum({1, 2}) +                                             // vertical
+                   (top.narrow(2, 0, grid_w - 1) * bottom.narrow(2, 1, grid_w - 1)).sum({1, 2}) +  // ↘
+                   (top.narrow(2, 1, grid_w - 1) * bottom.narrow(2, 0, grid_w - 1)).sum({1, 2});   // ↙
+  return (sum / (p.sum(1).pow(2) + 1e-6)).mean();
+}
+
 MaskerLossTerms MaskerLoss(const at::Tensor& images, const at::Tensor& recon,
                            const at::Tensor& sample_mask, const at::Tensor& probs,
                            int64_t patch_size, const MaskerLossOptions& o) {
@@ -32,7 +44,9 @@ MaskerLossTerms MaskerLoss(const at::Tensor& images, const at::Tensor& recon,
   t.composite_mse = CompositeMse(images, recon, sample_mask, patch_size);
   t.sparsity = SparsityLoss(probs);
   t.entropy = BinaryEntropyLoss(probs, o.entropy_eps);
-  t.total = t.composite_mse + o.lambda_mean * t.sparsity + o.lambda_entropy * t.entropy;
+  t.adjacency = AdjacencyLoss(probs, images.size(2) / patch_size, images.size(3) / patch_size);
+  t.total = t.composite_mse + o.lambda_mean * t.sparsity + o.lambda_entropy * t.entropy +
+            o.lambda_adjacent * t.adjacency;
   return t;
 }
 

@@ -74,7 +74,27 @@ at::Tensor MaskerImpl::forward(const at::Tensor& images) {
                   images.size(2) == options_.img_size && images.size(3) == options_.img_size,
               "Masker expects (B, ", options_.in_chans, ", ", options_.img_size, ", ",
               options_.img_size, "), got ", images.sizes());
-  return net_->Score(images);
+  at::Tensor logits = net_->Score(images);
+  if (options_.inhibition == 0.0) return logits;
+  return LateralInhibition(logits, options_.grid_size(), options_.grid_size(), options_.inhibition);
+}
+
+at::Tensor LateralInhibition(const at::Tensor& logits, int64_t grid_h, int64_t grid_w, double alpha) {
+  TORCH_CHECK(logits.dim() == 2 && logits.size(1) == grid_h * grid_w, "LateralInhibition: logits must be (B, gh*gw)");
+  const at::Tensor z = logits.view({logits.size(0), 1, grid_h, grid_w});
+  // Outside the grid: p = 0, so border patches have fewer neighbours, not phantom ones.
+  const at::Tensor z_pad = at::constant_pad_nd(z, {1, 1, 1, 1}, 0.0);
+  const at::Tensor p_pad = at::constant_pad_nd(at::sigmoid(z), {1, 1, 1, 1}, 0.0);
+  at::Tensor suppression = at::zeros_like(z);
+  for (int64_t dy = -1; dy <= 1; ++dy) {
+    for (int64_t dx = -1; dx <= 1; ++dx) {
+      if (dy == 0 && dx == 0) continue;
+      const at::Tensor zn = z_pad.narrow(2, 1 + dy, grid_h).narrow(3, 1 + dx, grid_w);
+      const at::Tensor pn = p_pad.narrow(2, 1 + dy, grid_h).narrow(3, 1 + dx, grid_w);
+      suppression = suppression + pn * at::sigmoid(zn - z);
+    }
+  }
+  return (z - alpha * suppression).view_as(logits);
 }
 
 }  // namespace mt

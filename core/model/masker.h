@@ -32,6 +32,7 @@ struct MaskerOptions {
   double mlp_ratio = 4.0;         // transformer MLP ratio; also the head's hidden ratio
   int64_t cnn_channels = 64;      // CNN: channels at pixel resolution (2× on the patch grid)
   int64_t cnn_grid_blocks = 2;    // CNN: residual 3×3 blocks on the patch grid
+  double inhibition = 0.0;        // α of the lateral-inhibition output (0 = off, the seed's masker)
   AttentionKernel attention = AttentionKernel::kAuto;  // attention implementation
 
   int64_t grid_size() const { return img_size / patch_size; }
@@ -70,10 +71,19 @@ class CnnScorer : public PatchScorer {
   torch::nn::ModuleList grid_blocks_{nullptr};
 };
 
+// Lateral inhibition on the patch grid: z'_i = z_i − α·Σ_{j ∈ 8-neighbours(i)} σ(z_j)·σ(z_j − z_i).
+// A patch loses logit for every neighbour that is both likely kept and scored higher, so a
+// cluster of high scores keeps its strongest members and drops the rest. Why: the backbone scores
+// patches one by one in effect, its p > 0.5 masks cluster on detail, and at 5–6 of 64 patches a
+// clustered mask reconstructs worse than an even grid (weights/README.md). Differentiable, no
+// weights. logits (B, gh·gw) row-major → (B, gh·gw).
+at::Tensor LateralInhibition(const at::Tensor& logits, int64_t grid_h, int64_t grid_w, double alpha);
+
 class MaskerImpl : public torch::nn::Module {
  public:
   explicit MaskerImpl(const MaskerOptions& options = {});
-  // images (B, C, H, W) in [0,1] → logits (B, L); P(keep patch) = sigmoid(logit).
+  // images (B, C, H, W) in [0,1] → logits (B, L); P(keep patch) = sigmoid(logit). With
+  // options.inhibition > 0 the backbone's logits pass through LateralInhibition.
   at::Tensor forward(const at::Tensor& images);
 
   const MaskerOptions& options() const { return options_; }

@@ -9,6 +9,8 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "core/runtime/compute_precision.h"
+#include "core/runtime/cpu_runtime.h"
 #include "core/codec/bitmap.h"
 #include "core/codec/tiling.h"
 #include "core/io/fingerprint.h"
@@ -26,8 +28,8 @@ struct PacketDecoder::Parsed {
   at::Tensor pixels;                 // (N, L, p·p·3) float in [0,1], zeros where not kept
 };
 
-PacketDecoder::PacketDecoder(MaskedAutoencoder mae, int64_t max_pixels)
-    : mae_(std::move(mae)), max_pixels_(max_pixels) {
+PacketDecoder::PacketDecoder(MaskedAutoencoder mae, int64_t max_pixels, ComputePrecision compute)
+    : mae_(std::move(mae)), max_pixels_(max_pixels), compute_(compute) {
   mae_->eval();
   fingerprint_ = ModelFingerprint(*mae_);
 }
@@ -97,6 +99,7 @@ absl::StatusOr<DecodedImage> PacketDecoder::Decode(const ImagePacket& packet) co
 }
 
 std::vector<absl::StatusOr<DecodedImage>> PacketDecoder::DecodeBatch(const std::vector<const ImagePacket*>& packets) const {
+  ApplyIntraOpThreadsToThisThread();  // daemons call this from worker threads
   const auto t0 = std::chrono::steady_clock::now();
   std::vector<absl::StatusOr<DecodedImage>> results(packets.size(), absl::UnknownError("not decoded"));
   const MaskedAutoencoderOptions& o = mae_->options();
@@ -144,7 +147,9 @@ std::vector<absl::StatusOr<DecodedImage>> PacketDecoder::DecodeBatch(const std::
       }
     }
     const at::Tensor idx = at::tensor(feature_tiles, at::kLong);
-    pred.index_copy_(0, idx, mae_->Decode(cls, mae_->ApplyKeepMask(grid_tokens, keep.index_select(0, idx))));
+    ComputePrecisionScope precision(compute_);
+    pred.index_copy_(0, idx,
+                     mae_->Decode(cls, mae_->ApplyKeepMask(grid_tokens, keep.index_select(0, idx))).to(pred.scalar_type()));
   }
 
   // Pixels payloads: the receiver re-encodes visible patches. Visible-only encoding needs equal
@@ -172,7 +177,9 @@ std::vector<absl::StatusOr<DecodedImage>> PacketDecoder::DecodeBatch(const std::
         rows.push_back(pixel_rows[static_cast<size_t>(m)]);
         ids.push_back(KeptIndices(keep[rows.back()]));
       }
-      pred.index_copy_(0, at::tensor(rows, at::kLong), mae_->DecodeVisible(all.index_select(0, local), at::stack(ids)));
+      ComputePrecisionScope precision(compute_);
+      pred.index_copy_(0, at::tensor(rows, at::kLong),
+                       mae_->DecodeVisible(all.index_select(0, local), at::stack(ids)).to(pred.scalar_type()));
     }
   }
 

@@ -14,6 +14,7 @@
 #include "absl/status/statusor.h"
 #include "core/codec/packet.h"
 #include "core/model/mae.h"
+#include "core/runtime/compute_precision.h"
 
 namespace mt {
 
@@ -27,8 +28,9 @@ struct DecodedImage {
 
 class PacketDecoder {
  public:
-  // max_pixels bounds height·width of accepted packets (RESOURCE_EXHAUSTED beyond).
-  PacketDecoder(MaskedAutoencoder mae, int64_t max_pixels);
+  // max_pixels bounds height·width of accepted packets (RESOURCE_EXHAUSTED beyond); `compute`:
+  // the decoder's arithmetic (bf16 is faster on AVX-512 BF16 CPUs and changes results slightly).
+  PacketDecoder(MaskedAutoencoder mae, int64_t max_pixels, ComputePrecision compute = ComputePrecision::kFloat32);
 
   // Statuses: FAILED_PRECONDITION when the fingerprint, tile/patch size or feature width is not
   // this model's; RESOURCE_EXHAUSTED over max_pixels; INVALID_ARGUMENT naming the field for a
@@ -53,6 +55,7 @@ class PacketDecoder {
   // mutable: LibTorch's forward methods are non-const, though eval-mode inference changes nothing.
   mutable MaskedAutoencoder mae_;
   int64_t max_pixels_;
+  ComputePrecision compute_;
   std::string fingerprint_;
 };
 

@@ -11,6 +11,8 @@
 #include "core/io/fingerprint.h"
 #include "core/masking/baseline_masks.h"
 #include "core/model/patchify.h"
+#include "core/runtime/compute_precision.h"
+#include "core/runtime/cpu_runtime.h"
 #include "core/runtime/stopwatch.h"
 
 namespace mt {
@@ -19,7 +21,8 @@ at::Tensor QuantizedPatches(const at::Tensor& tiles, int64_t patch_size) {
   return Patchify(tiles, patch_size).mul(255.0).round().clamp(0, 255).to(at::kByte);
 }
 
-PacketEncoder::PacketEncoder(MaskedAutoencoder mae, Masker masker) : mae_(std::move(mae)), masker_(std::move(masker)) {
+PacketEncoder::PacketEncoder(MaskedAutoencoder mae, Masker masker, ComputePrecision compute)
+    : mae_(std::move(mae)), masker_(std::move(masker)), compute_(compute) {
   TORCH_CHECK(mae_->options().img_size == masker_->options().img_size &&
                   mae_->options().patch_size == masker_->options().patch_size,
               "masker and MAE disagree on image or patch size");
@@ -49,6 +52,7 @@ struct Plan {
 }  // namespace
 
 std::vector<absl::StatusOr<EncodedImage>> PacketEncoder::EncodeBatch(const std::vector<EncodeRequest>& requests) const {
+  ApplyIntraOpThreadsToThisThread();  // daemons call this from worker threads
   const MaskedAutoencoderOptions& o = mae_->options();
   const int64_t l = o.num_patches(), d = o.decoder_embed_dim;
   std::vector<absl::StatusOr<EncodedImage>> results(requests.size(), absl::UnknownError("not encoded"));
@@ -99,7 +103,10 @@ std::vector<absl::StatusOr<EncodedImage>> PacketEncoder::EncodeBatch(const std::
   torch::NoGradGuard no_grad;
   auto t0 = std::chrono::steady_clock::now();
   at::Tensor probs;  // (tiles, L)
-  if (!masker_in.empty()) probs = at::sigmoid(masker_->forward(at::cat(masker_in)));
+  if (!masker_in.empty()) {
+    ComputePrecisionScope precision(compute_);
+    probs = at::sigmoid(masker_->forward(at::cat(masker_in)).to(at::kFloat));
+  }
   std::vector<EncodedImage> out(plans.size());
   for (size_t i = 0; i < plans.size(); ++i) {
     const Plan& plan = plans[i];
@@ -122,7 +129,10 @@ std::vector<absl::StatusOr<EncodedImage>> PacketEncoder::EncodeBatch(const std::
 
   t0 = std::chrono::steady_clock::now();
   at::Tensor tokens;  // (feature_tiles, 1+L, D) decoder-space tokens, cls first
-  if (!encoder_in.empty()) tokens = mae_->EmbedForDecoder(mae_->EncodeFull(at::cat(encoder_in)));
+  if (!encoder_in.empty()) {
+    ComputePrecisionScope precision(compute_);
+    tokens = mae_->EmbedForDecoder(mae_->EncodeFull(at::cat(encoder_in))).to(at::kFloat);
+  }
   for (size_t i = 0; i < plans.size(); ++i) {
     const Plan& plan = plans[i];
     const EncodeRequest& req = requests[plan.request];

@@ -39,4 +39,12 @@ std::string ConfigureCpuRuntime(const CpuRuntimeOptions& options) {
   return absl::StrCat("intra-op threads ", at::get_num_threads(), ", ", allocator);
 }
 
+void ApplyIntraOpThreadsToThisThread() {
+  thread_local int applied = 0;
+  const int threads = at::get_num_threads();
+  if (applied == threads) return;
+  at::set_num_threads(threads);  // sets this thread's OpenMP count (and the unchanged global)
+  applied = threads;
+}
+
 }  // namespace mt

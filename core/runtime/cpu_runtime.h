@@ -14,4 +14,11 @@ struct CpuRuntimeOptions {
 // Applies the options; returns a one-line description for logs.
 std::string ConfigureCpuRuntime(const CpuRuntimeOptions& options = {});
 
+// Gives the calling thread the process's intra-op thread count. Why: OpenMP keeps the count
+// per thread, a std::thread starts with the default (all cores), and OpenBLAS sizes every GEMM
+// by the calling thread's count, so without this the GEMMs of a worker thread ignore
+// ConfigureCpuRuntime (measured: a "1-thread" daemon's batch worker ran its GEMMs on 2 threads).
+// Cheap after the first call on a thread; thread-safe.
+void ApplyIntraOpThreadsToThisThread();
+
 }  // namespace mt

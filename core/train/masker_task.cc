@@ -23,7 +23,31 @@ absl::StatusOr<std::unique_ptr<MaskerTask>> MaskerTask::Create(const MaskerTaskC
     return absl::FailedPreconditionError(absl::StrCat(
         "MAE '", config.mae_checkpoint, "' is ", mo.img_size, "px / patch ", mo.patch_size, " but the masker is ",
         config.model.img_size, "px / patch ", config.model.patch_size));
-  return std::unique_ptr<MaskerTask>(new MaskerTask(config, *mae));
+  auto task = std::unique_ptr<MaskerTask>(new MaskerTask(config, *mae));
+  if (!config.init_checkpoint.empty()) {
+    absl::Status s = task->InitFrom(config.init_checkpoint);
+    if (!s.ok()) return s;
+  }
+  return task;
+}
+
+absl::Status MaskerTask::InitFrom(const std::string& path) {
+  absl::StatusOr<Masker> init = LoadMasker(path);
+  if (!init.ok()) return init.status();
+  torch::NoGradGuard no_grad;
+  auto mine = masker_->named_parameters(/*recurse=*/true);
+  auto theirs = (*init)->named_parameters(/*recurse=*/true);
+  if (mine.size() != theirs.size())
+    return absl::FailedPreconditionError(absl::StrCat("init_checkpoint '", path, "' has ", theirs.size(),
+                                                      " weights, the configured masker ", mine.size()));
+  for (const auto& kv : theirs) {
+    at::Tensor* dst = mine.find(kv.key());
+    if (dst == nullptr || dst->sizes() != kv.value().sizes())
+      return absl::FailedPreconditionError(absl::StrCat("init_checkpoint '", path, "': weight '", kv.key(),
+                                                        "' is missing or differs in shape from the configured masker"));
+    dst->copy_(kv.value());
+  }
+  return absl::OkStatus();
 }
 
 MaskerTask::MaskerTask(const MaskerTaskConfig& config, MaskedAutoencoder mae)
@@ -52,7 +76,7 @@ StepResult MaskerTask::TrainStep(const at::Tensor& images, int64_t step) {
   const double tau = Temperature(config_.temperature, step);
   at::Tensor logits = masker_->forward(images);
   at::Tensor probs = at::sigmoid(logits);
-  at::Tensor m = GumbelSigmoid(logits, {tau, /*training=*/true, config_.hard});
+  at::Tensor m = GumbelSigmoid(logits, {tau, /*training=*/config_.sample_noise, config_.hard});
   at::Tensor latent;
   {
     // Full context: the encoder input does not depend on the masker, so no graph is needed.
@@ -61,13 +85,14 @@ StepResult MaskerTask::TrainStep(const at::Tensor& images, int64_t step) {
   }
   at::Tensor recon = DecodeWithWeights(latent, m);
   MaskerLossTerms t = MaskerLoss(images, recon, m, probs, config_.model.patch_size,
-                                 {config_.mean_reg, config_.entropy_reg, 1e-6});
+                                 {config_.mean_reg, config_.entropy_reg, 1e-6, config_.adjacent_reg});
   return {t.total,
           {{"loss", t.total.detach()},
            {"mse", t.composite_mse.detach()},
            {"mask_mean", probs.mean().detach()},
            {"sample_mean", m.mean().detach()},
            {"entropy", t.entropy.detach()},
+           {"adjacency", t.adjacency.detach()},
            {"tau", at::scalar_tensor(tau, at::kDouble)}}};
 }
 
@@ -85,11 +110,13 @@ std::map<std::string, double> MaskerTask::Validate(DataLoader& loader, const c10
     at::Tensor probs = at::sigmoid(masker_->forward(x));
     at::Tensor latent = mae_->EncodeFull(x);
     at::Tensor soft_recon = DecodeWithWeights(latent, probs);
-    MaskerLossTerms t = MaskerLoss(x, soft_recon, probs, probs, p, {config_.mean_reg, config_.entropy_reg, 1e-6});
+    MaskerLossTerms t = MaskerLoss(x, soft_recon, probs, probs, p,
+                                   {config_.mean_reg, config_.entropy_reg, 1e-6, config_.adjacent_reg});
     sum["val_loss"] += t.total.item<double>() * b;
     sum["val_mse"] += t.composite_mse.item<double>() * b;
     sum["val_mask_mean"] += probs.mean().item<double>() * b;
     sum["val_entropy"] += t.entropy.item<double>() * b;
+    sum["val_adjacency"] += t.adjacency.item<double>() * b;
 
     at::Tensor keep = probs > 0.5;
     sum["val_keep_ratio"] += keep.to(at::kFloat).mean().item<double>() * b;
@@ -141,8 +168,8 @@ double MaskerTask::LearningRate(int64_t step, const ScheduleContext& ctx) const 
 }
 
 std::vector<std::string> MaskerTask::MetricColumns() const {
-  return {"train_loss", "train_mse", "train_mask_mean", "train_sample_mean", "train_entropy", "train_tau",
-          "val_loss", "val_mse", "val_mask_mean", "val_entropy", "val_keep_ratio", "val_psnr_masker",
+  return {"train_loss", "train_mse", "train_mask_mean", "train_sample_mean", "train_entropy", "train_adjacency",
+          "train_tau", "val_loss", "val_mse", "val_mask_mean", "val_entropy", "val_adjacency", "val_keep_ratio", "val_psnr_masker",
           "val_psnr_random", "val_psnr_grid", "val_psnr_masker_spread1", "val_psnr_masker_spread2", "val_tau"};
 }
 

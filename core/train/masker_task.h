@@ -1,5 +1,6 @@
 // Masker training as a TrainingTask: frozen MAE (eval, no grads), Gumbel-sigmoid keep
-// decisions with the τ schedule, composite MSE + λ_mean·(mean p)² + λ_ent·entropy.
+// decisions with the τ schedule, composite MSE + λ_mean·(mean p)² + λ_ent·entropy
+// (+ λ_adj·AdjacencyLoss when adjacent_reg > 0). Optionally starts from exported weights.
 #pragma once
 
 #include "absl/status/statusor.h"
@@ -10,8 +11,8 @@ namespace mt {
 
 class MaskerTask final : public TrainingTask {
  public:
-  // Loads the frozen MAE from config.mae_checkpoint; FAILED_PRECONDITION if its image or patch
-  // size disagrees with the masker's.
+  // Loads the frozen MAE from config.mae_checkpoint (and config.init_checkpoint if set);
+  // FAILED_PRECONDITION if its image or patch size disagrees with the masker's.
   static absl::StatusOr<std::unique_ptr<MaskerTask>> Create(const MaskerTaskConfig& config);
 
   std::string kind() const override { return "masker"; }
@@ -33,6 +34,8 @@ class MaskerTask final : public TrainingTask {
 
  private:
   MaskerTask(const MaskerTaskConfig& config, MaskedAutoencoder mae);
+  // Copies every weight of the exported masker at `path`; FAILED_PRECONDITION if the shapes differ.
+  absl::Status InitFrom(const std::string& path);
   // Full-context decode with per-patch weights m (B, L) in [0,1] → images (B, 3, S, S).
   at::Tensor DecodeWithWeights(const at::Tensor& latent, const at::Tensor& m);
   double BaseLr(const ScheduleContext& ctx) const;

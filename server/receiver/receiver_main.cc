@@ -5,6 +5,7 @@
 #include "absl/flags/parse.h"
 #include "core/io/checkpoint.h"
 #include "core/runtime/cli_help.h"
+#include "core/runtime/compute_precision.h"
 #include "core/runtime/cpu_runtime.h"
 #include "server/common/daemon.h"
 #include "server/common/flags_util.h"
@@ -25,6 +26,7 @@ ABSL_FLAG(bool, overwrite, false, "replace an existing <id>.png (default: refuse
 ABSL_FLAG(int, max_concurrent_streams, 64, "calls in flight per client connection (more wait for a slot)");
 ABSL_FLAG(int, max_threads, 256, "gRPC handler threads; beyond this new calls get RESOURCE_EXHAUSTED");
 ABSL_FLAG(int, threads, 0, "intra-op CPU threads (0 = all cores)");
+ABSL_FLAG(std::string, compute, "fp32", "model arithmetic: fp32, or bf16 (matmuls in bf16 via autocast; ~2x faster on AVX-512 BF16 CPUs)");
 ABSL_FLAG(int, max_batch, 16, "dynamic batching: images per model forward (1 = no batching)");
 ABSL_FLAG(int, max_batch_tiles, 256, "dynamic batching: tiles per model forward (one large image may exceed it alone)");
 ABSL_FLAG(int, batch_workers, 1, "dynamic batching: batches run at once, each on its own thread (use with --threads 1)");
@@ -38,6 +40,12 @@ int main(int argc, char** argv) {
       "server/");
   absl::ParseCommandLine(argc, argv);
   spdlog::info("runtime: {}", mt::ConfigureCpuRuntime({absl::GetFlag(FLAGS_threads), true}));
+  absl::StatusOr<mt::ComputePrecision> compute = mt::ParseComputePrecision(absl::GetFlag(FLAGS_compute));
+  if (!compute.ok()) {
+    spdlog::error("--compute: {}", std::string(compute.status().message()));
+    return 1;
+  }
+  spdlog::info("model arithmetic: {}", mt::ComputePrecisionName(*compute));
   absl::StatusOr<mt::MaskedAutoencoder> mae = mt::LoadMae(absl::GetFlag(FLAGS_checkpoint));
   if (!mae.ok()) {
     spdlog::error("{}", mae.status().ToString());
@@ -52,7 +60,7 @@ int main(int argc, char** argv) {
   config.batching = {absl::GetFlag(FLAGS_max_batch), absl::GetFlag(FLAGS_max_batch_tiles),
                      std::chrono::microseconds(static_cast<int64_t>(absl::GetFlag(FLAGS_max_batch_delay_ms) * 1000)),
                      absl::GetFlag(FLAGS_batch_workers)};
-  auto decoder = std::make_shared<mt::PacketDecoder>(*mae, config.max_pixels);
+  auto decoder = std::make_shared<mt::PacketDecoder>(*mae, config.max_pixels, *compute);
   mt::server::ReceiverService service(decoder, config);
 
   mt::server::ServerOptions options;

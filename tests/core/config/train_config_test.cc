@@ -39,10 +39,15 @@ TEST(TrainConfigTest, ShippedConfigsParseWithTheSeedValues) {
   EXPECT_EQ(masker->masker.model.num_heads, 4);
 
   for (const char* f : {"mae_config_stl10.yaml", "masker_config_stl10.yaml", "mae_config_photos_cpu.yaml",
-                        "masker_config_photos_cpu.yaml"}) {
+                        "masker_config_photos_cpu.yaml", "masker_config_photos_spread_cpu.yaml"}) {
     auto c = ParseFile(f);
     EXPECT_TRUE(c.ok()) << f << ": " << c.status();
   }
+  auto spread = ParseFile("masker_config_photos_spread_cpu.yaml");
+  ASSERT_TRUE(spread.ok()) << spread.status();
+  EXPECT_DOUBLE_EQ(spread->masker.model.inhibition, 4.0);
+  EXPECT_EQ(spread->masker.init_checkpoint, "weights/masker.pt");
+  EXPECT_DOUBLE_EQ(masker->masker.adjacent_reg, 0.0);  // the seed's configs leave it off
 }
 
 constexpr char kBase[] =

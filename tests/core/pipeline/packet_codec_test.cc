@@ -114,6 +114,28 @@ TEST_F(PacketCodecTest, Int8AndFp16DecodeCloseToFp32) {
   EXPECT_LT((decode(Precision::kInt8) - ref).abs().max().item<double>(), 5e-2);
 }
 
+TEST_F(PacketCodecTest, Bf16ComputeDecodesCloseToFp32) {
+  // Same kept patches (uniform grid), so only the arithmetic differs.
+  at::Tensor image = Image(16, 16);
+  EncodeOptions o = TopK(0.25, PayloadKind::kFeatures, Precision::kFp32);
+  o.source = KeepSource::kUniformGrid;
+  PacketEncoder bf16_encoder(mae_, masker_, ComputePrecision::kBFloat16);
+  PacketDecoder bf16_decoder(mae_, 1 << 20, ComputePrecision::kBFloat16);
+  absl::StatusOr<EncodedImage> e32 = encoder_->Encode(image, "a", o), e16 = bf16_encoder.Encode(image, "a", o);
+  ASSERT_TRUE(e32.ok() && e16.ok());
+  EXPECT_TRUE(at::equal(e32->keep, e16->keep));
+  at::Tensor ref = decoder_->Decode(e32->packet)->image;
+  at::Tensor bf16 = bf16_decoder.Decode(e16->packet)->image;
+  EXPECT_EQ(bf16.scalar_type(), at::kFloat);
+  // bf16 keeps 8 mantissa bits (relative error ~4e-3 per op): close, but not the same bits.
+  const double max_diff = (bf16 - ref).abs().max().item<double>();
+  EXPECT_GT(max_diff, 0.0);
+  EXPECT_LT(max_diff, 0.05);
+  EXPECT_LT((bf16 - ref).abs().mean().item<double>(), 0.01);
+  // Outside the pipeline calls the thread is back to fp32.
+  EXPECT_EQ(at::mm(at::rand({4, 4}), at::rand({4, 4})).scalar_type(), at::kFloat);
+}
+
 TEST_F(PacketCodecTest, ValidationNamesTheFieldAndPicksTheStatus) {
   auto code = [&](const ImagePacket& p) { return decoder_->Validate(p).code(); };
   auto message = [&](const ImagePacket& p) { return std::string(decoder_->Validate(p).message()); };
