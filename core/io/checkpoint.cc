@@ -9,6 +9,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "core/config/model_config.h"
+#include "core/io/atomic_file.h"
 
 namespace mt {
 namespace {
@@ -67,7 +68,7 @@ absl::Status ReadModule(torch::nn::Module& module, torch::serialize::InputArchiv
 
 absl::Status Save(const std::string& path, const torch::nn::Module& model, const std::string& kind,
                   const std::string& config_yaml, WeightStorage storage, const ArchiveWriter& extra) {
-  const std::string tmp = path + ".tmp";
+  std::string bytes;
   try {
     torch::serialize::OutputArchive archive;
     archive.write("mt_format", c10::IValue(kCheckpointFormat));
@@ -81,14 +82,16 @@ absl::Status Save(const std::string& path, const torch::nn::Module& model, const
       extra(state);
       archive.write("trainer", state);
     }
-    archive.save_to(tmp);
+    archive.save_to([&bytes](const void* data, size_t n) {
+      bytes.append(static_cast<const char*>(data), n);
+      return n;
+    });
   } catch (const c10::Error& e) {
-    std::remove(tmp.c_str());
     return absl::InternalError(absl::StrCat("cannot write checkpoint '", path, "': ", e.what_without_backtrace()));
   }
-  std::error_code ec;
-  std::filesystem::rename(tmp, path, ec);
-  if (ec) return absl::InternalError(absl::StrCat("cannot rename '", tmp, "' to '", path, "': ", ec.message()));
+  // Temp file + fsync + rename + fsync of the folder: a crash leaves the old checkpoint or the new.
+  absl::Status written = WriteFileAtomic(path, bytes);
+  if (!written.ok()) return absl::InternalError(absl::StrCat("cannot write checkpoint '", path, "': ", written.message()));
   return absl::OkStatus();
 }
 

@@ -1,6 +1,7 @@
 #include "core/runtime/compute_precision.h"
 
 #include <ATen/autocast_mode.h>
+#include <torch/version.h>
 
 #include "absl/strings/str_cat.h"
 

@@ -46,7 +46,7 @@ TEST(TrainConfigTest, ShippedConfigsParseWithTheSeedValues) {
   auto spread = ParseFile("masker_config_photos_spread_cpu.yaml");
   ASSERT_TRUE(spread.ok()) << spread.status();
   EXPECT_DOUBLE_EQ(spread->masker.model.inhibition, 4.0);
-  EXPECT_EQ(spread->masker.init_checkpoint, "weights/masker.pt");
+  EXPECT_EQ(spread->masker.init_checkpoint, "weights/masker_gpu_base.pt");
   EXPECT_DOUBLE_EQ(masker->masker.adjacent_reg, 0.0);  // the seed's configs leave it off
 }
 
