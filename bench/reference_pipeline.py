@@ -608,7 +608,7 @@ def run_check(args, pipe):
 STAGES = ["png_decode", "masker", "select", "encoder", "decoder", "composite", "png_encode"]
 
 
-def bench_setting(pipe, payloads, batch, grad_mode, seconds, warmup_s, size):
+def bench_setting(pipe, payloads, batch, grad_mode, seconds, warmup_s, size, compute="fp32"):
     """Throughput with `batch` images per forward; a batch of 1 is a naive one-request-at-a-time
     server. Returns (images, elapsed, per-stage seconds, per-batch latencies)."""
     ctx = torch.inference_mode if grad_mode == "inference_mode" else torch.no_grad
@@ -629,7 +629,8 @@ def bench_setting(pipe, payloads, batch, grad_mode, seconds, warmup_s, size):
         times["png_encode"] += t3 - t2
         return outs
 
-    with ctx():
+    # bf16: matmuls in bf16 under CPU autocast, as the C++ ComputePrecisionScope (--compute bf16).
+    with ctx(), torch.autocast("cpu", dtype=torch.bfloat16, enabled=(compute == "bf16")):
         scratch = {s: 0.0 for s in STAGES}
         end = time.perf_counter() + warmup_s
         i = 0
@@ -690,8 +691,8 @@ def run_bench(args, pipe):
                                                          platform.python_version(), platform.machine()))
     print("parallel_info: " + "; ".join(keep))
     print("BLAS: %s (libblas mapped: %s)" % (blas, libblas))
-    print("attention kernel: %s (fused op available: %s); linear: %s" % (args.attention, fused_attention_available(),
-                                                                         args.linear))
+    print("attention kernel: %s (fused op available: %s); linear: %s; compute: %s" % (
+        args.attention, fused_attention_available(), args.linear, args.compute))
     print("inputs: %d PNG payloads of %dx%d; keep %d of %d patches; %gs per setting after %gs warm-up" % (
         len(payloads), size, size, pipe.k, pipe.mae.num_patches, args.seconds, args.warmup))
     try:
@@ -703,7 +704,8 @@ def run_bench(args, pipe):
     results = []
     for grad_mode in args.grad_modes:
         for batch in args.batches:
-            n, elapsed, times, lat = bench_setting(pipe, payloads, batch, grad_mode, args.seconds, args.warmup, size)
+            n, elapsed, times, lat = bench_setting(pipe, payloads, batch, grad_mode, args.seconds, args.warmup, size,
+                                                   args.compute)
             results.append((grad_mode, batch, n, elapsed, times, lat))
             print("  %-14s batch %3d: %7.1f images/s (%d images in %.2fs)" % (grad_mode, batch, n / elapsed, n,
                                                                             elapsed), file=sys.stderr)
@@ -748,6 +750,8 @@ def main():
     ap.add_argument("--mae_checkpoint", default=os.path.join(REPO, "weights/mae.pt"))
     ap.add_argument("--masker_checkpoint", default=os.path.join(REPO, "weights/masker.pt"))
     ap.add_argument("--keep_ratio", type=float, default=0.16, help="keep the top round(R*L) patches")
+    ap.add_argument("--compute", choices=["fp32", "bf16"], default="fp32",
+                    help="--bench arithmetic: bf16 = matmuls under torch.autocast('cpu', bfloat16), as mt-sender --compute bf16")
     ap.add_argument("--threads", type=int, default=2, help="torch.set_num_threads")
     ap.add_argument("--attention", choices=["auto", "fused", "math"], default="auto",
                     help="attention kernel; auto = LibTorch's SDPA op when available, as the C++ kAuto")
