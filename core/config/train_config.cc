@@ -178,7 +178,8 @@ absl::StatusOr<TrainConfig> ParseTrainConfig(const YamlConfig& config) {
          {"beta1", Scalar(&m.beta1)}, {"beta2", Scalar(&m.beta2)},
          {"warmup_fraction", Scalar(&m.warmup_fraction)}, {"mean_reg", Scalar(&m.mean_reg)},
          {"entropy_reg", Scalar(&m.entropy_reg)}, {"hard", Scalar(&m.hard)},
-         {"sample_noise", Scalar(&m.sample_noise)}, {"adjacent_reg", Scalar(&m.adjacent_reg)}, {"init_checkpoint", Scalar(&m.init_checkpoint)},
+         {"sample_noise", Scalar(&m.sample_noise)}, {"adjacent_reg", Scalar(&m.adjacent_reg)},
+         {"init_checkpoint", Scalar(&m.init_checkpoint)},
          {"temperature", [&](const YAML::Node& n, const std::string&) {
             temperature = n;
             return absl::OkStatus();

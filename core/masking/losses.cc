@@ -27,7 +27,6 @@ at::Tensor BinaryEntropyLoss(const at::Tensor& m, double eps) {
 
 at::Tensor AdjacencyLoss(const at::Tensor& p, int64_t grid_h, int64_t grid_w) {
   TORCH_CHECK(p.dim() == 2 && p.size(1) == grid_h * grid_w, "AdjacencyLoss: probs must be (B, gh*gw)");
-  TORCH_CHECK(grid_h >= 2 && grid_w >= 2, "AdjacencyLoss: grid must be at least 2x2");
   const at::Tensor g = p.view({p.size(0), grid_h, grid_w});
   const at::Tensor top = g.narrow(1, 0, grid_h - 1), bottom = g.narrow(1, 1, grid_h - 1);
   at::Tensor sum = (g.narrow(2, 0, grid_w - 1) * g.narrow(2, 1, grid_w - 1)).sum({1, 2}) +  // horizontal

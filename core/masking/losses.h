@@ -25,7 +25,7 @@ at::Tensor BinaryEntropyLoss(const at::Tensor& m, double eps = 1e-6);
 // Per image, Σ over the 8-neighbour pairs {i, j} of the patch grid (each unordered pair once)
 // of p_i·p_j, divided by (Σ_i p_i)² + ε: the share of kept-pair mass that sits next to each
 // other, invariant to scaling p (so it spreads the mask rather than shrinking it); batch mean.
-// p (B, gh·gw) in [0,1]. Why: the keep decisions are sampled independently in training, so the
+// p (B, gh·gw) in [0,1]; a 1-wide grid has only the pairs along it. Why: the keep decisions are sampled independently in training, so the
 // objective never sees that two kept neighbours say much the same thing; at a few patches per
 // image a spread-out mask reconstructs better (the uniform grid beats a clustered masker).
 at::Tensor AdjacencyLoss(const at::Tensor& p, int64_t grid_h, int64_t grid_w);

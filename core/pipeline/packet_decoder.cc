@@ -9,14 +9,14 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
-#include "core/runtime/compute_precision.h"
-#include "core/runtime/cpu_runtime.h"
 #include "core/codec/bitmap.h"
 #include "core/codec/tiling.h"
 #include "core/io/fingerprint.h"
 #include "core/masking/losses.h"
 #include "core/masking/patch_selector.h"
 #include "core/model/patchify.h"
+#include "core/runtime/compute_precision.h"
+#include "core/runtime/cpu_runtime.h"
 #include "core/runtime/stopwatch.h"
 
 namespace mt {

@@ -168,9 +168,9 @@ double MaskerTask::LearningRate(int64_t step, const ScheduleContext& ctx) const 
 }
 
 std::vector<std::string> MaskerTask::MetricColumns() const {
-  return {"train_loss", "train_mse", "train_mask_mean", "train_sample_mean", "train_entropy", "train_adjacency",
-          "train_tau", "val_loss", "val_mse", "val_mask_mean", "val_entropy", "val_adjacency", "val_keep_ratio", "val_psnr_masker",
-          "val_psnr_random", "val_psnr_grid", "val_psnr_masker_spread1", "val_psnr_masker_spread2", "val_tau"};
+  return {"train_loss", "train_mse", "train_mask_mean", "train_sample_mean", "train_entropy",
+          "train_adjacency", "train_tau", "val_loss", "val_mse", "val_mask_mean", "val_entropy", "val_adjacency",
+          "val_keep_ratio", "val_psnr_masker", "val_psnr_random", "val_psnr_grid", "val_psnr_masker_spread1", "val_psnr_masker_spread2", "val_tau"};
 }
 
 absl::Status MaskerTask::Save(const std::string& path, const ArchiveWriter& trainer_state) {

@@ -55,6 +55,8 @@ TEST(LossesTest, AdjacencyCountsEachNeighbourPairOnceOverTheSquaredMass) {
   // Centre 0.5 next to all 8 others at 0.2: 8 pairs of 0.1; the ring has the other 12 pairs
   // (4 horizontal, 4 vertical, 4 diagonal like 1–5) of 0.04 → (0.8 + 0.48) / 2.1².
   EXPECT_NEAR(adj(grid({.2, .2, .2, .2, .5, .2, .2, .2, .2}), 3, 3), 1.28 / (2.1 * 2.1 + kEps), 1e-12);
+  // A 1×3 grid (a patch-size-wide strip): only the 2 horizontal pairs exist.
+  EXPECT_NEAR(adj(at::tensor(std::vector<double>{1, 1, 0}, at::kDouble).reshape({1, 3}), 1, 3), 1.0 / (4 + kEps), 1e-12);
   // Batch mean, and a 2×3 grid: 4 horizontal + 3 vertical + 4 diagonal = 11 pairs over 6².
   at::Tensor two = at::tensor(std::vector<double>{1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0, 0}, at::kDouble).reshape({2, 6});
   EXPECT_NEAR(adj(two, 2, 3), 0.5 * (11.0 / (36 + kEps) + 0.0), 1e-12);
