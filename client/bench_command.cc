@@ -7,16 +7,14 @@
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
-#include <fstream>
-#include <map>
-#include <set>
-#include <tuple>
 
+#include "client/bench_report.h"
 #include "client/commands.h"
 #include "client/connection.h"
 #include "core/io/checkpoint.h"
 #include "core/io/image_io.h"
 #include "core/metrics/image_metrics.h"
+#include "core/pipeline/latent_coder.h"
 #include "core/pipeline/packet_decoder.h"
 #include "core/pipeline/packet_encoder.h"
 #include "mt/v1/transmission.grpc.pb.h"
@@ -25,103 +23,50 @@
 namespace mt::client {
 namespace {
 
-struct Row {
-  std::string image, method, payload, precision;
-  double setting = 0;  // keep ratio, or codec quality
-  int64_t bytes = 0;
-  double bpp = 0, psnr = 0, ssim = 0;
-};
-
-struct Curve {  // one line of the plot: (method, payload, precision)
-  std::string method, payload, precision;
-  bool operator<(const Curve& o) const {
-    return std::tie(method, payload, precision) < std::tie(o.method, o.payload, o.precision);
-  }
-  std::string Name() const {
-    return payload.empty() ? method : method + " " + payload + (precision.empty() ? "" : " " + precision);
-  }
-};
-
-struct Mean {
-  double bpp = 0, psnr = 0, ssim = 0;
-  int n = 0;
-};
-
-void Measure(Row* r, const at::Tensor& original, const at::Tensor& received) {
+void Measure(BenchRow* r, const at::Tensor& original, const at::Tensor& received) {
   at::Tensor a = original.unsqueeze(0), b = received.unsqueeze(0);
   r->bpp = 8.0 * static_cast<double>(r->bytes) / static_cast<double>(original.size(1) * original.size(2));
   r->psnr = Psnr(a, b)[0].item<double>();
   r->ssim = original.size(1) >= kSsimWindow && original.size(2) >= kSsimWindow ? Ssim(a, b)[0].item<double>() : NAN;
 }
 
-absl::Status WriteReport(const BenchConfig& c, const std::vector<Row>& rows, size_t images) {
-  std::map<Curve, std::map<double, Mean>> curves;
-  for (const Row& r : rows) {
-    Mean& m = curves[{r.method, r.payload, r.precision}][r.setting];
-    m.bpp += r.bpp;
-    m.psnr += r.psnr;
-    m.ssim += r.ssim;
-    ++m.n;
-  }
-  for (auto& [curve, points] : curves)
-    for (auto& [s, m] : points) m.bpp /= m.n, m.psnr /= m.n, m.ssim /= m.n;
+bool Wanted(const BenchConfig& c, const std::string& payload) {
+  return c.payloads.empty() || std::find(c.payloads.begin(), c.payloads.end(), payload) != c.payloads.end();
+}
 
-  if (!c.report.empty()) {
-    std::ofstream md(c.report);
-    md << "# Rate-distortion: " << c.images_dir << " (" << images << " images"
-       << (c.crop > 0 ? ", " + std::to_string(c.crop) + "x" + std::to_string(c.crop) + " native crops" : "")
-       << ")\n\nBytes are what travels: the serialized sender->receiver packet for the MAE methods, the whole "
-          "file for JPEG/WebP/PNG. PSNR/SSIM of the image the receiver ends with, averaged over images.\n\n";
-    const double budgets[] = {0.5, 1, 2, 4, 8, 16};
-    md << "## Best mean PSNR (dB) within a bits-per-pixel budget\n\n| method |";
-    for (double b : budgets) md << " <= " << b << " bpp |";
-    md << "\n|---|";
-    for (size_t i = 0; i < std::size(budgets); ++i) md << "---:|";
-    md << "\n";
-    for (const auto& [curve, points] : curves) {
-      md << "| " << curve.Name() << " |";
-      for (double b : budgets) {
-        double best = -1;
-        for (const auto& [s, m] : points)
-          if (m.bpp <= b) best = std::max(best, m.psnr);
-        if (best < 0) md << " — |";
-        else md << " " << std::round(best * 100) / 100 << " |";
-      }
-      md << "\n";
+// Latent rows of one image: every keep source × keep ratio × step level, plus every patch kept.
+absl::Status LatentRows(const BenchConfig& c, const PacketEncoder& encoder, const PacketDecoder& decoder,
+                        const at::Tensor& image, const std::string& name, uint64_t seed, std::vector<BenchRow>* rows) {
+  const LatentCoder& coder = *encoder.latent_coder();
+  struct Source {
+    KeepSource source;
+    const char* method;
+  };
+  std::vector<std::pair<Source, double>> selections = {{{KeepSource::kMasker, "all"}, 1.0}};
+  for (double ratio : c.latent_keep_ratios)
+    for (Source s : {Source{KeepSource::kMasker, "masker"}, Source{KeepSource::kRandom, "random"},
+                     Source{KeepSource::kUniformGrid, "grid"}})
+      if (ratio < 1.0) selections.push_back({s, ratio});
+  for (const auto& [source, ratio] : selections)
+    for (int64_t level = 0; level < coder.num_levels(); ++level) {
+      EncodeOptions eo;
+      eo.selection.mode = SelectionPolicy::Mode::kTopK;
+      eo.selection.keep_ratio = ratio;
+      eo.payload = PayloadKind::kLatent;
+      eo.source = source.source;
+      eo.seed = seed;
+      eo.latent_level = level;
+      absl::StatusOr<EncodedImage> e = encoder.Encode(image, "bench", eo);
+      if (!e.ok()) return e.status();
+      absl::StatusOr<DecodedImage> d = decoder.Decode(e->packet);
+      if (!d.ok()) return d.status();
+      BenchRow r{name, source.method, "latent", "k" + std::to_string(std::lround(ratio * 100)),
+                 static_cast<double>(level)};
+      r.bytes = server::WireBytes(e->packet);
+      r.estimated_bytes = e->estimated_bits / 8.0 + static_cast<double>(r.bytes - PayloadBytes(e->packet));
+      Measure(&r, image, QuantizeTo8Bit(d->image));
+      rows->push_back(r);
     }
-    md << "\n## Every setting (means)\n\n| method | setting | bpp | PSNR dB | SSIM |\n|---|---:|---:|---:|---:|\n";
-    for (const auto& [curve, points] : curves)
-      for (const auto& [s, m] : points) {
-        char line[256];
-        std::snprintf(line, sizeof line, "| %s | %g | %.3f | %.2f | %.4f |\n", curve.Name().c_str(), s, m.bpp, m.psnr,
-                      m.ssim);
-        md << line;
-      }
-    if (!md) return absl::InternalError("cannot write " + c.report);
-  }
-  if (!c.plot.empty()) {
-    const std::string dir = c.plot + ".data";
-    std::filesystem::create_directories(dir);
-    std::ofstream gp(dir + "/plot.gp");
-    gp << "set terminal pngcairo size 1100,700 font ',10'\nset output '" << c.plot << "'\n"
-       << "set logscale x 2\nset xlabel 'bits per pixel (wire bytes x 8 / pixels)'\nset ylabel 'PSNR (dB)'\n"
-       << "set key outside right\nset grid\nset yrange [10:45]\n"
-       << "set title 'Rate-distortion, " << c.images_dir << " (PNG, lossless, in the report)'\nplot ";
-    int i = 0;
-    for (const auto& [curve, points] : curves) {
-      if (curve.method == "png") continue;  // infinite PSNR (capped at 100 dB) would flatten every curve
-      const std::string file = dir + "/curve" + std::to_string(i) + ".dat";
-      std::ofstream d(file);
-      for (const auto& [s, m] : points) d << m.bpp << " " << m.psnr << "\n";
-      gp << (i ? ", " : "") << "'" << file << "' using 1:2 with linespoints title '" << curve.Name() << "'";
-      ++i;
-    }
-    gp << "\n";
-    gp.close();
-    const std::string cmd = "gnuplot '" + dir + "/plot.gp'";
-    if (std::system(cmd.c_str()) != 0)
-      return absl::FailedPreconditionError("gnuplot failed or is missing (apt-get install gnuplot-nox); data in " + dir);
-  }
   return absl::OkStatus();
 }
 
@@ -134,8 +79,19 @@ int RunBench(const BenchConfig& c) {
     std::fprintf(stderr, "mt-client bench: %s\n", (!mae.ok() ? mae.status() : masker.status()).ToString().c_str());
     return 1;
   }
-  PacketEncoder encoder(*mae, *masker, c.compute);
-  PacketDecoder decoder(*mae, int64_t{1} << 40, c.compute);
+  std::shared_ptr<const LatentCoder> latent;
+  if (!c.codec_checkpoint.empty()) {
+    absl::StatusOr<LatentCodec> codec = LoadLatentCodec(c.codec_checkpoint);
+    absl::StatusOr<std::shared_ptr<const LatentCoder>> coder =
+        codec.ok() ? LatentCoder::Create(*codec, c.compute) : codec.status();
+    if (!coder.ok()) {
+      std::fprintf(stderr, "mt-client bench: --codec_checkpoint: %s\n", coder.status().ToString().c_str());
+      return 1;
+    }
+    latent = *coder;
+  }
+  PacketEncoder encoder(*mae, *masker, c.compute, latent);
+  PacketDecoder decoder(*mae, int64_t{1} << 40, c.compute, latent);
   std::unique_ptr<v1::Sender::Stub> stub;
   if (c.remote) {
     std::string error;
@@ -158,15 +114,17 @@ int RunBench(const BenchConfig& c) {
     PayloadKind payload;
     Precision precision;
   };
-  std::vector<Setting> settings;
+  std::vector<Setting> all_settings, settings;
   for (auto [source, method] : {std::pair{KeepSource::kMasker, "masker"}, std::pair{KeepSource::kRandom, "random"},
                                 std::pair{KeepSource::kUniformGrid, "grid"}}) {
     for (Precision p : {Precision::kFp32, Precision::kFp16, Precision::kInt8})
-      settings.push_back({source, method, PayloadKind::kFeatures, p});
-    settings.push_back({source, method, PayloadKind::kFeaturesAndPixels, Precision::kInt8});
-    settings.push_back({source, method, PayloadKind::kPixels, Precision::kFp32});
+      all_settings.push_back({source, method, PayloadKind::kFeatures, p});
+    all_settings.push_back({source, method, PayloadKind::kFeaturesAndPixels, Precision::kInt8});
+    all_settings.push_back({source, method, PayloadKind::kPixels, Precision::kFp32});
   }
-  std::vector<Row> rows;
+  for (const Setting& s : all_settings)
+    if (Wanted(c, PayloadKindName(s.payload))) settings.push_back(s);
+  std::vector<BenchRow> rows;
   size_t images = 0;
   for (const std::string& f : files) {
     absl::StatusOr<at::Tensor> photo = LoadImageRgb(f);
@@ -199,7 +157,7 @@ int RunBench(const BenchConfig& c) {
             v1::SendReply reply;
             grpc::Status st = stub->Send(&ctx, req, &reply);
             if (!st.ok()) return std::fprintf(stderr, "%s: %s\n", name.c_str(), st.error_message().c_str()), 1;
-            Row r{name, "masker (daemons)", PayloadKindName(s.payload),
+            BenchRow r{name, "masker (daemons)", PayloadKindName(s.payload),
                   CarriesFeatures(s.payload) ? PrecisionName(s.precision) : "", ratio, reply.wire_bytes()};
             r.bpp = 8.0 * static_cast<double>(r.bytes) / static_cast<double>(image.size(1) * image.size(2));
             r.psnr = reply.psnr_db();
@@ -218,36 +176,32 @@ int RunBench(const BenchConfig& c) {
           if (!e.ok()) return std::fprintf(stderr, "%s\n", e.status().ToString().c_str()), 1;
           absl::StatusOr<DecodedImage> d = decoder.Decode(e->packet);
           if (!d.ok()) return std::fprintf(stderr, "%s\n", d.status().ToString().c_str()), 1;
-          Row r{name, s.method, PayloadKindName(s.payload),
+          BenchRow r{name, s.method, PayloadKindName(s.payload),
                 CarriesFeatures(s.payload) ? PrecisionName(s.precision) : "", ratio};
           r.bytes = server::WireBytes(e->packet);
           Measure(&r, image, QuantizeTo8Bit(d->image));  // what the receiver stores
           rows.push_back(r);
         }
+      if (latent != nullptr && !stub && Wanted(c, "latent"))
+        if (absl::Status st = LatentRows(c, encoder, decoder, image, name, 1234 + ci, &rows); !st.ok())
+          return std::fprintf(stderr, "%s: %s\n", name.c_str(), st.ToString().c_str()), 1;
       for (const char* format : {"jpeg", "webp"})
-        for (int q : {5, 10, 20, 30, 50, 70, 90}) {
+        for (int q : {1, 3, 5, 10, 20, 30, 50, 70, 90}) {
           absl::StatusOr<std::string> bytes = EncodeImage(image, format, q);
           absl::StatusOr<at::Tensor> back = bytes.ok() ? DecodeImageRgb(*bytes) : bytes.status();
           if (!back.ok()) return std::fprintf(stderr, "%s\n", back.status().ToString().c_str()), 1;
-          Row r{name, format, "", "", static_cast<double>(q), static_cast<int64_t>(bytes->size())};
+          BenchRow r{name, format, "", "", static_cast<double>(q), static_cast<int64_t>(bytes->size())};
           Measure(&r, image, *back);
           rows.push_back(r);
         }
       absl::StatusOr<std::string> png = EncodePng(image);
-      Row r{name, "png", "", "", 0, static_cast<int64_t>(png->size())};
+      BenchRow r{name, "png", "", "", 0, static_cast<int64_t>(png->size())};
       Measure(&r, image, image);
       rows.push_back(r);
     }
     std::fprintf(stderr, "[bench] %s: %zu image(s), %zu rows so far\n", stem.c_str(), crops.size(), rows.size());
   }
-  if (!c.csv.empty()) {
-    std::ofstream csv(c.csv);
-    csv << "image,method,payload,precision,setting,bytes,bpp,psnr_db,ssim\n";
-    for (const Row& r : rows)
-      csv << r.image << "," << r.method << "," << r.payload << "," << r.precision << "," << r.setting << ","
-          << r.bytes << "," << r.bpp << "," << r.psnr << "," << r.ssim << "\n";
-  }
-  if (absl::Status s = WriteReport(c, rows, images); !s.ok()) {
+  if (absl::Status s = WriteBenchOutputs(c, rows, images); !s.ok()) {
     std::fprintf(stderr, "mt-client bench: %s\n", s.ToString().c_str());
     return 1;
   }

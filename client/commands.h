@@ -32,6 +32,9 @@ struct SendConfig {
 struct BenchConfig {
   std::string images_dir;                 // every decodable file in it
   std::string mae_checkpoint = "weights/mae.pt", masker_checkpoint = "weights/masker.pt";
+  std::string codec_checkpoint = "weights/codec.pt";  // latent rows (empty: none)
+  std::vector<std::string> payloads;      // payload kinds to measure (empty: all); codecs always run
+  std::vector<double> latent_keep_ratios = {0.25, 0.5, 0.75};  // latent rows besides keeping every patch
   int crop = 0;                           // > 0: evenly spaced native crop×crop crops instead of whole images
   int crops_per_image = 16;
   std::vector<double> keep_ratios = {0.05, 0.1, 0.16, 0.25, 0.35, 0.5};

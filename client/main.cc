@@ -64,6 +64,12 @@ ABSL_FLAG(std::string, rss_csv, "", "load: RSS samples of the --watch processes 
 ABSL_FLAG(std::vector<std::string>, watch, {}, "load: name=pid of processes (the daemons) whose RSS to sample");
 ABSL_FLAG(std::string, id_prefix, "load", "load: request ids are <prefix>-c<concurrency>-<n>");
 ABSL_FLAG(bool, verify, false, "load: ask for each reconstruction and record its FNV-1a hash in --requests_csv");
+ABSL_FLAG(std::string, codec_checkpoint, "weights/codec.pt",
+          "bench: latent codec checkpoint for the latent rows (empty: no latent rows)");
+ABSL_FLAG(std::vector<std::string>, payloads, {},
+          "bench: payload kinds to measure, e.g. latent,pixels (default: all; JPEG/WebP/PNG always run)");
+ABSL_FLAG(std::vector<std::string>, latent_keep_ratios, std::vector<std::string>({"0.25", "0.5", "0.75"}),
+          "bench: keep ratios of the latent rows (masker, random, grid) besides keeping every patch");
 ABSL_FLAG(std::vector<std::string>, keep_ratios, std::vector<std::string>({"0.05", "0.1", "0.16", "0.25", "0.35", "0.5"}),
           "bench: keep ratios to sweep");
 
@@ -81,7 +87,10 @@ constexpr char kUsage[] =
     "                   selection: --keep_ratio R | --threshold T | --max_bytes N; --payload; --precision\n"
     "  bench --images DIR [--crop 32] [--nolocal --sender host:port] --csv rd.csv --report rd.md --plot rd.png\n"
     "                   in-process rate-distortion sweep: masker vs random vs uniform grid, every payload and\n"
-    "                   precision, keep ratios --keep_ratios; JPEG, WebP (quality 5-90) and PNG on the same images\n"
+    "                   precision, keep ratios --keep_ratios; JPEG, WebP (quality 1-90) and PNG on the same images;\n"
+    "                   latent rows (--codec_checkpoint, default weights/codec.pt): every step level x keep\n"
+    "                   (all patches, and masker/random/grid at --latent_keep_ratios); --payloads latent,pixels\n"
+    "                   limits the MAE rows; the report has PSNR at fixed rates and the BD-rate against JPEG\n"
     "  load IMAGE|DIR... [--crop 32] --concurrency 1,4,16,32 --duration 20s [--requests N] --csv load.csv\n"
     "                   [--watch sender=PID,receiver=PID --rss_csv rss.csv] [--requests_csv r.csv --verify]\n"
     "                   closed-loop load on --sender: images/s, p50/p90/p99 latency, errors by code, server stage\n"
@@ -258,6 +267,20 @@ int main(int argc, char** argv) {
     b.crops_per_image = absl::GetFlag(FLAGS_crops_per_image);
     b.keep_ratios.clear();
     for (const std::string& r : absl::GetFlag(FLAGS_keep_ratios)) b.keep_ratios.push_back(std::stod(r));
+    b.latent_keep_ratios.clear();
+    for (const std::string& r : absl::GetFlag(FLAGS_latent_keep_ratios)) b.latent_keep_ratios.push_back(std::stod(r));
+    b.codec_checkpoint = absl::GetFlag(FLAGS_codec_checkpoint);
+    if (!b.codec_checkpoint.empty() && !std::filesystem::exists(b.codec_checkpoint)) {
+      std::fprintf(stderr, "mt-client bench: --codec_checkpoint %s does not exist (--codec_checkpoint= to skip latent rows)\n",
+                   b.codec_checkpoint.c_str());
+      return 2;
+    }
+    b.payloads = absl::GetFlag(FLAGS_payloads);
+    for (const std::string& p : b.payloads)
+      if (!mt::ParsePayloadKind(p).ok()) {
+        std::fprintf(stderr, "mt-client bench: --payloads: unknown payload '%s'\n", p.c_str());
+        return 2;
+      }
     b.csv = absl::GetFlag(FLAGS_csv);
     b.report = absl::GetFlag(FLAGS_report);
     b.plot = absl::GetFlag(FLAGS_plot);

@@ -4,6 +4,7 @@
 // Arguments are parsed here (not with ABSL_FLAG) because any dotted config key is a flag.
 #include "core/runtime/log.h"
 
+#include <cmath>
 #include <cstdio>
 #include <filesystem>
 #include <string>
@@ -17,22 +18,25 @@
 #include "core/io/checkpoint.h"
 #include "core/runtime/cpu_runtime.h"
 #include "core/train/fit_loop.h"
+#include "core/train/codec_task.h"
 #include "core/train/mae_task.h"
 #include "core/train/masker_task.h"
 #include "core/train/run_directory.h"
 
 namespace {
 
-constexpr char kUsage[] = R"(mt-train: train the MAE or the masker (LightningCLI conventions)
+constexpr char kUsage[] = R"(mt-train: train the MAE, the masker or the latent codec (LightningCLI conventions)
 
 usage: mt-train {fit|validate} --config FILE [--config FILE2 ...] [--KEY=VALUE ...]
                 [--ckpt_path CKPT] [--print_config]
-       mt-train export --ckpt_path CKPT --out FILE [--fp16]
+       mt-train export --ckpt_path CKPT --out FILE [--fp16] [--steps LO:HI:LEVELS]
 
   fit        train; with --ckpt_path, resume exactly (optimizer, step, data order, RNG)
   validate   evaluate --ckpt_path on the validation split and print the metrics
   export     write only the weights and options of CKPT (no optimizer state) to FILE, e.g.
-             for weights/; --fp16 stores floats as fp16 (loaded back as fp32)
+             for weights/; --fp16 stores floats as fp16 (loaded back as fp32). A codec's export
+             also computes its integer coding tables for LEVELS quantisation steps from LO to HI
+             (geometric; default 0.5:8:12) and is always fp32
   --config   YAML file; several are merged in order (later wins)
   --KEY=VALUE  override any config key by its dotted path, e.g.
              --model.init_args.lr=3e-4 --data.init_args.batch_size=256 --trainer.max_steps=1000
@@ -51,6 +55,7 @@ struct Args {
   bool print_config = false;
   bool fp16 = false;
   std::string out;
+  std::string steps;  // export of a codec: lo:hi:levels
   int threads = 0;
 };
 
@@ -80,6 +85,7 @@ std::string ParseArgs(int argc, char** argv, Args* a) {
     else if (key == "print_config") a->print_config = true;
     else if (key == "fp16") a->fp16 = true;
     else if (key == "out") a->out = value;
+    else if (key == "steps") a->steps = value;
     else if (key == "threads") a->threads = std::atoi(value.c_str());
     else a->overrides.emplace_back(key, value);
   }
@@ -93,6 +99,27 @@ int Fail(const absl::Status& s) {
   return 1;
 }
 
+// A codec's export also computes its integer coding tables (one set per step level, geometric
+// geometric over --steps lo:hi:levels, default 0.5:8:12 = the training range of the configs).
+absl::Status ExportCodec(const Args& args) {
+  absl::StatusOr<mt::LatentCodec> codec = mt::LoadLatentCodec(args.ckpt_path);
+  if (!codec.ok()) return codec.status();
+  double lo = 0.5, hi = 8.0;
+  int levels = 12;
+  if (!args.steps.empty() && std::sscanf(args.steps.c_str(), "%lf:%lf:%d", &lo, &hi, &levels) != 3)
+    return absl::InvalidArgumentError(absl::StrCat("--steps must be lo:hi:levels, got '", args.steps, "'"));
+  if (!(lo > 0 && hi >= lo && levels >= 1 && levels <= 64))
+    return absl::InvalidArgumentError("--steps needs 0 < lo <= hi and 1..64 levels");
+  std::vector<double> steps;
+  for (int i = 0; i < levels; ++i)
+    steps.push_back(levels == 1 ? lo : lo * std::pow(hi / lo, static_cast<double>(i) / (levels - 1)));
+  (*codec)->eval();
+  (*codec)->BuildTables(steps);
+  mt::log::info("codec: {} step levels ({:.3g} .. {:.3g}), tables up to {} entries", levels, lo, hi,
+                (*codec)->options().table_width);
+  return mt::SaveCheckpoint(args.out, *codec);
+}
+
 // Re-saves a (training) checkpoint as weights + options only.
 absl::Status Export(const Args& args) {
   if (args.ckpt_path.empty() || args.out.empty()) return absl::InvalidArgumentError("export needs --ckpt_path and --out");
@@ -104,6 +131,7 @@ absl::Status Export(const Args& args) {
     if (!m.ok()) return m.status();
     return mt::SaveCheckpoint(args.out, *m, storage);
   }
+  if (info->kind == "codec") return ExportCodec(args);
   absl::StatusOr<mt::Masker> m = mt::LoadMasker(args.ckpt_path);
   if (!m.ok()) return m.status();
   return mt::SaveCheckpoint(args.out, *m, storage);
@@ -148,6 +176,14 @@ int main(int argc, char** argv) {
   std::unique_ptr<mt::TrainingTask> task;
   if (config->model_class == mt::kMaeTaskClass) {
     task = std::make_unique<mt::MaeTask>(config->mae);
+  } else if (config->model_class == mt::kCodecTaskClass) {
+    absl::StatusOr<std::unique_ptr<mt::CodecTask>> t = mt::CodecTask::Create(config->codec);
+    if (!t.ok()) return Fail(t.status());
+    if (const int64_t s = (*t)->codec_image_size(); s != config->data.img_size && config->data.kind != "cifar10" &&
+                                                    config->data.kind != "stl10")
+      return Fail(absl::InvalidArgumentError(absl::StrCat("config key 'data.init_args.img_size' (", config->data.img_size,
+                                                          ") must equal the MAE's img_size (", s, ")")));
+    task = std::move(*t);
   } else {
     absl::StatusOr<std::unique_ptr<mt::MaskerTask>> t = mt::MaskerTask::Create(config->masker);
     if (!t.ok()) return Fail(t.status());

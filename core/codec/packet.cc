@@ -10,6 +10,7 @@ const char* PayloadKindName(PayloadKind k) {
     case PayloadKind::kFeatures: return "features";
     case PayloadKind::kFeaturesAndPixels: return "features+pixels";
     case PayloadKind::kPixels: return "pixels";
+    case PayloadKind::kLatent: return "latent";
   }
   return "?";
 }
@@ -18,8 +19,9 @@ absl::StatusOr<PayloadKind> ParsePayloadKind(std::string_view name) {
   if (name == "features") return PayloadKind::kFeatures;
   if (name == "features+pixels") return PayloadKind::kFeaturesAndPixels;
   if (name == "pixels") return PayloadKind::kPixels;
+  if (name == "latent") return PayloadKind::kLatent;
   return absl::InvalidArgumentError(
-      absl::StrCat("unknown payload '", std::string(name), "' (features|features+pixels|pixels)"));
+      absl::StrCat("unknown payload '", std::string(name), "' (features|features+pixels|pixels|latent)"));
 }
 
 absl::Status ValidateImageId(std::string_view id) {
@@ -45,11 +47,12 @@ int64_t BytesPerKeptPatch(PayloadKind payload, Precision precision, int64_t feat
 }
 
 int64_t BytesPerTile(PayloadKind payload, Precision precision, int64_t feature_dim, int64_t num_patches) {
+  if (CarriesLatents(payload)) return 0;
   return BitmapBytes(num_patches) + (CarriesFeatures(payload) ? TokenBytes(precision, feature_dim) : 0);
 }
 
 int64_t PayloadBytes(const ImagePacket& packet) {
-  int64_t n = 0;
+  auto n = static_cast<int64_t>(packet.latent.size());
   for (const TilePayload& t : packet.tiles)
     n += static_cast<int64_t>(t.keep_bitmap.size() + t.features.size() + t.feature_scales.size() + t.pixels.size());
   return n;

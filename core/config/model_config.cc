@@ -208,4 +208,48 @@ absl::StatusOr<MaskerOptions> MaskerOptionsFromYaml(std::string_view yaml) {
   return o;
 }
 
+bool IsLatentCodecOptionKey(std::string_view key) {
+  return key == "latent_channels" || key == "bottleneck_hidden";
+}
+
+std::string ToYaml(const LatentCodecOptions& o) {
+  YAML::Emitter out;
+  out << YAML::BeginMap << YAML::Key << "latent_channels" << YAML::Value << o.latent_channels
+      << YAML::Key << "bottleneck_hidden" << YAML::Value << o.bottleneck_hidden << YAML::Key << "table_levels"
+      << YAML::Value << o.table_levels << YAML::Key << "table_width" << YAML::Value << o.table_width
+      << YAML::Key << "mae" << YAML::Value << YAML::Load(ToYaml(o.mae)) << YAML::EndMap;
+  return out.c_str();
+}
+
+absl::StatusOr<LatentCodecOptions> LatentCodecOptionsFromYaml(std::string_view yaml) {
+  absl::StatusOr<YAML::Node> node = ParseYaml(yaml);
+  if (!node.ok()) return node.status();
+  if (!node->IsMap()) return absl::InvalidArgumentError("codec options must be a YAML mapping");
+  LatentCodecOptions o;
+  for (const auto& kv : *node) {
+    const std::string key = kv.first.as<std::string>();
+    try {
+      if (key == "latent_channels") o.latent_channels = kv.second.as<int64_t>();
+      else if (key == "bottleneck_hidden") o.bottleneck_hidden = kv.second.as<int64_t>();
+      else if (key == "table_levels") o.table_levels = kv.second.as<int64_t>();
+      else if (key == "table_width") o.table_width = kv.second.as<int64_t>();
+      else if (key == "mae") {
+        absl::StatusOr<MaskedAutoencoderOptions> mae = MaeOptionsFromYaml(YAML::Dump(kv.second));
+        if (!mae.ok()) return absl::InvalidArgumentError(absl::StrCat("in 'mae': ", mae.status().message()));
+        o.mae = *mae;
+      } else {
+        return UnknownKey(key, kv.second);
+      }
+    } catch (const YAML::Exception&) {
+      return absl::InvalidArgumentError(absl::StrCat("option '", key, "' has the wrong type"));
+    }
+  }
+  for (absl::Status s : {CheckPositive("latent_channels", o.latent_channels),
+                         CheckPositive("bottleneck_hidden", o.bottleneck_hidden)})
+    if (!s.ok()) return s;
+  if (o.table_levels < 0 || o.table_width < 0 || o.table_levels > 64 || o.table_width > 8192)
+    return absl::InvalidArgumentError("table_levels must be in [0, 64] and table_width in [0, 8192]");
+  return o;
+}
+
 }  // namespace mt

@@ -7,6 +7,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "core/model/mae.h"
+#include "core/model/latent_codec.h"
 #include "core/model/masker.h"
 
 namespace mt {
@@ -19,14 +20,19 @@ absl::Status Validate(const MaskerOptions& options);
 // A YAML mapping with one key per option field.
 std::string ToYaml(const MaskedAutoencoderOptions& options);
 std::string ToYaml(const MaskerOptions& options);
+// Codec keys plus the inner MAE's options under `mae:`.
+std::string ToYaml(const LatentCodecOptions& options);
 
 // True if `key` names a field of the options (so a config can route it to the model).
 bool IsMaeOptionKey(std::string_view key);
 bool IsMaskerOptionKey(std::string_view key);
+// latent_channels / bottleneck_hidden (what a codec training config may set).
+bool IsLatentCodecOptionKey(std::string_view key);
 
 // Parses a YAML mapping; absent keys keep their defaults; unknown keys, wrong types and
 // invalid values are INVALID_ARGUMENT errors that name the key.
 absl::StatusOr<MaskedAutoencoderOptions> MaeOptionsFromYaml(std::string_view yaml);
 absl::StatusOr<MaskerOptions> MaskerOptionsFromYaml(std::string_view yaml);
+absl::StatusOr<LatentCodecOptions> LatentCodecOptionsFromYaml(std::string_view yaml);
 
 }  // namespace mt

@@ -114,6 +114,38 @@ absl::Status Prefixed(const absl::Status& s, const std::string& path) {
   return absl::Status(s.code(), absl::StrCat("in '", path, "': ", s.message()));
 }
 
+// model.init_args of mt.CodecTraining (the MAE options come from mae_checkpoint, not the config).
+absl::Status ReadCodecArgs(const YAML::Node& args, CodecTaskConfig* m, std::vector<std::string>* warnings) {
+  std::string model_yaml;
+  absl::Status s = ReadInitArgs(
+      args, "model.init_args", &IsLatentCodecOptionKey,
+      {{"mae_checkpoint", Scalar(&m->mae_checkpoint)}, {"masker_checkpoint", Scalar(&m->masker_checkpoint)},
+       {"init_checkpoint", Scalar(&m->init_checkpoint)}, {"lambda", Scalar(&m->lmbda)},
+       {"min_step", Scalar(&m->min_step)}, {"max_step", Scalar(&m->max_step)},
+       {"export_levels", Scalar(&m->export_levels)}, {"keep_all_fraction", Scalar(&m->keep_all_fraction)},
+       {"min_keep_ratio", Scalar(&m->min_keep_ratio)}, {"train_decoder", Scalar(&m->train_decoder)},
+       {"frozen_compute", OneOf(&m->frozen_compute, {"fp32", "bf16", "auto"})},
+       {"base_lr", Scalar(&m->base_lr)}, {"lr", Scalar(&m->lr)}, {"weight_decay", Scalar(&m->weight_decay)},
+       {"beta1", Scalar(&m->beta1)}, {"beta2", Scalar(&m->beta2)},
+       {"warmup_fraction", Scalar(&m->warmup_fraction)}},
+      &model_yaml, warnings);
+  if (!s.ok()) return s;
+  absl::StatusOr<LatentCodecOptions> o = LatentCodecOptionsFromYaml(model_yaml);
+  if (!o.ok()) return Prefixed(o.status(), "model.init_args");
+  m->model = *o;
+  if (m->mae_checkpoint.empty() || m->masker_checkpoint.empty())
+    return absl::InvalidArgumentError(
+        "config keys 'model.init_args.mae_checkpoint' and 'model.init_args.masker_checkpoint' are required for codec training");
+  if (!(m->min_step > 0 && m->max_step >= m->min_step))
+    return absl::InvalidArgumentError("config keys 'model.init_args.min_step/max_step' need 0 < min_step <= max_step");
+  if (m->export_levels < 1 || m->export_levels > 64)
+    return absl::InvalidArgumentError("config key 'model.init_args.export_levels' must be in [1, 64]");
+  if (!(m->keep_all_fraction >= 0 && m->keep_all_fraction <= 1 && m->min_keep_ratio > 0 && m->min_keep_ratio <= 1))
+    return absl::InvalidArgumentError("config keys 'keep_all_fraction' and 'min_keep_ratio' must be in [0, 1] and (0, 1]");
+  if (!(m->lmbda > 0)) return absl::InvalidArgumentError("config key 'model.init_args.lambda' must be > 0");
+  return absl::OkStatus();
+}
+
 }  // namespace
 
 double MaxTimeSeconds(const std::string& text) {
@@ -140,7 +172,7 @@ absl::StatusOr<TrainConfig> ParseTrainConfig(const YamlConfig& config) {
   // model: class_path decides which init_args are valid.
   YAML::Node model_args;
   if (absl::Status s = ReadSection(model, "model",
-                                   {{"class_path", OneOf(&c.model_class, {kMaeTaskClass, kMaskerTaskClass})},
+                                   {{"class_path", OneOf(&c.model_class, {kMaeTaskClass, kMaskerTaskClass, kCodecTaskClass})},
                                     {"init_args", [&](const YAML::Node& n, const std::string&) {
                                        model_args = n;
                                        return absl::OkStatus();
@@ -150,7 +182,7 @@ absl::StatusOr<TrainConfig> ParseTrainConfig(const YamlConfig& config) {
     return s;
   if (c.model_class.empty())
     return absl::InvalidArgumentError(absl::StrCat("config key 'model.class_path' is required (", kMaeTaskClass,
-                                                   " or ", kMaskerTaskClass, ")"));
+                                                   ", ", kMaskerTaskClass, " or ", kCodecTaskClass, ")"));
   std::string model_yaml;
   if (c.model_class == kMaeTaskClass) {
     MaeTaskConfig& m = c.mae;
@@ -167,6 +199,8 @@ absl::StatusOr<TrainConfig> ParseTrainConfig(const YamlConfig& config) {
     m.model = *o;
     if (!(m.mask_ratio > 0 && m.mask_ratio < 1))
       return absl::InvalidArgumentError("config key 'model.init_args.mask_ratio' must be in (0, 1)");
+  } else if (c.model_class == kCodecTaskClass) {
+    if (absl::Status s = ReadCodecArgs(model_args, &c.codec, &c.warnings); !s.ok()) return s;
   } else {
     MaskerTaskConfig& m = c.masker;
     TemperatureScheduleOptions& t = m.temperature;
@@ -236,14 +270,17 @@ absl::StatusOr<TrainConfig> ParseTrainConfig(const YamlConfig& config) {
     return absl::InvalidArgumentError("config key 'trainer.devices': only 1 device is supported");
   if (c.trainer.max_epochs < 0 && c.trainer.max_steps < 0)
     return absl::InvalidArgumentError("set 'trainer.max_epochs' or 'trainer.max_steps'");
-  const int64_t model_img = c.model_class == kMaeTaskClass ? c.mae.model.img_size : c.masker.model.img_size;
+  const int64_t model_img = c.model_class == kMaeTaskClass     ? c.mae.model.img_size
+                            : c.model_class == kCodecTaskClass ? d.img_size  // checked against the MAE file by mt-train
+                                                               : c.masker.model.img_size;
   if ((d.kind == "image_folder" || d.kind == "synthetic" || d.kind == "crop_file") && d.img_size != model_img)
     return absl::InvalidArgumentError(absl::StrCat("config key 'data.init_args.img_size' (", d.img_size,
                                                    ") must equal the model's img_size (", model_img, ")"));
   if (!c.trainer.max_time.empty() && MaxTimeSeconds(c.trainer.max_time) < 0)
     return absl::InvalidArgumentError(absl::StrCat("config key 'trainer.max_time' must be DD:HH:MM:SS, got '",
                                                    c.trainer.max_time, "'"));
-  if (c.name.empty()) c.name = c.model_class == kMaeTaskClass ? "mae" : "masker";
+  if (c.name.empty())
+    c.name = c.model_class == kMaeTaskClass ? "mae" : c.model_class == kCodecTaskClass ? "codec" : "masker";
   return c;
 }
 

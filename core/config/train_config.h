@@ -8,6 +8,7 @@
 #include "absl/status/statusor.h"
 #include "core/config/yaml_config.h"
 #include "core/masking/temperature_schedule.h"
+#include "core/model/latent_codec.h"
 #include "core/model/mae.h"
 #include "core/model/masker.h"
 
@@ -59,6 +60,28 @@ struct MaskerTaskConfig {
   TemperatureScheduleOptions temperature;  // τ anneal (temperature.start_value ...)
 };
 
+// Rate–distortion training of the latent codec (mt.CodecTraining): loss = bpp + λ·255²·MSE on
+// the whole receiver output, masker and MAE encoder frozen.
+struct CodecTaskConfig {
+  LatentCodecOptions model;        // latent_channels, bottleneck_hidden (MAE options come from mae_checkpoint)
+  std::string mae_checkpoint;      // MAE whose encoder is frozen and whose decoder is fine-tuned (required)
+  std::string masker_checkpoint;   // frozen masker choosing the kept patches (required)
+  std::string init_checkpoint;     // optional codec (training or exported) to start from
+  double lmbda = 0.01;             // λ: weight of 255²·MSE against bits per pixel
+  double min_step = 0.5;           // training draws Δ log-uniformly from [min_step, max_step]
+  double max_step = 8.0;
+  int64_t export_levels = 12;      // step levels with coding tables at export (geometric min..max)
+  double keep_all_fraction = 0.3;  // share of training crops that keep every patch
+  double min_keep_ratio = 0.1;     // the others keep top-k by masker score, ratio ~ U(min, 1)
+  bool train_decoder = true;       // fine-tune the MAE decoder (false: only bottleneck + prior)
+  std::string frozen_compute = "auto";  // frozen encoder + masker on CPU: fp32 | bf16 | auto (bf16 if native)
+  double base_lr = 1e-4;           // lr = base_lr · effective_batch / 256
+  double lr = 0.0;                 // if > 0, used as is
+  double weight_decay = 0.05;
+  double beta1 = 0.9, beta2 = 0.95;
+  double warmup_fraction = 0.05;   // linear warmup over this fraction of steps, then linear decay
+};
+
 struct DataConfig {
   std::string kind;                // cifar10 | stl10 | image_folder | synthetic
   std::string data_dir;            // dataset root
@@ -73,15 +96,17 @@ struct TrainConfig {
   int64_t seed_everything = 0;
   std::string name;                // run name (default: from the model class)
   TrainerConfig trainer;
-  std::string model_class;         // mt.MaePretraining | mt.MaskerTraining
+  std::string model_class;         // mt.MaePretraining | mt.MaskerTraining | mt.CodecTraining
   MaeTaskConfig mae;
   MaskerTaskConfig masker;
+  CodecTaskConfig codec;
   DataConfig data;
   std::vector<std::string> warnings;  // one line per unsupported-but-harmless key
 };
 
 inline constexpr char kMaeTaskClass[] = "mt.MaePretraining";
 inline constexpr char kMaskerTaskClass[] = "mt.MaskerTraining";
+inline constexpr char kCodecTaskClass[] = "mt.CodecTraining";
 
 // "DD:HH:MM:SS" → seconds, or −1 if malformed.
 double MaxTimeSeconds(const std::string& text);

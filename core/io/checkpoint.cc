@@ -16,6 +16,7 @@ namespace {
 
 constexpr char kMaeKind[] = "mae";
 constexpr char kMaskerKind[] = "masker";
+constexpr char kCodecKind[] = "codec";
 
 // Mirrors Module::save, optionally storing floating tensors as fp16.
 void WriteModule(const torch::nn::Module& module, torch::serialize::OutputArchive& archive,
@@ -175,6 +176,14 @@ absl::Status SaveCheckpoint(const std::string& path, Masker& model, WeightStorag
   return Save(path, *model, kMaskerKind, ToYaml(model->options()), storage, trainer_state);
 }
 
+absl::Status SaveCheckpoint(const std::string& path, LatentCodec& model) {
+  return Save(path, *model, kCodecKind, ToYaml(model->options()), WeightStorage::kFloat32, nullptr);
+}
+
+absl::Status SaveCheckpoint(const std::string& path, LatentCodec& model, const ArchiveWriter& trainer_state) {
+  return Save(path, *model, kCodecKind, ToYaml(model->options()), WeightStorage::kFloat32, trainer_state);
+}
+
 absl::Status LoadCheckpointInto(const std::string& path, const std::string& kind, torch::nn::Module& model,
                                 const ArchiveReader& trainer_state) {
   torch::serialize::InputArchive archive;
@@ -212,6 +221,10 @@ absl::StatusOr<MaskedAutoencoder> LoadMae(const std::string& path) {
 
 absl::StatusOr<Masker> LoadMasker(const std::string& path) {
   return Load<Masker, MaskerOptions>(path, kMaskerKind, &MaskerOptionsFromYaml);
+}
+
+absl::StatusOr<LatentCodec> LoadLatentCodec(const std::string& path) {
+  return Load<LatentCodec, LatentCodecOptions>(path, kCodecKind, &LatentCodecOptionsFromYaml);
 }
 
 }  // namespace mt

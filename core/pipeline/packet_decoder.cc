@@ -26,19 +26,55 @@ struct PacketDecoder::Parsed {
   at::Tensor keep;                   // (N, L) bool
   std::vector<at::Tensor> tokens;    // per tile (1+K, D) float, features payloads
   at::Tensor pixels;                 // (N, L, p·p·3) float in [0,1], zeros where not kept
+  at::Tensor latents;                // (N, L, C) dequantised latents, latent payload
 };
 
-PacketDecoder::PacketDecoder(MaskedAutoencoder mae, int64_t max_pixels, ComputePrecision compute)
-    : mae_(std::move(mae)), max_pixels_(max_pixels), compute_(compute) {
+PacketDecoder::PacketDecoder(MaskedAutoencoder mae, int64_t max_pixels, ComputePrecision compute,
+                             std::shared_ptr<const LatentCoder> latent)
+    : mae_(std::move(mae)), max_pixels_(max_pixels), compute_(compute), latent_(std::move(latent)) {
   mae_->eval();
   fingerprint_ = ModelFingerprint(*mae_);
 }
 
 absl::Status PacketDecoder::Validate(const ImagePacket& packet) const { return Parse(packet).status(); }
 
+absl::StatusOr<PacketDecoder::Parsed> PacketDecoder::ParseLatent(const ImagePacket& p) const {
+  if (latent_ == nullptr)
+    return absl::FailedPreconditionError("payload 'latent': this receiver has no codec (start it with --codec_checkpoint)");
+  const MaskedAutoencoderOptions& o = latent_->options().mae;
+  if (p.model_fingerprint != latent_->fingerprint())
+    return absl::FailedPreconditionError(absl::StrCat("model_fingerprint '", p.model_fingerprint,
+                                                      "' is not the receiver's codec '", latent_->fingerprint(),
+                                                      "': both daemons must load the same codec checkpoint (weights and tables)"));
+  if (p.tile_size != o.img_size || p.patch_size != o.patch_size || p.feature_dim != latent_->options().latent_channels)
+    return absl::FailedPreconditionError(absl::StrCat("tile_size ", p.tile_size, " / patch_size ", p.patch_size,
+                                                      " / latent channels ", p.feature_dim, ": the receiver's codec needs ",
+                                                      o.img_size, " / ", o.patch_size, " / ",
+                                                      latent_->options().latent_channels));
+  if (absl::Status s = CheckImageSize(p); !s.ok()) return s;
+  Parsed r;
+  r.grid = *PlanTiles(p.height, p.width, p.tile_size);
+  if (!p.tiles.empty())
+    return absl::InvalidArgumentError(absl::StrCat("tiles: ", p.tiles.size(),
+                                                   " given; payload 'latent' carries every tile in its latent stream"));
+  if (absl::Status s = latent_->DecodeTiles(p.latent, r.grid.count(), p.latent_level, &r.keep, &r.latents); !s.ok())
+    return s;
+  return r;
+}
+
+absl::Status PacketDecoder::CheckImageSize(const ImagePacket& p) const {
+  if (p.height <= 0 || p.width <= 0)
+    return absl::InvalidArgumentError(absl::StrCat("height/width ", p.height, "x", p.width, " must be positive"));
+  if (p.height > max_pixels_ / p.width)
+    return absl::ResourceExhaustedError(absl::StrCat("image ", p.width, "x", p.height, " exceeds the receiver's ",
+                                                     max_pixels_, "-pixel limit"));
+  return absl::OkStatus();
+}
+
 absl::StatusOr<PacketDecoder::Parsed> PacketDecoder::Parse(const ImagePacket& p) const {
   const MaskedAutoencoderOptions& o = mae_->options();
   if (absl::Status s = ValidateImageId(p.id); !s.ok()) return s;
+  if (CarriesLatents(p.payload)) return ParseLatent(p);
   if (p.model_fingerprint != fingerprint_)
     return absl::FailedPreconditionError(absl::StrCat("model_fingerprint '", p.model_fingerprint,
                                                       "' is not the receiver's model '", fingerprint_,
@@ -50,11 +86,8 @@ absl::StatusOr<PacketDecoder::Parsed> PacketDecoder::Parse(const ImagePacket& p)
   if (CarriesFeatures(p.payload) && p.feature_dim != o.decoder_embed_dim)
     return absl::FailedPreconditionError(absl::StrCat("feature_dim ", p.feature_dim,
                                                       ": the receiver's decoder takes ", o.decoder_embed_dim));
-  if (p.height <= 0 || p.width <= 0)
-    return absl::InvalidArgumentError(absl::StrCat("height/width ", p.height, "x", p.width, " must be positive"));
-  if (p.height > max_pixels_ / p.width)
-    return absl::ResourceExhaustedError(absl::StrCat("image ", p.width, "x", p.height, " exceeds the receiver's ",
-                                                     max_pixels_, "-pixel limit"));
+  if (absl::Status s = CheckImageSize(p); !s.ok()) return s;
+  if (!p.latent.empty()) return absl::InvalidArgumentError("latent: given, but only payload 'latent' carries one");
   Parsed r;
   r.grid = *PlanTiles(p.height, p.width, p.tile_size);
   if (static_cast<int64_t>(p.tiles.size()) != r.grid.count())
@@ -126,7 +159,7 @@ std::vector<absl::StatusOr<DecodedImage>> PacketDecoder::DecodeBatch(const std::
   std::vector<at::Tensor> keep_parts;
   for (const Parsed& p : parsed) keep_parts.push_back(p.keep);
   const at::Tensor keep = at::cat(keep_parts);  // (n, L) over the whole batch
-  at::Tensor pred = at::empty({n, l, o.patch_dim()});
+  at::Tensor pred = at::zeros({n, l, o.patch_dim()});
 
   // Features payloads: every tile of every such packet through one decoder forward.
   std::vector<int64_t> feature_tiles;
@@ -152,6 +185,20 @@ std::vector<absl::StatusOr<DecodedImage>> PacketDecoder::DecodeBatch(const std::
                      mae_->Decode(cls, mae_->ApplyKeepMask(grid_tokens, keep.index_select(0, idx))).to(pred.scalar_type()));
   }
 
+  // Latent payloads: every tile of every such packet through one codec decoder forward.
+  std::vector<int64_t> latent_rows;
+  std::vector<at::Tensor> latent_parts;
+  for (size_t j = 0; j < parsed.size(); ++j)
+    if (parsed[j].latents.defined()) {
+      latent_parts.push_back(parsed[j].latents);
+      for (int64_t t = 0; t < parsed[j].grid.count(); ++t) latent_rows.push_back(first[j] + t);
+    }
+  at::Tensor latent_tiles;  // (rows, 3, T, T) already images
+  if (!latent_parts.empty()) {
+    const at::Tensor idx = at::tensor(latent_rows, at::kLong);
+    latent_tiles = latent_->Reconstruct(at::cat(latent_parts), keep.index_select(0, idx));
+  }
+
   // Pixels payloads: the receiver re-encodes visible patches. Visible-only encoding needs equal
   // K across a forward, so tiles (of any packet) that keep as many go together.
   std::vector<at::Tensor> pixel_tiles(parsed.size());
@@ -159,7 +206,7 @@ std::vector<absl::StatusOr<DecodedImage>> PacketDecoder::DecodeBatch(const std::
   std::vector<at::Tensor> pixel_parts;
   std::vector<int64_t> pixel_rows;
   for (size_t j = 0; j < parsed.size(); ++j) {
-    if (CarriesFeatures(packets[valid[j]]->payload) || !parsed[j].pixels.defined()) continue;
+    if (!CarriesPixels(packets[valid[j]]->payload) || CarriesFeatures(packets[valid[j]]->payload)) continue;
     pixel_tiles[j] = Unpatchify(parsed[j].pixels, o.patch_size, g, g);
     for (int64_t t = 0; t < parsed[j].grid.count(); ++t) {
       by_count[parsed[j].keep[t].sum().item<int64_t>()].push_back(static_cast<int64_t>(pixel_rows.size()));
@@ -183,7 +230,8 @@ std::vector<absl::StatusOr<DecodedImage>> PacketDecoder::DecodeBatch(const std::
     }
   }
 
-  const at::Tensor tiles = mae_->PatchesToImages(pred).clamp(0.0, 1.0);
+  at::Tensor tiles = mae_->PatchesToImages(pred).clamp(0.0, 1.0);
+  if (latent_tiles.defined()) tiles.index_copy_(0, at::tensor(latent_rows, at::kLong), latent_tiles);
   for (size_t j = 0; j < parsed.size(); ++j) {
     const int64_t count = parsed[j].grid.count();
     at::Tensor mine = tiles.narrow(0, first[j], count);

@@ -7,6 +7,7 @@
 #include <ATen/core/Tensor.h>
 
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -14,6 +15,7 @@
 #include "absl/status/statusor.h"
 #include "core/codec/packet.h"
 #include "core/model/mae.h"
+#include "core/pipeline/latent_coder.h"
 #include "core/runtime/compute_precision.h"
 
 namespace mt {
@@ -30,12 +32,16 @@ class PacketDecoder {
  public:
   // max_pixels bounds height·width of accepted packets (RESOURCE_EXHAUSTED beyond); `compute`:
   // the decoder's arithmetic (bf16 is faster on AVX-512 BF16 CPUs and changes results slightly).
-  PacketDecoder(MaskedAutoencoder mae, int64_t max_pixels, ComputePrecision compute = ComputePrecision::kFloat32);
+  // `latent` (optional) serves latent packets; without it they are FAILED_PRECONDITION.
+  PacketDecoder(MaskedAutoencoder mae, int64_t max_pixels, ComputePrecision compute = ComputePrecision::kFloat32,
+                std::shared_ptr<const LatentCoder> latent = nullptr);
 
   // Statuses: FAILED_PRECONDITION when the fingerprint, tile/patch size or feature width is not
   // this model's; RESOURCE_EXHAUSTED over max_pixels; INVALID_ARGUMENT naming the field for a
   // packet inconsistent with itself (id, sizes, tile count, bitmap, token/pixel byte counts,
-  // non-finite values, payload parts the payload kind does not carry).
+  // non-finite values, payload parts the payload kind does not carry). Latent packets: the
+  // fingerprint is the codec's (it covers the coding tables); a corrupt stream is DATA_LOSS or
+  // INVALID_ARGUMENT naming the tile.
   absl::Status Validate(const ImagePacket& packet) const;
 
   // Validate(), then reconstruct.
@@ -47,15 +53,20 @@ class PacketDecoder {
 
   const std::string& fingerprint() const { return fingerprint_; }
   const MaskedAutoencoderOptions& mae_options() const { return mae_->options(); }
+  const LatentCoder* latent_coder() const { return latent_.get(); }
 
  private:
   struct Parsed;  // unpacked keep masks and tokens of a valid packet
   absl::StatusOr<Parsed> Parse(const ImagePacket& packet) const;
+  absl::StatusOr<Parsed> ParseLatent(const ImagePacket& packet) const;
+  // INVALID_ARGUMENT for a non-positive size, RESOURCE_EXHAUSTED over max_pixels.
+  absl::Status CheckImageSize(const ImagePacket& packet) const;
 
   // mutable: LibTorch's forward methods are non-const, though eval-mode inference changes nothing.
   mutable MaskedAutoencoder mae_;
   int64_t max_pixels_;
   ComputePrecision compute_;
+  std::shared_ptr<const LatentCoder> latent_;
   std::string fingerprint_;
 };
 

@@ -5,12 +5,16 @@
 #include <torch/csrc/autograd/grad_mode.h>
 
 #include <chrono>
+#include <algorithm>
 #include <cmath>
+
+#include "absl/strings/str_cat.h"
 
 #include "core/codec/bitmap.h"
 #include "core/io/fingerprint.h"
 #include "core/masking/baseline_masks.h"
 #include "core/model/patchify.h"
+#include "core/pipeline/latent_rate_control.h"
 #include "core/runtime/compute_precision.h"
 #include "core/runtime/cpu_runtime.h"
 #include "core/runtime/stopwatch.h"
@@ -21,8 +25,9 @@ at::Tensor QuantizedPatches(const at::Tensor& tiles, int64_t patch_size) {
   return Patchify(tiles, patch_size).mul(255.0).round().clamp(0, 255).to(at::kByte);
 }
 
-PacketEncoder::PacketEncoder(MaskedAutoencoder mae, Masker masker, ComputePrecision compute)
-    : mae_(std::move(mae)), masker_(std::move(masker)), compute_(compute) {
+PacketEncoder::PacketEncoder(MaskedAutoencoder mae, Masker masker, ComputePrecision compute,
+                             std::shared_ptr<const LatentCoder> latent)
+    : mae_(std::move(mae)), masker_(std::move(masker)), compute_(compute), latent_(std::move(latent)) {
   TORCH_CHECK(mae_->options().img_size == masker_->options().img_size &&
                   mae_->options().patch_size == masker_->options().patch_size,
               "masker and MAE disagree on image or patch size");
@@ -47,7 +52,19 @@ struct Plan {
   at::Tensor tiles;          // (N, 3, T, T)
   int64_t first_tile = 0;    // in the batch's masker input
   int64_t first_feature = -1;  // in the batch's encoder input (-1: payload carries no features)
+  int64_t first_latent = -1;   // in the batch's latent-analysis input (-1: not a latent payload)
+  int64_t latent_level = 0;    // latent: the step level
+  int64_t latent_budget = 0;   // latent with a byte budget: max_bytes (selection happens after analysis)
 };
+
+// Resolves the latent step level of `options` against the coder; INVALID_ARGUMENT out of range.
+absl::StatusOr<int64_t> LatentLevel(const EncodeOptions& options, const LatentCoder& coder) {
+  if (options.latent_level < 0) return std::min(kDefaultLatentLevel, coder.num_levels() - 1);
+  if (options.latent_level >= coder.num_levels())
+    return absl::InvalidArgumentError(absl::StrCat("latent_level ", options.latent_level, " is outside the codec's levels 0..",
+                                                   coder.num_levels() - 1));
+  return options.latent_level;
+}
 
 }  // namespace
 
@@ -57,8 +74,8 @@ std::vector<absl::StatusOr<EncodedImage>> PacketEncoder::EncodeBatch(const std::
   const int64_t l = o.num_patches(), d = o.decoder_embed_dim;
   std::vector<absl::StatusOr<EncodedImage>> results(requests.size(), absl::UnknownError("not encoded"));
   std::vector<Plan> plans;
-  std::vector<at::Tensor> masker_in, encoder_in;
-  int64_t tiles = 0, feature_tiles = 0;
+  std::vector<at::Tensor> masker_in, encoder_in, latent_in;
+  int64_t tiles = 0, feature_tiles = 0, latent_tiles = 0;
   for (size_t r = 0; r < requests.size(); ++r) {
     const EncodeRequest& req = requests[r];
     const EncodeOptions& options = req.options;
@@ -75,8 +92,31 @@ std::vector<absl::StatusOr<EncodedImage>> PacketEncoder::EncodeBatch(const std::
     // Selection runs over all patches of the image at once, so top-k and byte budgets spend
     // patches where the masker says they matter most, whichever tile that is.
     SelectionPolicy policy = options.selection;
-    policy.bytes_per_patch = BytesPerKeptPatch(options.payload, options.precision, d, o.patch_size);
-    policy.overhead_bytes = grid->count() * BytesPerTile(options.payload, options.precision, d, l);
+    int64_t latent_level = 0, latent_budget = 0;
+    if (CarriesLatents(options.payload)) {
+      if (latent_ == nullptr) {
+        results[r] = absl::FailedPreconditionError("payload 'latent' needs a codec: start the sender with --codec_checkpoint");
+        continue;
+      }
+      absl::StatusOr<int64_t> level = LatentLevel(options, *latent_);
+      if (!level.ok()) {
+        results[r] = level.status();
+        continue;
+      }
+      latent_level = *level;
+      if (policy.mode == SelectionPolicy::Mode::kByteBudget) {
+        // A latent patch's cost depends on its content: select once its symbols are known.
+        if (policy.max_bytes <= 0) {
+          results[r] = absl::InvalidArgumentError("selection.max_bytes must be > 0");
+          continue;
+        }
+        latent_budget = policy.max_bytes;
+        policy = SelectionPolicy{SelectionPolicy::Mode::kTopK, 0.5, 1.0};
+      }
+    } else {
+      policy.bytes_per_patch = BytesPerKeptPatch(options.payload, options.precision, d, o.patch_size);
+      policy.overhead_bytes = grid->count() * BytesPerTile(options.payload, options.precision, d, l);
+    }
     absl::StatusOr<PatchSelector> selector = PatchSelector::Create(policy);
     if (!selector.ok()) {
       results[r] = selector.status();
@@ -86,7 +126,8 @@ std::vector<absl::StatusOr<EncodedImage>> PacketEncoder::EncodeBatch(const std::
       results[r] = absl::InvalidArgumentError("random and uniform-grid baselines need a keep_ratio selection");
       continue;
     }
-    Plan plan{r, *grid, policy, *std::move(selector), SplitTiles(req.image.to(at::kFloat), *grid), tiles, -1};
+    Plan plan{r, *grid, policy, *std::move(selector), SplitTiles(req.image.to(at::kFloat), *grid), tiles, -1, -1,
+              latent_level, latent_budget};
     if (options.source == KeepSource::kMasker) {
       masker_in.push_back(plan.tiles);
       tiles += grid->count();
@@ -95,6 +136,11 @@ std::vector<absl::StatusOr<EncodedImage>> PacketEncoder::EncodeBatch(const std::
       plan.first_feature = feature_tiles;
       encoder_in.push_back(plan.tiles);
       feature_tiles += grid->count();
+    }
+    if (CarriesLatents(options.payload)) {
+      plan.first_latent = latent_tiles;
+      latent_in.push_back(plan.tiles);
+      latent_tiles += grid->count();
     }
     plans.push_back(std::move(plan));
   }
@@ -133,6 +179,8 @@ std::vector<absl::StatusOr<EncodedImage>> PacketEncoder::EncodeBatch(const std::
     ComputePrecisionScope precision(compute_);
     tokens = mae_->EmbedForDecoder(mae_->EncodeFull(at::cat(encoder_in))).to(at::kFloat);
   }
+  at::Tensor latents;  // (latent_tiles, L, C)
+  if (!latent_in.empty()) latents = latent_->Analyze(at::cat(latent_in));
   for (size_t i = 0; i < plans.size(); ++i) {
     const Plan& plan = plans[i];
     const EncodeRequest& req = requests[plan.request];
@@ -149,6 +197,21 @@ std::vector<absl::StatusOr<EncodedImage>> PacketEncoder::EncodeBatch(const std::
     p.payload = req.options.payload;
     p.precision = req.options.precision;
     p.tiles.resize(static_cast<size_t>(plan.grid.count()));
+    if (plan.first_latent >= 0) {
+      const int64_t n = plan.grid.count();
+      at::Tensor probs_here = probs.defined() ? probs.narrow(0, plan.first_tile, n) : at::Tensor();
+      LatentTiles coded = EncodeLatentTiles(*latent_, latents.narrow(0, plan.first_latent, n), out[i].keep,
+                                            probs_here, plan.latent_level, plan.latent_budget);
+      p.model_fingerprint = latent_->fingerprint();
+      p.feature_dim = latent_->options().latent_channels;
+      p.latent_level = plan.latent_level;
+      out[i].keep = coded.keep;
+      out[i].kept = coded.keep.sum().item<int64_t>();
+      out[i].estimated_bits = coded.estimated_bits;
+      p.latent = std::move(coded.stream);
+      p.tiles.clear();
+      continue;
+    }
     for (int64_t t = 0; t < plan.grid.count(); ++t) {
       TilePayload& tile = p.tiles[static_cast<size_t>(t)];
       at::Tensor keep = out[i].keep[t];

@@ -6,6 +6,7 @@
 
 #include <ATen/core/Tensor.h>
 
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -15,6 +16,7 @@
 #include "core/masking/patch_selector.h"
 #include "core/model/mae.h"
 #include "core/model/masker.h"
+#include "core/pipeline/latent_coder.h"
 #include "core/runtime/compute_precision.h"
 
 namespace mt {
@@ -34,6 +36,7 @@ struct EncodeOptions {
   Precision precision = Precision::kFp16;
   KeepSource source = KeepSource::kMasker;
   uint64_t seed = 0;  // kRandom: generator seed
+  int64_t latent_level = -1;  // latent payload: quantisation step level (-1: the codec's default, see kDefaultLatentLevel)
 };
 
 struct EncodeRequest {
@@ -42,13 +45,18 @@ struct EncodeRequest {
   EncodeOptions options;
 };
 
+// Latent payload's default step level (of the codec's 12, finest = 0): the best measured
+// rate–quality trade-off below 0.5 bpp on the held-out photos (docs/RESULTS.md).
+inline constexpr int64_t kDefaultLatentLevel = 4;
+
 struct EncodedImage {
   ImagePacket packet;
   TileGrid grid;
   at::Tensor keep;          // (N, L) bool, kept patches per tile
   int64_t kept = 0;         // patches kept over all tiles
   double masker_ms = 0;     // masker + selection
-  double encoder_ms = 0;    // MAE encoder + decoder_embed + quantisation (0 for pixels)
+  double encoder_ms = 0;    // MAE encoder + decoder_embed + quantisation (0 for pixels); latent: + entropy coding
+  double estimated_bits = 0;  // latent payload: the coding tables' ideal bits (real bytes are a little more)
   int batch_images = 1;     // images that shared the forward passes (EncodeBatch)
 };
 
@@ -56,7 +64,9 @@ class PacketEncoder {
  public:
   // The models must agree on image and patch size (TORCH_CHECK: programmer error). `compute`:
   // the models' arithmetic (bf16 is faster on AVX-512 BF16 CPUs and changes results slightly).
-  PacketEncoder(MaskedAutoencoder mae, Masker masker, ComputePrecision compute = ComputePrecision::kFloat32);
+  // `latent` (optional) serves the latent payload; without it such requests are FAILED_PRECONDITION.
+  PacketEncoder(MaskedAutoencoder mae, Masker masker, ComputePrecision compute = ComputePrecision::kFloat32,
+                std::shared_ptr<const LatentCoder> latent = nullptr);
 
   // image (3, H, W) float in [0,1], any size → packet. INVALID_ARGUMENT for a bad id or policy.
   absl::StatusOr<EncodedImage> Encode(const at::Tensor& image, const std::string& id,
@@ -69,12 +79,14 @@ class PacketEncoder {
   const std::string& fingerprint() const { return fingerprint_; }
   const MaskedAutoencoderOptions& mae_options() const { return mae_->options(); }
   const MaskerOptions& masker_options() const { return masker_->options(); }
+  const LatentCoder* latent_coder() const { return latent_.get(); }
 
  private:
   // mutable: LibTorch's forward methods are non-const, though eval-mode inference changes nothing.
   mutable MaskedAutoencoder mae_;
   mutable Masker masker_;
   ComputePrecision compute_;
+  std::shared_ptr<const LatentCoder> latent_;
   std::string fingerprint_;
 };
 

@@ -12,6 +12,7 @@
 #include "core/model/patchify.h"
 #include "core/train/lr_schedule.h"
 #include "core/train/viz_writer.h"
+#include "core/train/weight_copy.h"
 
 namespace mt {
 
@@ -34,20 +35,7 @@ absl::StatusOr<std::unique_ptr<MaskerTask>> MaskerTask::Create(const MaskerTaskC
 absl::Status MaskerTask::InitFrom(const std::string& path) {
   absl::StatusOr<Masker> init = LoadMasker(path);
   if (!init.ok()) return init.status();
-  torch::NoGradGuard no_grad;
-  auto mine = masker_->named_parameters(/*recurse=*/true);
-  auto theirs = (*init)->named_parameters(/*recurse=*/true);
-  if (mine.size() != theirs.size())
-    return absl::FailedPreconditionError(absl::StrCat("init_checkpoint '", path, "' has ", theirs.size(),
-                                                      " weights, the configured masker ", mine.size()));
-  for (const auto& kv : theirs) {
-    at::Tensor* dst = mine.find(kv.key());
-    if (dst == nullptr || dst->sizes() != kv.value().sizes())
-      return absl::FailedPreconditionError(absl::StrCat("init_checkpoint '", path, "': weight '", kv.key(),
-                                                        "' is missing or differs in shape from the configured masker"));
-    dst->copy_(kv.value());
-  }
-  return absl::OkStatus();
+  return CopyParameters(**init, *masker_, absl::StrCat("init_checkpoint '", path, "'"));
 }
 
 MaskerTask::MaskerTask(const MaskerTaskConfig& config, MaskedAutoencoder mae)

@@ -12,7 +12,9 @@ std::unique_ptr<torch::optim::AdamW> MakeAdamW(torch::nn::Module& module, const 
     if (!p.value().requires_grad()) continue;
     // Tokens are (1, 1, D): more than one dim, but not weights.
     const bool token = absl::EndsWith(p.key(), "cls_token") || absl::EndsWith(p.key(), "mask_token");
-    (p.value().dim() >= 2 && !token ? decay : no_decay).push_back(p.value());
+    // A codec's entropy model is a density, not a weight to shrink towards zero.
+    const bool density = absl::StartsWith(p.key(), "prior.");
+    (p.value().dim() >= 2 && !token && !density ? decay : no_decay).push_back(p.value());
   }
   auto decayed = torch::optim::AdamWOptions(c.lr).betas({c.beta1, c.beta2}).weight_decay(c.weight_decay);
   auto plain = torch::optim::AdamWOptions(c.lr).betas({c.beta1, c.beta2}).weight_decay(0.0);

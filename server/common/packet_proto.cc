@@ -9,6 +9,7 @@ v1::PayloadKind ToProto(PayloadKind kind) {
     case PayloadKind::kFeatures: return v1::FEATURES;
     case PayloadKind::kFeaturesAndPixels: return v1::FEATURES_AND_PIXELS;
     case PayloadKind::kPixels: return v1::PIXELS;
+    case PayloadKind::kLatent: return v1::LATENT;
   }
   return v1::PAYLOAD_KIND_UNSPECIFIED;
 }
@@ -28,6 +29,7 @@ absl::StatusOr<PayloadKind> FromProto(v1::PayloadKind kind, PayloadKind unspecif
     case v1::FEATURES: return PayloadKind::kFeatures;
     case v1::FEATURES_AND_PIXELS: return PayloadKind::kFeaturesAndPixels;
     case v1::PIXELS: return PayloadKind::kPixels;
+    case v1::LATENT: return PayloadKind::kLatent;
     default: break;
   }
   return absl::InvalidArgumentError(absl::StrCat(field, ": unknown payload kind ", static_cast<int>(kind)));
@@ -67,6 +69,10 @@ v1::Packet ToProto(const ImagePacket& p) {
   out.set_feature_dim(static_cast<int32_t>(p.feature_dim));
   out.set_payload(ToProto(p.payload));
   out.set_precision(ToProto(p.precision));
+  if (CarriesLatents(p.payload)) {
+    out.set_latent_level(static_cast<int32_t>(p.latent_level));
+    out.set_latent(p.latent);
+  }
   for (const TilePayload& t : p.tiles) {
     v1::TilePayload* tp = out.add_tiles();
     tp->set_keep_bitmap(t.keep_bitmap);
@@ -91,7 +97,7 @@ absl::StatusOr<ImagePacket> FromProto(const v1::Packet& proto) {
     return absl::InvalidArgumentError("payload: a packet must name its payload kind");
   absl::StatusOr<Precision> precision = FromProto(proto.precision(), Precision::kFp32, "precision");
   if (!precision.ok()) return precision.status();
-  if (proto.precision() == v1::PRECISION_UNSPECIFIED && *payload != PayloadKind::kPixels)
+  if (proto.precision() == v1::PRECISION_UNSPECIFIED && CarriesFeatures(*payload))
     return absl::InvalidArgumentError("precision: a features packet must name its precision");
   p.id = proto.id();
   p.model_fingerprint = proto.model_fingerprint();
@@ -102,6 +108,8 @@ absl::StatusOr<ImagePacket> FromProto(const v1::Packet& proto) {
   p.feature_dim = proto.feature_dim();
   p.payload = *payload;
   p.precision = *precision;
+  p.latent_level = proto.latent_level();
+  p.latent = proto.latent();
   p.tiles.reserve(static_cast<size_t>(proto.tiles_size()));
   for (const v1::TilePayload& t : proto.tiles())
     p.tiles.push_back({t.keep_bitmap(), t.features(), t.feature_scales(), t.pixels()});

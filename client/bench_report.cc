@@ -1,0 +1,193 @@
+#include "client/bench_report.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <tuple>
+
+#include "core/metrics/bd_rate.h"
+
+namespace mt::client {
+namespace {
+
+struct Curve {  // one line of the plot: (method, payload, precision)
+  std::string method, payload, precision;
+  bool operator<(const Curve& o) const {
+    return std::tie(method, payload, precision) < std::tie(o.method, o.payload, o.precision);
+  }
+  std::string Name() const {
+    return payload.empty() ? method : method + " " + payload + (precision.empty() ? "" : " " + precision);
+  }
+};
+
+struct Mean {
+  double bpp = 0, psnr = 0, ssim = 0, bytes = 0, estimated = 0;
+  int n = 0;
+};
+
+using Curves = std::map<Curve, std::map<double, Mean>>;
+
+// The rates at which the report reads every curve's PSNR off (the latent codec's targets are
+// stated at or below 0.5 bpp).
+constexpr double kReadRates[] = {0.1, 0.2, 0.3, 0.4, 0.5, 1.0, 2.0};
+constexpr double kBudgets[] = {0.25, 0.5, 1, 2, 4, 8, 16};
+constexpr double kLowRate = 0.5;  // BD-rate "low-rate" range: points at or below this bpp
+
+Curves MeanCurves(const std::vector<BenchRow>& rows) {
+  Curves curves;
+  for (const BenchRow& r : rows) {
+    Mean& m = curves[{r.method, r.payload, r.precision}][r.setting];
+    m.bpp += r.bpp;
+    m.psnr += r.psnr;
+    m.ssim += r.ssim;
+    m.bytes += static_cast<double>(r.bytes);
+    m.estimated += r.estimated_bytes;
+    ++m.n;
+  }
+  for (auto& [curve, points] : curves)
+    for (auto& [s, m] : points) m.bpp /= m.n, m.psnr /= m.n, m.ssim /= m.n, m.bytes /= m.n, m.estimated /= m.n;
+  return curves;
+}
+
+std::vector<RdPoint> Points(const std::map<double, Mean>& points, double max_bpp = INFINITY) {
+  std::vector<RdPoint> out;
+  for (const auto& [s, m] : points)
+    if (m.bpp <= max_bpp) out.push_back({m.bpp, m.psnr});
+  return out;
+}
+
+// PSNR on the curve's Pareto front at `bpp` (linear in log rate); NaN outside its range.
+double PsnrAt(const std::vector<RdPoint>& points, double bpp) {
+  std::vector<RdPoint> f = ParetoFront(points);
+  for (size_t i = 1; i < f.size(); ++i)
+    if (bpp >= f[i - 1].bpp && bpp <= f[i].bpp) {
+      const double t = std::log(bpp / f[i - 1].bpp) / std::log(f[i].bpp / f[i - 1].bpp);
+      return f[i - 1].psnr + t * (f[i].psnr - f[i - 1].psnr);
+    }
+  return NAN;
+}
+
+std::string Cell(double v, const char* fmt = "%.2f") {
+  if (!std::isfinite(v)) return " — |";
+  char buf[64];
+  std::snprintf(buf, sizeof buf, fmt, v);
+  return std::string(" ") + buf + " |";
+}
+
+void WriteBudgetTable(std::ofstream& md, const Curves& curves) {
+  md << "## Best mean PSNR (dB) within a bits-per-pixel budget\n\n| method |";
+  for (double b : kBudgets) md << " <= " << b << " bpp |";
+  md << "\n|---|";
+  for (size_t i = 0; i < std::size(kBudgets); ++i) md << "---:|";
+  md << "\n";
+  for (const auto& [curve, points] : curves) {
+    md << "| " << curve.Name() << " |";
+    for (double b : kBudgets) {
+      double best = -INFINITY;
+      for (const auto& [s, m] : points)
+        if (m.bpp <= b) best = std::max(best, m.psnr);
+      md << Cell(best);
+    }
+    md << "\n";
+  }
+}
+
+// PSNR read off each curve at fixed rates, and the BD-rate against JPEG (all points, and only
+// the points at or below kLowRate of both curves).
+void WriteAnchorTable(std::ofstream& md, const Curves& curves) {
+  const auto jpeg = curves.find(Curve{"jpeg", "", ""});
+  md << "\n## PSNR (dB) at fixed rates (each curve's Pareto front, interpolated in log rate) and BD-rate "
+        "against JPEG\n\nBD-rate: percent bits the method needs over JPEG at equal PSNR (negative = fewer), "
+        "over the PSNR range both cover; '<= 0.5' uses only points at or below 0.5 bpp.\n\n| method |";
+  for (double r : kReadRates) md << " @" << r << " |";
+  md << " BD-rate vs JPEG | BD-rate <= 0.5 |\n|---|";
+  for (size_t i = 0; i < std::size(kReadRates) + 2; ++i) md << "---:|";
+  md << "\n";
+  for (const auto& [curve, points] : curves) {
+    if (curve.method == "png") continue;
+    md << "| " << curve.Name() << " |";
+    for (double r : kReadRates) md << Cell(PsnrAt(Points(points), r));
+    for (double max_bpp : {static_cast<double>(INFINITY), kLowRate}) {
+      absl::StatusOr<double> bd = jpeg == curves.end() ? absl::NotFoundError("no jpeg")
+                                                       : BjontegaardDeltaRate(Points(jpeg->second, max_bpp),
+                                                                              Points(points, max_bpp));
+      md << (bd.ok() ? Cell(*bd, "%+.1f %%") : std::string(" — |"));
+    }
+    md << "\n";
+  }
+}
+
+void WriteSettingsTable(std::ofstream& md, const Curves& curves) {
+  md << "\n## Every setting (means)\n\nFor latent rows, 'est. bytes' is the entropy model's ideal size and "
+        "'gap' the real bytes over it.\n\n| method | setting | bytes | est. bytes | gap | bpp | PSNR dB | SSIM |\n"
+        "|---|---:|---:|---:|---:|---:|---:|---:|\n";
+  for (const auto& [curve, points] : curves)
+    for (const auto& [s, m] : points) {
+      const bool latent = m.estimated > 0;
+      char line[320];
+      std::snprintf(line, sizeof line, "| %s | %g | %.0f |%s%s %.3f | %.2f | %.4f |\n", curve.Name().c_str(), s, m.bytes,
+                    latent ? Cell(m.estimated, "%.0f").c_str() : " — |",
+                    latent ? Cell(100.0 * (m.bytes / m.estimated - 1.0), "%+.1f %%").c_str() : " — |", m.bpp, m.psnr,
+                    m.ssim);
+      md << line;
+    }
+}
+
+absl::Status WritePlot(const BenchConfig& c, const Curves& curves) {
+  const std::string dir = c.plot + ".data";
+  std::filesystem::create_directories(dir);
+  std::ofstream gp(dir + "/plot.gp");
+  gp << "set terminal pngcairo size 1200,750 font ',10'\nset output '" << c.plot << "'\n"
+     << "set logscale x 2\nset xlabel 'bits per pixel (wire bytes x 8 / pixels)'\nset ylabel 'PSNR (dB)'\n"
+     << "set key outside right\nset grid\nset yrange [10:45]\n"
+     << "set title 'Rate-distortion, " << c.images_dir << " (PNG, lossless, in the report)'\nplot ";
+  int i = 0;
+  for (const auto& [curve, points] : curves) {
+    if (curve.method == "png") continue;  // infinite PSNR (capped at 100 dB) would flatten every curve
+    const std::string file = dir + "/curve" + std::to_string(i) + ".dat";
+    std::ofstream d(file);
+    for (const RdPoint& p : ParetoFront(Points(points))) d << p.bpp << " " << p.psnr << "\n";
+    gp << (i ? ", " : "") << "'" << file << "' using 1:2 with linespoints title '" << curve.Name() << "'";
+    ++i;
+  }
+  gp << "\n";
+  gp.close();
+  const std::string cmd = "gnuplot '" + dir + "/plot.gp'";
+  if (std::system(cmd.c_str()) != 0)
+    return absl::FailedPreconditionError("gnuplot failed or is missing (apt-get install gnuplot-nox); data in " + dir);
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+absl::Status WriteBenchOutputs(const BenchConfig& c, const std::vector<BenchRow>& rows, size_t images) {
+  if (!c.csv.empty()) {
+    std::ofstream csv(c.csv);
+    csv << "image,method,payload,precision,setting,bytes,estimated_bytes,bpp,psnr_db,ssim\n";
+    for (const BenchRow& r : rows)
+      csv << r.image << "," << r.method << "," << r.payload << "," << r.precision << "," << r.setting << ","
+          << r.bytes << "," << r.estimated_bytes << "," << r.bpp << "," << r.psnr << "," << r.ssim << "\n";
+    if (!csv) return absl::InternalError("cannot write " + c.csv);
+  }
+  const Curves curves = MeanCurves(rows);
+  if (!c.report.empty()) {
+    std::ofstream md(c.report);
+    md << "# Rate-distortion: " << c.images_dir << " (" << images << " images"
+       << (c.crop > 0 ? ", " + std::to_string(c.crop) + "x" + std::to_string(c.crop) + " native crops" : "")
+       << ")\n\nBytes are what travels: the serialized sender->receiver packet for the MAE methods, the whole "
+          "file for JPEG/WebP/PNG. PSNR/SSIM of the image the receiver ends with, averaged over images. Latent "
+          "curves: 'kNN' keeps NN % of the patches (chosen by the masker, at random or on a grid; 'all' keeps "
+          "every patch) and the setting is the quantisation step level.\n\n";
+    WriteBudgetTable(md, curves);
+    WriteAnchorTable(md, curves);
+    WriteSettingsTable(md, curves);
+    if (!md) return absl::InternalError("cannot write " + c.report);
+  }
+  if (!c.plot.empty()) return WritePlot(c, curves);
+  return absl::OkStatus();
+}
+
+}  // namespace mt::client

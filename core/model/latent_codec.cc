@@ -1,0 +1,94 @@
+#include "core/model/latent_codec.h"
+
+#include <ATen/ATen.h>
+#include <torch/csrc/autograd/grad_mode.h>
+#include <torch/nn/modules/activation.h>
+#include <torch/nn/modules/linear.h>
+
+#include <algorithm>
+
+#include "core/entropy/frequency_table.h"
+
+namespace mt {
+namespace {
+
+torch::nn::Sequential ProjectionMlp(int64_t in, int64_t hidden, int64_t out) {
+  torch::nn::Linear fc1(in, hidden), fc2(hidden, out);
+  InitLinear(fc1);
+  InitLinear(fc2);
+  return torch::nn::Sequential(fc1, torch::nn::GELU(), fc2);
+}
+
+}  // namespace
+
+LatentCodecImpl::LatentCodecImpl(const LatentCodecOptions& o) : options_(o) {
+  TORCH_CHECK(o.latent_channels > 0 && o.bottleneck_hidden > 0, "latent_channels and bottleneck_hidden must be > 0");
+  mae = register_module("mae", MaskedAutoencoder(o.mae));
+  analysis = register_module("analysis", ProjectionMlp(o.mae.embed_dim, o.bottleneck_hidden, o.latent_channels));
+  synthesis = register_module("synthesis", ProjectionMlp(o.latent_channels, o.bottleneck_hidden, o.mae.decoder_embed_dim));
+  FactorizedPriorOptions po;
+  po.channels = o.latent_channels;
+  prior = register_module("prior", FactorizedPrior(po));
+  decoder_cls_token = register_parameter("decoder_cls_token", at::zeros({1, 1, o.mae.decoder_embed_dim}));
+  const int64_t s = o.table_levels, c = o.latent_channels;
+  quant_steps = register_buffer("quant_steps", at::zeros({s}, at::kDouble));
+  cdf_tables = register_buffer("cdf_tables", at::zeros({s, c, o.table_width}, at::kInt));
+  cdf_sizes = register_buffer("cdf_sizes", at::zeros({s, c}, at::kInt));
+  cdf_offsets = register_buffer("cdf_offsets", at::zeros({s, c}, at::kInt));
+}
+
+at::Tensor LatentCodecImpl::Analyze(const at::Tensor& encoded) {
+  const int64_t l = options_.mae.num_patches();
+  TORCH_CHECK(encoded.dim() == 3 && encoded.size(1) == l + 1, "Analyze expects (B, 1+L, D_enc)");
+  return analysis->forward(encoded.narrow(1, 1, l));
+}
+
+at::Tensor LatentCodecImpl::EncodeImages(const at::Tensor& images) { return Analyze(mae->EncodeFull(images)); }
+
+at::Tensor LatentCodecImpl::Decode(const at::Tensor& latents, const at::Tensor& keep) {
+  TORCH_CHECK(latents.dim() == 3 && latents.size(2) == options_.latent_channels, "Decode expects (B, L, C)");
+  at::Tensor tokens = mae->ApplyKeepMask(synthesis->forward(latents), keep);
+  at::Tensor cls = decoder_cls_token.to(tokens.dtype()).expand({tokens.size(0), 1, -1});
+  return mae->Decode(cls, tokens);
+}
+
+double LatentCodecImpl::step(int64_t level) const {
+  TORCH_CHECK(level >= 0 && level < num_levels(), "step level ", level, " out of range");
+  return quant_steps[level].item<double>();
+}
+
+void LatentCodecImpl::BuildTables(const std::vector<double>& steps) {
+  TORCH_CHECK(!steps.empty() && std::is_sorted(steps.begin(), steps.end()) && steps.front() > 0,
+              "BuildTables needs ascending steps > 0");
+  const int64_t c = options_.latent_channels, s = static_cast<int64_t>(steps.size());
+  std::vector<std::vector<FrequencyTable>> tables;
+  int64_t width = 0;
+  for (double step : steps) {
+    std::vector<FrequencyTable>& level = tables.emplace_back();
+    for (const ChannelPmf& pmf : prior->IntegerPmfs(step)) {
+      absl::StatusOr<FrequencyTable> t = QuantizePmf(pmf.pmf, pmf.offset);
+      TORCH_CHECK(t.ok(), "cannot quantise a learned pmf: ", t.status().ToString());
+      width = std::max<int64_t>(width, static_cast<int64_t>(t->cdf.size()));
+      level.push_back(*std::move(t));
+    }
+  }
+  at::Tensor cdf = at::zeros({s, c, width}, at::kInt), sizes = at::zeros({s, c}, at::kInt);
+  at::Tensor offsets = at::zeros({s, c}, at::kInt);
+  for (int64_t i = 0; i < s; ++i)
+    for (int64_t ch = 0; ch < c; ++ch) {
+      const FrequencyTable& t = tables[static_cast<size_t>(i)][static_cast<size_t>(ch)];
+      for (size_t k = 0; k < t.cdf.size(); ++k) cdf[i][ch][static_cast<int64_t>(k)] = static_cast<int32_t>(t.cdf[k]);
+      sizes[i][ch] = static_cast<int32_t>(t.cdf.size());
+      offsets[i][ch] = t.offset;
+    }
+  torch::NoGradGuard no_grad;
+  // set_ keeps the registered buffers (same tensors) while changing their shapes.
+  quant_steps.set_(at::tensor(steps, at::kDouble));
+  cdf_tables.set_(cdf);
+  cdf_sizes.set_(sizes);
+  cdf_offsets.set_(offsets);
+  options_.table_levels = s;
+  options_.table_width = width;
+}
+
+}  // namespace mt

@@ -1,0 +1,63 @@
+// Learned latent codec around a frozen MAE encoder: the full-context encoder's tokens go
+// through an analysis projection to C channels, are quantised with step Δ (ŷ = Δ·round(y/Δ))
+// and coded under a factorized prior; the receiver's synthesis projection maps ŷ back to the
+// decoder's width, mask tokens fill the patches that were not sent, and the (fine-tuned) MAE
+// decoder reconstructs the whole tile. Coding tables (integer CDFs, one set per step Δ) are
+// computed once at export and stored as buffers, so sender and receiver code identically.
+// Thread-safety: as any torch module — concurrent eval-mode calls under NoGradGuard are safe.
+#pragma once
+
+#include <torch/nn/module.h>
+#include <torch/nn/modules/container/sequential.h>
+#include <torch/nn/pimpl.h>
+
+#include <vector>
+
+#include "core/model/factorized_prior.h"
+#include "core/model/mae.h"
+
+namespace mt {
+
+struct LatentCodecOptions {
+  MaskedAutoencoderOptions mae;  // the MAE inside (encoder frozen from mae.pt, decoder fine-tuned)
+  int64_t latent_channels = 16;  // C: channels per patch after the analysis projection
+  int64_t bottleneck_hidden = 128;  // hidden width of the analysis / synthesis MLPs
+  int64_t table_levels = 0;      // step levels with coding tables (set by BuildTables; 0 = none yet)
+  int64_t table_width = 0;       // longest table's CDF length (set by BuildTables)
+};
+
+class LatentCodecImpl : public torch::nn::Module {
+ public:
+  explicit LatentCodecImpl(const LatentCodecOptions& options = {});
+
+  // Full-context encoder tokens (B, 1+L, D_enc) → latents y (B, L, C) (the cls token is not sent).
+  at::Tensor Analyze(const at::Tensor& encoded);
+  // Latents ŷ (B, L, C) and keep (B, L) → patches (B, L, p·p·3): synthesis, mask tokens where
+  // keep is false, the learned decoder cls token, the MAE decoder.
+  at::Tensor Decode(const at::Tensor& latents, const at::Tensor& keep);
+  // Images (B, 3, S, S) → y (B, L, C): EncodeFull then Analyze.
+  at::Tensor EncodeImages(const at::Tensor& images);
+
+  // Computes and stores the integer coding tables for each step in `steps` (ascending, > 0).
+  void BuildTables(const std::vector<double>& steps);
+  // Number of stored step levels (0 before BuildTables).
+  int64_t num_levels() const { return quant_steps.numel(); }
+  // Step Δ of level i.
+  double step(int64_t level) const;
+
+  const LatentCodecOptions& options() const { return options_; }
+
+  MaskedAutoencoder mae{nullptr};
+  torch::nn::Sequential analysis{nullptr}, synthesis{nullptr};
+  FactorizedPrior prior{nullptr};
+  at::Tensor decoder_cls_token;  // (1, 1, D_dec): replaces the encoder's cls, which is not sent
+  // Coding tables, filled by BuildTables (empty before): per level s and channel c, the CDF
+  // cdf_tables[s][c][0..cdf_sizes[s][c]] (int32, total 1<<16) for symbols from cdf_offsets[s][c].
+  at::Tensor quant_steps, cdf_tables, cdf_sizes, cdf_offsets;
+
+ private:
+  LatentCodecOptions options_;
+};
+TORCH_MODULE(LatentCodec);
+
+}  // namespace mt

@@ -1,0 +1,135 @@
+#include "core/pipeline/latent_coder.h"
+
+#include <ATen/ATen.h>
+#include <torch/csrc/autograd/grad_mode.h>
+
+#include <cmath>
+
+#include "absl/strings/str_cat.h"
+#include "core/entropy/latent_stream.h"
+#include "core/io/fingerprint.h"
+
+namespace mt {
+namespace {
+
+// Symbols beyond this are clamped: the tables' escape codes any int32, but a latent this far out
+// means a broken model, and clamping keeps round() → int32 defined.
+constexpr double kMaxSymbolMagnitude = 1 << 24;
+
+}  // namespace
+
+absl::StatusOr<std::shared_ptr<const LatentCoder>> LatentCoder::Create(LatentCodec codec, ComputePrecision compute) {
+  codec->eval();
+  const int64_t levels = codec->num_levels(), c = codec->options().latent_channels;
+  if (levels == 0)
+    return absl::FailedPreconditionError(
+        "the codec checkpoint holds no coding tables (a training checkpoint? run `mt-train export --ckpt_path ... --out ...`)");
+  auto coder = std::shared_ptr<LatentCoder>(new LatentCoder(codec, compute));
+  at::Tensor sizes = codec->cdf_sizes.to(at::kInt).contiguous(), offsets = codec->cdf_offsets.to(at::kInt).contiguous();
+  at::Tensor cdf = codec->cdf_tables.to(at::kInt).contiguous();
+  const int64_t width = cdf.size(2);
+  for (int64_t s = 0; s < levels; ++s) {
+    coder->steps_.push_back(codec->step(s));
+    if (!(coder->steps_.back() > 0) || !std::isfinite(coder->steps_.back()))
+      return absl::FailedPreconditionError(absl::StrCat("codec step level ", s, " has step ", coder->steps_.back()));
+    std::vector<FrequencyTable>& level = coder->tables_.emplace_back();
+    for (int64_t ch = 0; ch < c; ++ch) {
+      const int64_t n = sizes[s][ch].item<int32_t>();
+      if (n < 0 || n > width)
+        return absl::FailedPreconditionError(absl::StrCat("codec table (level ", s, ", channel ", ch, ") has size ", n));
+      FrequencyTable t;
+      t.offset = offsets[s][ch].item<int32_t>();
+      const int32_t* row = cdf[s][ch].data_ptr<int32_t>();
+      for (int64_t k = 0; k < n; ++k) t.cdf.push_back(static_cast<uint32_t>(row[k]));
+      if (absl::Status st = ValidateTable(t); !st.ok())
+        return absl::FailedPreconditionError(
+            absl::StrCat("codec table (level ", s, ", channel ", ch, ") is malformed: ", st.message()));
+      level.push_back(std::move(t));
+    }
+  }
+  coder->fingerprint_ = ModelFingerprint(*coder->codec_);
+  return std::shared_ptr<const LatentCoder>(coder);
+}
+
+at::Tensor LatentCoder::Analyze(const at::Tensor& tiles) const {
+  torch::NoGradGuard no_grad;
+  ComputePrecisionScope precision(compute_);
+  return codec_->EncodeImages(tiles).to(at::kFloat);
+}
+
+at::Tensor LatentCoder::Quantize(const at::Tensor& y, int64_t level) const {
+  return at::round(y / step(level)).clamp(-kMaxSymbolMagnitude, kMaxSymbolMagnitude).to(at::kInt);
+}
+
+at::Tensor LatentCoder::PatchBits(const at::Tensor& symbols, int64_t level) const {
+  const std::vector<FrequencyTable>& tables = tables_.at(static_cast<size_t>(level));
+  at::Tensor q = symbols.to(at::kInt).contiguous();
+  const int64_t n = q.size(0), l = q.size(1), c = q.size(2);
+  at::Tensor bits = at::zeros({n, l}, at::kDouble);
+  const int32_t* v = q.data_ptr<int32_t>();
+  double* out = bits.data_ptr<double>();
+  for (int64_t i = 0; i < n * l; ++i)
+    for (int64_t ch = 0; ch < c; ++ch) out[i] += SymbolBits(tables[static_cast<size_t>(ch)], v[i * c + ch]);
+  return bits;
+}
+
+std::string LatentCoder::EncodeTiles(const at::Tensor& symbols, const at::Tensor& keep, int64_t level,
+                                     double* estimated_bits) const {
+  const std::vector<FrequencyTable>& tables = tables_.at(static_cast<size_t>(level));
+  at::Tensor q = symbols.to(at::kInt).contiguous();
+  at::Tensor k = keep.to(at::kByte).contiguous();
+  const int64_t n = q.size(0), l = q.size(1), c = q.size(2);
+  const int grid = static_cast<int>(codec_->options().mae.grid_size());
+  std::vector<LatentTile> tiles(static_cast<size_t>(n));
+  for (int64_t t = 0; t < n; ++t) {
+    LatentTile& tile = tiles[static_cast<size_t>(t)];
+    const uint8_t* kp = k[t].data_ptr<uint8_t>();
+    const int32_t* qp = q[t].data_ptr<int32_t>();
+    tile.keep.assign(kp, kp + l);
+    for (int64_t i = 0; i < l; ++i)
+      if (kp[i]) tile.symbols.insert(tile.symbols.end(), qp + i * c, qp + (i + 1) * c);
+    if (estimated_bits != nullptr) *estimated_bits += EstimateLatentTileBits(tables, grid, tile);
+  }
+  absl::StatusOr<std::string> bytes = EncodeLatentTiles(tables, grid, tiles);
+  TORCH_CHECK(bytes.ok(), "EncodeLatentTiles: ", bytes.status().ToString());  // inputs are ours: a bug
+  return *std::move(bytes);
+}
+
+absl::Status LatentCoder::DecodeTiles(std::string_view stream, int64_t count, int64_t level, at::Tensor* keep,
+                                      at::Tensor* latents) const {
+  if (level < 0 || level >= num_levels())
+    return absl::InvalidArgumentError(
+        absl::StrCat("latent_level ", level, " is outside the codec's levels 0..", num_levels() - 1));
+  const std::vector<FrequencyTable>& tables = tables_[static_cast<size_t>(level)];
+  const LatentCodecOptions& o = codec_->options();
+  const int64_t n = count, l = o.mae.num_patches(), c = o.latent_channels;
+  if (n < 1) return absl::InvalidArgumentError("a latent stream needs at least one tile");
+  const int grid = static_cast<int>(o.mae.grid_size());
+  absl::StatusOr<std::vector<LatentTile>> tiles = DecodeLatentTiles(tables, grid, static_cast<size_t>(n), stream);
+  if (!tiles.ok()) return absl::Status(tiles.status().code(), absl::StrCat("latent: ", tiles.status().message()));
+  *keep = at::zeros({n, l}, at::kBool);
+  *latents = at::zeros({n, l, c}, at::kFloat);
+  bool* kp = keep->data_ptr<bool>();
+  float* yp = latents->data_ptr<float>();
+  const double delta = step(level);
+  for (int64_t t = 0; t < n; ++t) {
+    const LatentTile* tile = &(*tiles)[static_cast<size_t>(t)];
+    size_t next = 0;
+    for (int64_t i = 0; i < l; ++i) {
+      if (!tile->keep[static_cast<size_t>(i)]) continue;
+      kp[t * l + i] = true;
+      for (int64_t ch = 0; ch < c; ++ch)
+        yp[(t * l + i) * c + ch] = static_cast<float>(delta * tile->symbols[next++]);
+    }
+  }
+  return absl::OkStatus();
+}
+
+at::Tensor LatentCoder::Reconstruct(const at::Tensor& latents, const at::Tensor& keep) const {
+  torch::NoGradGuard no_grad;
+  ComputePrecisionScope precision(compute_);
+  at::Tensor patches = codec_->Decode(latents, keep).to(at::kFloat);
+  return codec_->mae->PatchesToImages(patches).clamp(0.0, 1.0);
+}
+
+}  // namespace mt

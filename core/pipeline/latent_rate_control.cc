@@ -1,0 +1,52 @@
+#include "core/pipeline/latent_rate_control.h"
+
+#include <ATen/ATen.h>
+
+#include <algorithm>
+#include <cmath>
+
+namespace mt {
+namespace {
+
+// Rounds a budget can take: each one re-encodes with fewer patches if the real streams
+// overshoot the estimate (the keep masks' cost moves with the selection).
+constexpr int kBudgetRounds = 6;
+
+// The first `count` patches of `order` (flat indices into N·L) as a keep mask.
+at::Tensor FirstPatches(const at::Tensor& order, int64_t count, int64_t n, int64_t l) {
+  at::Tensor keep = at::zeros({n * l}, at::kBool);
+  keep.index_fill_(0, order.narrow(0, 0, count), true);
+  return keep.view({n, l});
+}
+
+}  // namespace
+
+LatentTiles EncodeLatentTiles(const LatentCoder& coder, const at::Tensor& latents, const at::Tensor& keep,
+                              const at::Tensor& probs, int64_t level, int64_t max_bytes) {
+  at::Tensor symbols = coder.Quantize(latents, level);
+  LatentTiles out;
+  if (max_bytes <= 0) {
+    out.keep = keep.to(at::kBool);
+    out.stream = coder.EncodeTiles(symbols, out.keep, level, &out.estimated_bits);
+    return out;
+  }
+  const int64_t n = latents.size(0), l = latents.size(1);
+  // Stable sort by descending score: ties keep the lower index first.
+  at::Tensor order = std::get<1>(probs.reshape({-1}).to(at::kFloat).sort(/*stable=*/true, 0, /*descending=*/true));
+  at::Tensor cost = coder.PatchBits(symbols, level).reshape({-1}).index_select(0, order);  // bits, in keep order
+  at::Tensor cumulative = cost.cumsum(0);
+  // The stream's 4-byte final state, and about a bit per patch of keep mask (the first estimate).
+  double budget_bits = 8.0 * static_cast<double>(max_bytes) - 32.0 - static_cast<double>(n * l);
+  int64_t count = n * l;
+  for (int round = 0; round < kBudgetRounds; ++round) {
+    count = std::max<int64_t>(1, (cumulative <= budget_bits).sum().item<int64_t>());
+    out = LatentTiles{FirstPatches(order, count, n, l), {}, 0};
+    out.stream = coder.EncodeTiles(symbols, out.keep, level, &out.estimated_bits);
+    const auto bytes = static_cast<int64_t>(out.stream.size());
+    if (bytes <= max_bytes || count == 1) break;
+    budget_bits -= 8.0 * static_cast<double>(bytes - max_bytes) + 8.0;  // overshoot: spend less next round
+  }
+  return out;
+}
+
+}  // namespace mt

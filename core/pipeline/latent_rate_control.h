@@ -1,0 +1,29 @@
+// Sender-side coding of one image's tiles for the latent payload, including the byte-budget
+// selection: with a budget, patches are kept in the order of the masker's scores (over the
+// whole image) while their entropy-coded cost fits.
+// Thread-safety: stateless functions; safe to call concurrently.
+#pragma once
+
+#include <ATen/core/Tensor.h>
+
+#include <string>
+#include <vector>
+
+#include "core/pipeline/latent_coder.h"
+
+namespace mt {
+
+struct LatentTiles {
+  at::Tensor keep;                   // (N, L) bool: what was kept (the budget may have changed it)
+  std::string stream;                // one rANS stream of all tiles
+  double estimated_bits = 0;         // the tables' ideal bits of the stream
+};
+
+// latents (N, L, C) at `level`; keep (N, L) bool from the selection policy. max_bytes > 0: keep
+// instead the best-scored patches (probs (N, L), highest first; ties by lower index) whose
+// stream fits max_bytes, at least one patch. Stream bytes are the real encoded size.
+LatentTiles EncodeLatentTiles(const LatentCoder& coder, const at::Tensor& latents, const at::Tensor& keep,
+                              const at::Tensor& probs, int64_t level, int64_t max_bytes);
+
+
+}  // namespace mt

@@ -1,0 +1,16 @@
+// What the CPU can do natively, read from /proc/cpuinfo (Linux), for defaults that must not
+// assume a feature (bf16 matmuls run ~30x slower where the CPU has no native bf16).
+// Thread-safety: thread-safe (the answer is computed once).
+#pragma once
+
+#include <string>
+
+namespace mt {
+
+// True if the CPU flags list avx512_bf16 or amx_bf16 (oneDNN then runs bf16 GEMMs natively).
+bool CpuHasNativeBf16();
+
+// The flags that matter for speed results (avx2, avx512f, avx512_bf16, amx_bf16), space-separated.
+std::string CpuSpeedFlags();
+
+}  // namespace mt
