@@ -26,7 +26,22 @@ struct SendConfig {
   long long max_bytes = -1;
   PayloadKind payload = PayloadKind::kFeatures;
   Precision precision = Precision::kFp16;
+  int latent_level = -1;    // payload latent: step level (< 0: the sender's default)
   std::string out_dir;      // reconstructions + visualisation grid (empty: none)
+};
+
+struct LocalConfig {
+  std::string mae_checkpoint, masker_checkpoint;  // empty: untrained models (a pipeline check only)
+  int seed = 0;                                   // for untrained models
+  double keep_ratio = 0.16;                       // top-k selection, unless threshold >= 0
+  double threshold = -1;
+  bool full_context = false;                      // features: encoder sees every patch (else only the kept)
+  std::string out_dir = "demo-out";               // <stem>_grid.png, <stem>_recon.png, grid.png
+  // latent: PacketEncoder → PacketDecoder with the codec; any other payload: the TileReconstructor.
+  PayloadKind payload = PayloadKind::kFeatures;
+  std::string codec_checkpoint = "weights/codec.pt";
+  int64_t latent_level = -1;                      // latent step level (< 0: the codec's default)
+  ComputePrecision compute = ComputePrecision::kFloat32;  // latent: the models' arithmetic
 };
 
 struct BenchConfig {
@@ -63,6 +78,9 @@ struct LoadConfig {
   double rss_interval_s = 0.5;
 };
 
+// One centre tile per image in-process; prints a row per image and writes the pictures to
+// out_dir. Exit code 0 when every image went through, 1 on a failure, 2 for bad arguments.
+int RunLocal(const LocalConfig& config, const std::vector<std::string>& images);
 // In-process rate–distortion sweep (masker vs random vs grid, payloads × precisions, JPEG, WebP,
 // PNG). Exit code 0 on success.
 int RunBench(const BenchConfig& config);

@@ -1,9 +1,7 @@
 // mt-client: sends images through the adaptive-patch pipeline and reports bandwidth
 // against reconstruction quality. `local` runs the whole pipeline in-process (no daemons).
-#include <ATen/ATen.h>
 #include <spdlog/spdlog.h>
 
-#include <chrono>
 #include <cstdio>
 #include <filesystem>
 #include <string>
@@ -14,11 +12,6 @@
 #include "absl/flags/usage.h"
 #include "absl/time/time.h"
 #include "client/commands.h"
-#include "core/io/checkpoint.h"
-#include "core/io/image_io.h"
-#include "core/io/visualization.h"
-#include "core/metrics/image_metrics.h"
-#include "core/pipeline/tile_reconstructor.h"
 #include "core/runtime/cli_help.h"
 #include "core/runtime/cpu_runtime.h"
 #include "server/common/flags_util.h"
@@ -32,14 +25,18 @@ ABSL_FLAG(std::string, context, "visible", "encoder context: 'visible' (only kep
 ABSL_FLAG(std::string, out, "", "directory for reconstructions and visualisation grids (local: default demo-out; "
           "send: none unless given)");
 ABSL_FLAG(int, threads, 0, "intra-op CPU threads (0 = all cores)");
-ABSL_FLAG(std::string, compute, "fp32", "bench: model arithmetic in-process, fp32 | bf16 (set it as the daemons' --compute)");
+ABSL_FLAG(std::string, compute, "fp32", "bench, local --payload latent: model arithmetic in-process, fp32 | bf16 "
+          "(set it as the daemons' --compute)");
 ABSL_FLAG(int, seed, 0, "seed for untrained models");
 ABSL_FLAG(std::string, sender, "localhost:50051", "send/info/health: the mt-sender address (host:port)");
 ABSL_FLAG(std::string, target, "", "health/info: another address to ask (e.g. the receiver's)");
 ABSL_FLAG(std::string, role, "sender", "info: 'sender' or 'receiver' (which service --target runs)");
 ABSL_FLAG(int64_t, max_bytes, -1, "send: keep the best patches whose payload fits this many bytes");
-ABSL_FLAG(std::string, payload, "features", "send: features | features+pixels | pixels");
-ABSL_FLAG(std::string, precision, "fp16", "send: feature precision fp32 | fp16 | int8");
+ABSL_FLAG(std::string, payload, "features", "send, load: features | features+pixels | pixels | latent (the daemons "
+          "need --codec_checkpoint); local: latent runs the codec, any other the MAE tile path");
+ABSL_FLAG(std::string, precision, "fp16", "send, load: feature precision fp32 | fp16 | int8 (not used by latent)");
+ABSL_FLAG(int, latent_level, -1, "send, local with --payload latent: quantisation step level, 0 = finest "
+          "(-1 = the sender's / codec's default; `info` lists the levels)");
 ABSL_FLAG(std::string, token, "", "bearer token for the daemons (default: $MT_TOKEN)");
 ABSL_FLAG(bool, tls, false, "connect over TLS");
 ABSL_FLAG(std::string, tls_ca, "", "PEM CA to trust (empty: system roots)");
@@ -65,7 +62,8 @@ ABSL_FLAG(std::vector<std::string>, watch, {}, "load: name=pid of processes (the
 ABSL_FLAG(std::string, id_prefix, "load", "load: request ids are <prefix>-c<concurrency>-<n>");
 ABSL_FLAG(bool, verify, false, "load: ask for each reconstruction and record its FNV-1a hash in --requests_csv");
 ABSL_FLAG(std::string, codec_checkpoint, "weights/codec.pt",
-          "bench: latent codec checkpoint for the latent rows (empty: no latent rows)");
+          "bench: latent codec checkpoint for the latent rows (empty: no latent rows); local --payload latent: "
+          "the codec to run (required)");
 ABSL_FLAG(std::vector<std::string>, payloads, {},
           "bench: payload kinds to measure, e.g. latent,pixels (default: all; JPEG/WebP/PNG always run)");
 ABSL_FLAG(std::vector<std::string>, latent_keep_ratios, std::vector<std::string>({"0.25", "0.5", "0.75"}),
@@ -78,13 +76,15 @@ namespace {
 constexpr char kUsage[] =
     "mt-client <command> [flags] [images...]\n\n"
     "commands:\n"
-    "  local IMAGE...   run masker -> selection -> MAE encoder -> decoder in-process; print bytes,\n"
-    "                   keep ratio, PSNR/SSIM per image; write <out>/<name>_grid.png\n"
-    "                   (original | kept patches | overlay | decoder output | composite)\n"
+    "  local IMAGE...   run masker -> selection -> MAE encoder -> decoder in-process on each image's centre\n"
+    "                   tile; print bytes, keep ratio, PSNR/SSIM per image; write <out>/<name>_grid.png\n"
+    "                   (original | kept patches | overlay | decoder output | composite); --payload latent\n"
+    "                   [--latent_level N] codes the tile with --codec_checkpoint (stream and estimated bytes, bpp)\n"
     "  send IMAGE...    send through mt-sender -> mt-receiver; per image: size, tiles, kept patches,\n"
     "                   wire bytes sender->receiver, raw and file bytes, bits per pixel, PSNR/SSIM of the\n"
     "                   image the receiver stored, stage timings; --out writes <id>_recon.png + grid.png\n"
-    "                   selection: --keep_ratio R | --threshold T | --max_bytes N; --payload; --precision\n"
+    "                   selection: --keep_ratio R | --threshold T | --max_bytes N; --payload; --precision;\n"
+    "                   --payload latent [--latent_level N] (the table adds the entropy model's estimated bytes)\n"
     "  bench --images DIR [--crop 32] [--nolocal --sender host:port] --csv rd.csv --report rd.md --plot rd.png\n"
     "                   in-process rate-distortion sweep: masker vs random vs uniform grid, every payload and\n"
     "                   precision, keep ratios --keep_ratios; JPEG, WebP (quality 1-90) and PNG on the same images;\n"
@@ -97,38 +97,6 @@ constexpr char kUsage[] =
     "                   split (queue, masker, encoder, transmit, decoder, write), batch sizes, daemons' peak RSS\n"
     "  health           grpc.health.v1 check of --sender (or --target); exit 0 when SERVING\n"
     "  info             model and link information of --sender (or --target with --role receiver)\n";
-
-struct Models {
-  mt::MaskedAutoencoder mae{nullptr};
-  mt::Masker masker{nullptr};
-};
-
-absl::StatusOr<Models> LoadModels() {
-  Models m;
-  const std::string mae_path = absl::GetFlag(FLAGS_mae_checkpoint);
-  const std::string masker_path = absl::GetFlag(FLAGS_masker_checkpoint);
-  at::manual_seed(absl::GetFlag(FLAGS_seed));
-  if (mae_path.empty()) {
-    spdlog::warn("no --mae_checkpoint: using an UNTRAINED seed-size MAE; reconstructions will be noise");
-    m.mae = mt::MaskedAutoencoder(mt::MaskedAutoencoderOptions{});
-  } else {
-    absl::StatusOr<mt::MaskedAutoencoder> mae = mt::LoadMae(mae_path);
-    if (!mae.ok()) return mae.status();
-    m.mae = *mae;
-  }
-  if (masker_path.empty()) {
-    spdlog::warn("no --masker_checkpoint: using an UNTRAINED masker; patch choice is arbitrary");
-    mt::MaskerOptions o;
-    o.img_size = m.mae->options().img_size;
-    o.patch_size = m.mae->options().patch_size;
-    m.masker = mt::Masker(o);
-  } else {
-    absl::StatusOr<mt::Masker> masker = mt::LoadMasker(masker_path);
-    if (!masker.ok()) return masker.status();
-    m.masker = *masker;
-  }
-  return m;
-}
 
 // --sender (or --target), token (flag or $MT_TOKEN), TLS files and deadline.
 mt::client::Connection ConnectionFromFlags() {
@@ -157,87 +125,40 @@ bool PayloadFlags(mt::PayloadKind* payload, mt::Precision* precision) {
   return true;
 }
 
-int RunLocal(const std::vector<std::string>& images) {
-  if (images.empty()) {
-    std::fprintf(stderr, "mt-client local: give at least one image file\n");
-    return 2;
+// --latent_level is only for payload latent; false (after saying why) otherwise.
+bool LatentLevelFlag(mt::PayloadKind payload) {
+  if (absl::GetFlag(FLAGS_latent_level) >= 0 && !mt::CarriesLatents(payload)) {
+    std::fprintf(stderr, "mt-client: --latent_level applies only to --payload latent\n");
+    return false;
   }
-  mt::SelectionPolicy policy;
-  if (absl::GetFlag(FLAGS_threshold) >= 0) {
-    policy.mode = mt::SelectionPolicy::Mode::kThreshold;
-    policy.threshold = absl::GetFlag(FLAGS_threshold);
-  } else {
-    policy.mode = mt::SelectionPolicy::Mode::kTopK;
-    policy.keep_ratio = absl::GetFlag(FLAGS_keep_ratio) > 0 ? absl::GetFlag(FLAGS_keep_ratio) : 0.16;
-  }
-  absl::StatusOr<mt::PatchSelector> selector = mt::PatchSelector::Create(policy);
-  if (!selector.ok()) {
-    std::fprintf(stderr, "mt-client: %s\n", std::string(selector.status().message()).c_str());
-    return 2;
-  }
-  const std::string context_name = absl::GetFlag(FLAGS_context);
-  if (context_name != "visible" && context_name != "full") {
-    std::fprintf(stderr, "mt-client: --context must be 'visible' or 'full', got '%s'\n", context_name.c_str());
-    return 2;
-  }
-  const mt::EncoderContext context =
-      context_name == "full" ? mt::EncoderContext::kFullContext : mt::EncoderContext::kVisibleOnly;
+  return true;
+}
 
-  absl::StatusOr<Models> models = LoadModels();
-  if (!models.ok()) {
-    std::fprintf(stderr, "mt-client: %s\n", models.status().ToString().c_str());
-    return 1;
+// The local command's config from the flags; false (after saying why) for a bad flag.
+bool LocalFlags(mt::client::LocalConfig* c) {
+  c->mae_checkpoint = absl::GetFlag(FLAGS_mae_checkpoint);
+  c->masker_checkpoint = absl::GetFlag(FLAGS_masker_checkpoint);
+  c->seed = absl::GetFlag(FLAGS_seed);
+  c->keep_ratio = absl::GetFlag(FLAGS_keep_ratio);
+  c->threshold = absl::GetFlag(FLAGS_threshold);
+  const std::string context = absl::GetFlag(FLAGS_context);
+  if (context != "visible" && context != "full") {
+    std::fprintf(stderr, "mt-client: --context must be 'visible' or 'full', got '%s'\n", context.c_str());
+    return false;
   }
-  mt::TileReconstructor reconstructor(models->mae, models->masker);
-  const mt::MaskedAutoencoderOptions& o = reconstructor.mae_options();
-  const std::string out_dir = absl::GetFlag(FLAGS_out).empty() ? "demo-out" : absl::GetFlag(FLAGS_out);
-  std::filesystem::create_directories(out_dir);
-
-  std::printf("%-22s %7s %9s %10s %10s %10s %9s %8s\n", "image", "kept", "raw B", "pixels B", "PSNR dec",
-              "PSNR comp", "SSIM comp", "ms");
-  int failures = 0;
-  std::vector<at::Tensor> rows;
-  for (const std::string& path : images) {
-    absl::StatusOr<at::Tensor> image = mt::LoadImageRgb(path);
-    if (!image.ok()) {
-      std::fprintf(stderr, "%s: %s\n", path.c_str(), image.status().ToString().c_str());
-      ++failures;
-      continue;
-    }
-    at::Tensor tile = mt::CenterCropResize(*image, o.img_size);
-    const auto t0 = std::chrono::steady_clock::now();
-    mt::TileReconstruction r = reconstructor.Reconstruct(tile, *selector, context);
-    const double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
-    const at::Tensor ref = tile.unsqueeze(0);
-    const double psnr_dec = mt::Psnr(ref, r.decoded.unsqueeze(0)).item<double>();
-    const double psnr_comp = mt::Psnr(ref, r.composite.unsqueeze(0)).item<double>();
-    const double ssim_comp = mt::Ssim(ref, r.composite.unsqueeze(0)).item<double>();
-    const int64_t raw = 3 * o.img_size * o.img_size;
-    // Kept 8-bit pixels plus a one-bit-per-patch position bitmap.
-    const int64_t pixel_bytes = r.kept * o.patch_dim() + (o.num_patches() + 7) / 8;
-    const std::string stem = std::filesystem::path(path).stem().string();
-    std::printf("%-22s %3lld/%-3lld %9lld %10lld %10.2f %10.2f %9.4f %8.1f\n", stem.c_str(),
-                static_cast<long long>(r.kept), static_cast<long long>(o.num_patches()),
-                static_cast<long long>(raw), static_cast<long long>(pixel_bytes), psnr_dec, psnr_comp,
-                ssim_comp, ms);
-    at::Tensor row = mt::PanelRow({tile, mt::MaskPicture(r.keep, o.patch_size, o.grid_size()),
-                                   mt::MaskOverlay(tile, r.keep, o.patch_size), r.decoded, r.composite},
-                                  /*scale=*/8);
-    rows.push_back(row);
-    for (const auto& [file, picture] : {std::pair<std::string, at::Tensor>{stem + "_grid.png", row},
-                                        {stem + "_recon.png", r.composite}}) {
-      absl::Status s = mt::SavePng(out_dir + "/" + file, picture);
-      if (!s.ok()) {
-        std::fprintf(stderr, "%s\n", s.ToString().c_str());
-        ++failures;
-      }
-    }
+  c->full_context = context == "full";
+  if (!absl::GetFlag(FLAGS_out).empty()) c->out_dir = absl::GetFlag(FLAGS_out);
+  mt::Precision unused;
+  if (!PayloadFlags(&c->payload, &unused) || !LatentLevelFlag(c->payload)) return false;
+  c->codec_checkpoint = absl::GetFlag(FLAGS_codec_checkpoint);
+  c->latent_level = absl::GetFlag(FLAGS_latent_level);
+  absl::StatusOr<mt::ComputePrecision> compute = mt::ParseComputePrecision(absl::GetFlag(FLAGS_compute));
+  if (!compute.ok()) {
+    std::fprintf(stderr, "mt-client: --compute: %s\n", std::string(compute.status().message()).c_str());
+    return false;
   }
-  if (!rows.empty()) {
-    absl::Status s = mt::SavePng(out_dir + "/grid.png", mt::StackRows(rows));
-    if (s.ok()) std::printf("wrote %s/grid.png (original | kept patches | overlay | decoder | composite)\n", out_dir.c_str());
-  }
-  return failures == 0 ? 0 : 1;
+  c->compute = *compute;
+  return true;
 }
 
 }  // namespace
@@ -253,7 +174,11 @@ int main(int argc, char** argv) {
   const std::string command = args[1];
   if (command == "local") spdlog::info("runtime: {}", runtime);
   std::vector<std::string> rest(args.begin() + 2, args.end());
-  if (command == "local") return RunLocal(rest);
+  if (command == "local") {
+    mt::client::LocalConfig l;
+    if (!LocalFlags(&l)) return 2;
+    return mt::client::RunLocal(l, rest);
+  }
   if (command == "bench") {
     mt::client::BenchConfig b;
     b.images_dir = absl::GetFlag(FLAGS_images);
@@ -336,7 +261,8 @@ int main(int argc, char** argv) {
     s.max_bytes = absl::GetFlag(FLAGS_max_bytes);
     s.threshold = absl::GetFlag(FLAGS_threshold);
     s.keep_ratio = absl::GetFlag(FLAGS_keep_ratio);
-    if (!PayloadFlags(&s.payload, &s.precision)) return 2;
+    if (!PayloadFlags(&s.payload, &s.precision) || !LatentLevelFlag(s.payload)) return 2;
+    s.latent_level = absl::GetFlag(FLAGS_latent_level);
     s.out_dir = absl::GetFlag(FLAGS_out);
     return mt::client::RunSend(s, rest);
   }

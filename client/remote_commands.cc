@@ -46,6 +46,21 @@ at::Tensor KeepPicture(const v1::SendReply& r) {
   return StitchTiles(tiles.contiguous(), *grid);
 }
 
+// One table row of `send`; latent adds the stream bytes, the estimate and the level.
+void PrintRow(const std::string& id, const v1::SendReply& r, bool latent) {
+  const v1::StageTimings& t = r.timings();
+  char latent_cols[64] = "";
+  if (latent)
+    std::snprintf(latent_cols, sizeof latent_cols, " %9lld %8lld %3d", static_cast<long long>(r.payload_bytes()),
+                  static_cast<long long>(r.estimated_payload_bytes()), r.latent_level());
+  std::printf("%-18s %4dx%-4d %5d %4d/%-4d%3.0f%% %9lld%s %9lld %9lld %7.3f %7.2f %7.4f  %.1f %.1f %.1f %.1f %.1f %.1f\n",
+              id.substr(0, 18).c_str(), r.width(), r.height(), r.tiles(), r.patches_kept(),
+              r.patches_total(), 100 * r.keep_ratio(), static_cast<long long>(r.wire_bytes()), latent_cols,
+              static_cast<long long>(r.raw_bytes()), static_cast<long long>(r.image_bytes()),
+              8.0 * static_cast<double>(r.wire_bytes()) / (r.width() * r.height()), r.psnr_db(), r.ssim(),
+              t.masker_ms(), t.encoder_ms(), t.transmit_ms(), t.decoder_ms(), t.write_ms(), t.total_ms());
+}
+
 }  // namespace
 
 int RunSend(const SendConfig& config, const std::vector<std::string>& images) {
@@ -61,8 +76,11 @@ int RunSend(const SendConfig& config, const std::vector<std::string>& images) {
   }
   auto stub = v1::Sender::NewStub(channel);
   if (!config.out_dir.empty()) std::filesystem::create_directories(config.out_dir);
-  std::printf("%-18s %9s %5s %11s %9s %9s %9s %7s %7s %7s  %s\n", "image", "size", "tiles", "kept", "wire B",
-              "raw B", "file B", "bpp", "PSNR", "SSIM", "ms: masker enc xmit dec write total");
+  const bool latent = CarriesLatents(config.payload);
+  char latent_head[64] = "";
+  if (latent) std::snprintf(latent_head, sizeof latent_head, " %9s %8s %3s", "latent B", "est B", "lvl");
+  std::printf("%-18s %9s %5s %11s %9s%s %9s %9s %7s %7s %7s  %s\n", "image", "size", "tiles", "kept", "wire B",
+              latent_head, "raw B", "file B", "bpp", "PSNR", "SSIM", "ms: masker enc xmit dec write total");
   int failures = 0;
   std::vector<at::Tensor> grid_rows;  // original | kept patches | overlay | reconstruction
   for (const std::string& path : images) {
@@ -79,7 +97,8 @@ int RunSend(const SendConfig& config, const std::vector<std::string>& images) {
     else if (config.threshold >= 0) req.mutable_selection()->set_threshold(config.threshold);
     else if (config.keep_ratio > 0) req.mutable_selection()->set_keep_ratio(config.keep_ratio);
     req.set_payload(server::ToProto(config.payload));
-    req.set_precision(server::ToProto(config.precision));
+    if (!CarriesLatents(config.payload)) req.set_precision(server::ToProto(config.precision));
+    if (CarriesLatents(config.payload) && config.latent_level >= 0) req.set_latent_level(config.latent_level);
     req.set_return_reconstruction(!config.out_dir.empty());
     grpc::ClientContext ctx;
     Prepare(&ctx, config.connection);
@@ -90,13 +109,7 @@ int RunSend(const SendConfig& config, const std::vector<std::string>& images) {
       ++failures;
       continue;
     }
-    const v1::StageTimings& t = r.timings();
-    std::printf("%-18s %4dx%-4d %5d %4d/%-4d%3.0f%% %9lld %9lld %9lld %7.3f %7.2f %7.4f  %.1f %.1f %.1f %.1f %.1f %.1f\n",
-                req.id().substr(0, 18).c_str(), r.width(), r.height(), r.tiles(), r.patches_kept(),
-                r.patches_total(), 100 * r.keep_ratio(), static_cast<long long>(r.wire_bytes()),
-                static_cast<long long>(r.raw_bytes()), static_cast<long long>(r.image_bytes()),
-                8.0 * static_cast<double>(r.wire_bytes()) / (r.width() * r.height()), r.psnr_db(), r.ssim(),
-                t.masker_ms(), t.encoder_ms(), t.transmit_ms(), t.decoder_ms(), t.write_ms(), t.total_ms());
+    PrintRow(req.id(), r, latent);
     if (!config.out_dir.empty()) {
       const std::string recon_path = config.out_dir + "/" + req.id() + "_recon.png";
       std::ofstream(recon_path, std::ios::binary) << r.reconstruction_png();
@@ -116,6 +129,9 @@ int RunSend(const SendConfig& config, const std::vector<std::string>& images) {
   std::printf("payload %s, precision %s; wire B = serialized sender->receiver packet; bpp = wire bits per pixel\n",
               PayloadKindName(config.payload),
               CarriesFeatures(config.payload) ? PrecisionName(config.precision) : "n/a");
+  if (latent)
+    std::printf("latent B = the rANS stream inside the packet; est B = the codec's entropy model's estimate; "
+                "lvl = step level (0 = finest)\n");
   return failures == 0 ? 0 : 1;
 }
 
@@ -164,6 +180,14 @@ int RunInfo(const Connection& connection, const std::string& role) {
   if (!info.masker().empty()) std::printf("masker             %s (%s)\n", info.masker().c_str(), info.masker_checkpoint().c_str());
   std::printf("MAE checkpoint     %s\nmax pixels         %lld\n", info.mae_checkpoint().c_str(),
               static_cast<long long>(info.max_pixels()));
+  if (info.codec_fingerprint().empty()) {
+    std::printf("codec              none (payload latent disabled)\n");
+  } else {
+    std::printf("codec fingerprint  %s\ncodec              %d step levels (latent_level 0..%d), %d latent channels\n"
+                "codec checkpoint   %s\n",
+                info.codec_fingerprint().c_str(), info.codec_levels(), info.codec_levels() - 1, info.codec_channels(),
+                info.codec_checkpoint().c_str());
+  }
   if (!info.receiver().empty())
     std::printf("receiver           %s (%s)\n", info.receiver().c_str(), info.receiver_state().c_str());
   return 0;

@@ -209,13 +209,15 @@ absl::StatusOr<MaskerOptions> MaskerOptionsFromYaml(std::string_view yaml) {
 }
 
 bool IsLatentCodecOptionKey(std::string_view key) {
-  return key == "latent_channels" || key == "bottleneck_hidden";
+  return key == "latent_channels" || key == "bottleneck_hidden" || key == "analysis_pixels" || key == "pixel_skip";
 }
 
 std::string ToYaml(const LatentCodecOptions& o) {
   YAML::Emitter out;
   out << YAML::BeginMap << YAML::Key << "latent_channels" << YAML::Value << o.latent_channels
-      << YAML::Key << "bottleneck_hidden" << YAML::Value << o.bottleneck_hidden << YAML::Key << "table_levels"
+      << YAML::Key << "bottleneck_hidden" << YAML::Value << o.bottleneck_hidden << YAML::Key << "analysis_pixels"
+      << YAML::Value << o.analysis_pixels << YAML::Key << "pixel_skip" << YAML::Value << o.pixel_skip
+      << YAML::Key << "table_levels"
       << YAML::Value << o.table_levels << YAML::Key << "table_width" << YAML::Value << o.table_width
       << YAML::Key << "mae" << YAML::Value << YAML::Load(ToYaml(o.mae)) << YAML::EndMap;
   return out.c_str();
@@ -231,6 +233,8 @@ absl::StatusOr<LatentCodecOptions> LatentCodecOptionsFromYaml(std::string_view y
     try {
       if (key == "latent_channels") o.latent_channels = kv.second.as<int64_t>();
       else if (key == "bottleneck_hidden") o.bottleneck_hidden = kv.second.as<int64_t>();
+      else if (key == "analysis_pixels") o.analysis_pixels = kv.second.as<bool>();
+      else if (key == "pixel_skip") o.pixel_skip = kv.second.as<bool>();
       else if (key == "table_levels") o.table_levels = kv.second.as<int64_t>();
       else if (key == "table_width") o.table_width = kv.second.as<int64_t>();
       else if (key == "mae") {

@@ -26,7 +26,7 @@ std::string ToYaml(const LatentCodecOptions& options);
 // True if `key` names a field of the options (so a config can route it to the model).
 bool IsMaeOptionKey(std::string_view key);
 bool IsMaskerOptionKey(std::string_view key);
-// latent_channels / bottleneck_hidden (what a codec training config may set).
+// latent_channels / bottleneck_hidden / analysis_pixels / pixel_skip (what a codec config may set).
 bool IsLatentCodecOptionKey(std::string_view key);
 
 // Parses a YAML mapping; absent keys keep their defaults; unknown keys, wrong types and

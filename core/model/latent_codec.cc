@@ -8,6 +8,7 @@
 #include <algorithm>
 
 #include "core/entropy/frequency_table.h"
+#include "core/model/patchify.h"
 
 namespace mt {
 namespace {
@@ -24,8 +25,15 @@ torch::nn::Sequential ProjectionMlp(int64_t in, int64_t hidden, int64_t out) {
 LatentCodecImpl::LatentCodecImpl(const LatentCodecOptions& o) : options_(o) {
   TORCH_CHECK(o.latent_channels > 0 && o.bottleneck_hidden > 0, "latent_channels and bottleneck_hidden must be > 0");
   mae = register_module("mae", MaskedAutoencoder(o.mae));
-  analysis = register_module("analysis", ProjectionMlp(o.mae.embed_dim, o.bottleneck_hidden, o.latent_channels));
+  const int64_t analysis_in = o.mae.embed_dim + (o.analysis_pixels ? o.mae.patch_dim() : 0);
+  analysis = register_module("analysis", ProjectionMlp(analysis_in, o.bottleneck_hidden, o.latent_channels));
   synthesis = register_module("synthesis", ProjectionMlp(o.latent_channels, o.bottleneck_hidden, o.mae.decoder_embed_dim));
+  if (o.pixel_skip) {
+    skip = register_module("skip", torch::nn::Linear(o.latent_channels, o.mae.patch_dim()));
+    torch::NoGradGuard no_grad;
+    skip->weight.zero_();
+    skip->bias.zero_();
+  }
   FactorizedPriorOptions po;
   po.channels = o.latent_channels;
   prior = register_module("prior", FactorizedPrior(po));
@@ -37,19 +45,25 @@ LatentCodecImpl::LatentCodecImpl(const LatentCodecOptions& o) : options_(o) {
   cdf_offsets = register_buffer("cdf_offsets", at::zeros({s, c}, at::kInt));
 }
 
-at::Tensor LatentCodecImpl::Analyze(const at::Tensor& encoded) {
+at::Tensor LatentCodecImpl::Analyze(const at::Tensor& encoded, const at::Tensor& images) {
   const int64_t l = options_.mae.num_patches();
   TORCH_CHECK(encoded.dim() == 3 && encoded.size(1) == l + 1, "Analyze expects (B, 1+L, D_enc)");
-  return analysis->forward(encoded.narrow(1, 1, l));
+  at::Tensor tokens = encoded.narrow(1, 1, l);
+  // Pixels centred on 0, like the tokens, so neither input dominates the first layer at init.
+  if (options_.analysis_pixels)
+    tokens = at::cat({tokens, Patchify(images, options_.mae.patch_size).to(tokens.dtype()) - 0.5}, -1);
+  return analysis->forward(tokens);
 }
 
-at::Tensor LatentCodecImpl::EncodeImages(const at::Tensor& images) { return Analyze(mae->EncodeFull(images)); }
+at::Tensor LatentCodecImpl::EncodeImages(const at::Tensor& images) { return Analyze(mae->EncodeFull(images), images); }
 
 at::Tensor LatentCodecImpl::Decode(const at::Tensor& latents, const at::Tensor& keep) {
   TORCH_CHECK(latents.dim() == 3 && latents.size(2) == options_.latent_channels, "Decode expects (B, L, C)");
   at::Tensor tokens = mae->ApplyKeepMask(synthesis->forward(latents), keep);
   at::Tensor cls = decoder_cls_token.to(tokens.dtype()).expand({tokens.size(0), 1, -1});
-  return mae->Decode(cls, tokens);
+  at::Tensor patches = mae->Decode(cls, tokens);
+  if (options_.pixel_skip) patches = patches + skip->forward(latents) * keep.unsqueeze(-1).to(patches.dtype());
+  return patches;
 }
 
 double LatentCodecImpl::step(int64_t level) const {

@@ -22,6 +22,8 @@ struct LatentCodecOptions {
   MaskedAutoencoderOptions mae;  // the MAE inside (encoder frozen from mae.pt, decoder fine-tuned)
   int64_t latent_channels = 16;  // C: channels per patch after the analysis projection
   int64_t bottleneck_hidden = 128;  // hidden width of the analysis / synthesis MLPs
+  bool analysis_pixels = false;  // the analysis also sees each patch's pixels (the sender has them)
+  bool pixel_skip = false;       // kept patches add a linear map of ŷ to the decoder's pixels (zero at init)
   int64_t table_levels = 0;      // step levels with coding tables (set by BuildTables; 0 = none yet)
   int64_t table_width = 0;       // longest table's CDF length (set by BuildTables)
 };
@@ -30,10 +32,11 @@ class LatentCodecImpl : public torch::nn::Module {
  public:
   explicit LatentCodecImpl(const LatentCodecOptions& options = {});
 
-  // Full-context encoder tokens (B, 1+L, D_enc) → latents y (B, L, C) (the cls token is not sent).
-  at::Tensor Analyze(const at::Tensor& encoded);
+  // Full-context encoder tokens (B, 1+L, D_enc) of images (B, 3, S, S) → latents y (B, L, C)
+  // (the cls token is not sent; the images are read only with analysis_pixels).
+  at::Tensor Analyze(const at::Tensor& encoded, const at::Tensor& images);
   // Latents ŷ (B, L, C) and keep (B, L) → patches (B, L, p·p·3): synthesis, mask tokens where
-  // keep is false, the learned decoder cls token, the MAE decoder.
+  // keep is false, the learned decoder cls token, the MAE decoder (+ pixel_skip(ŷ) where kept).
   at::Tensor Decode(const at::Tensor& latents, const at::Tensor& keep);
   // Images (B, 3, S, S) → y (B, L, C): EncodeFull then Analyze.
   at::Tensor EncodeImages(const at::Tensor& images);
@@ -49,6 +52,10 @@ class LatentCodecImpl : public torch::nn::Module {
 
   MaskedAutoencoder mae{nullptr};
   torch::nn::Sequential analysis{nullptr}, synthesis{nullptr};
+  // With pixel_skip: a linear inverse transform of ŷ straight to the patch's pixels. Why: the
+  // decoder starts as an inpainter whose output for kept patches is untrained, and a linear path
+  // from the latent to its own patch (as in a transform codec) learns in a few hundred steps.
+  torch::nn::Linear skip{nullptr};
   FactorizedPrior prior{nullptr};
   at::Tensor decoder_cls_token;  // (1, 1, D_dec): replaces the encoder's cls, which is not sent
   // Coding tables, filled by BuildTables (empty before): per level s and channel c, the CDF

@@ -5,6 +5,8 @@
 #include <algorithm>
 #include <cmath>
 
+#include "core/metrics/image_metrics.h"
+
 namespace mt {
 namespace {
 
@@ -47,6 +49,36 @@ LatentTiles EncodeLatentTiles(const LatentCoder& coder, const at::Tensor& latent
     budget_bits -= 8.0 * static_cast<double>(bytes - max_bytes) + 8.0;  // overshoot: spend less next round
   }
   return out;
+}
+
+LevelChoice ChooseLevelForPsnr(const LatentCoder& coder, const at::Tensor& latents, const at::Tensor& keep,
+                               const at::Tensor& image, const TileGrid& grid, double target_psnr) {
+  const at::Tensor mask = keep.to(at::kFloat).unsqueeze(-1);
+  const at::Tensor reference = image.unsqueeze(0);
+  LevelChoice choice;
+  auto psnr_at = [&](int64_t level) {
+    ++choice.decodes;
+    at::Tensor q = coder.Quantize(latents, level).to(at::kFloat) * coder.step(level) * mask;
+    at::Tensor stored = StitchTiles(coder.Reconstruct(q, keep), grid).mul(255.0).round().div(255.0);
+    return Psnr(reference, stored.unsqueeze(0))[0].item<double>();
+  };
+  // Bisection: levels below `lo` are known to reach the target, levels above `hi` to miss it.
+  int64_t lo = 0, hi = coder.num_levels() - 1, best = -1;
+  double best_psnr = 0;
+  while (lo <= hi) {
+    const int64_t mid = (lo + hi) / 2;
+    const double p = psnr_at(mid);
+    if (p >= target_psnr) {
+      best = mid;
+      best_psnr = p;
+      lo = mid + 1;
+    } else {
+      hi = mid - 1;
+    }
+  }
+  choice.level = best < 0 ? 0 : best;
+  choice.psnr = best < 0 ? psnr_at(0) : best_psnr;
+  return choice;
 }
 
 }  // namespace mt

@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "core/codec/tiling.h"
 #include "core/pipeline/latent_coder.h"
 
 namespace mt {
@@ -25,5 +26,18 @@ struct LatentTiles {
 LatentTiles EncodeLatentTiles(const LatentCoder& coder, const at::Tensor& latents, const at::Tensor& keep,
                               const at::Tensor& probs, int64_t level, int64_t max_bytes);
 
+
+struct LevelChoice {
+  int64_t level = 0;  // chosen step level
+  double psnr = 0;    // PSNR (dB) of the 8-bit reconstruction at that level, as the receiver will store it
+  int decodes = 0;    // reconstructions the search ran
+};
+
+// Rate control by quality: the coarsest (cheapest) step level whose reconstruction of `image`
+// (3, H, W) reaches target_psnr dB, found by bisection over the levels (PSNR falls as the level
+// rises); the finest level when none does. The sender holds the decoder, so it knows what the
+// receiver will reconstruct. latents (N, L, C) and keep (N, L) are the image's tiles on `grid`.
+LevelChoice ChooseLevelForPsnr(const LatentCoder& coder, const at::Tensor& latents, const at::Tensor& keep,
+                               const at::Tensor& image, const TileGrid& grid, double target_psnr);
 
 }  // namespace mt

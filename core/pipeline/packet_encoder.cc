@@ -104,6 +104,10 @@ std::vector<absl::StatusOr<EncodedImage>> PacketEncoder::EncodeBatch(const std::
         continue;
       }
       latent_level = *level;
+      if (options.target_psnr > 0 && policy.mode == SelectionPolicy::Mode::kByteBudget) {
+        results[r] = absl::InvalidArgumentError("target_psnr and max_bytes are two rate controls: give one");
+        continue;
+      }
       if (policy.mode == SelectionPolicy::Mode::kByteBudget) {
         // A latent patch's cost depends on its content: select once its symbols are known.
         if (policy.max_bytes <= 0) {
@@ -200,11 +204,15 @@ std::vector<absl::StatusOr<EncodedImage>> PacketEncoder::EncodeBatch(const std::
     if (plan.first_latent >= 0) {
       const int64_t n = plan.grid.count();
       at::Tensor probs_here = probs.defined() ? probs.narrow(0, plan.first_tile, n) : at::Tensor();
-      LatentTiles coded = EncodeLatentTiles(*latent_, latents.narrow(0, plan.first_latent, n), out[i].keep,
-                                            probs_here, plan.latent_level, plan.latent_budget);
+      const at::Tensor mine = latents.narrow(0, plan.first_latent, n);
+      int64_t level = plan.latent_level;
+      if (req.options.target_psnr > 0)
+        level = ChooseLevelForPsnr(*latent_, mine, out[i].keep, req.image.to(at::kFloat), plan.grid,
+                                   req.options.target_psnr).level;
+      LatentTiles coded = EncodeLatentTiles(*latent_, mine, out[i].keep, probs_here, level, plan.latent_budget);
       p.model_fingerprint = latent_->fingerprint();
       p.feature_dim = latent_->options().latent_channels;
-      p.latent_level = plan.latent_level;
+      p.latent_level = level;
       out[i].keep = coded.keep;
       out[i].kept = coded.keep.sum().item<int64_t>();
       out[i].estimated_bits = coded.estimated_bits;

@@ -37,6 +37,7 @@ struct EncodeOptions {
   KeepSource source = KeepSource::kMasker;
   uint64_t seed = 0;  // kRandom: generator seed
   int64_t latent_level = -1;  // latent payload: quantisation step level (-1: the codec's default, see kDefaultLatentLevel)
+  double target_psnr = 0;     // latent payload, > 0: the coarsest level whose reconstruction reaches this PSNR (dB)
 };
 
 struct EncodeRequest {

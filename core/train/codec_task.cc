@@ -135,7 +135,7 @@ StepResult CodecTask::TrainStep(const at::Tensor& images, int64_t /*step*/) {
     ComputePrecisionScope scope(images.is_cpu() && frozen_bf16_ ? ComputePrecision::kBFloat16 : ComputePrecision::kFloat32);
     encoded = codec_->mae->EncodeFull(images).to(at::kFloat);
   }
-  at::Tensor y = codec_->Analyze(encoded);
+  at::Tensor y = codec_->Analyze(encoded, images);
   at::Tensor bpp = Bits(y, steps, keep, /*noisy=*/true) / static_cast<double>(b * images.size(2) * images.size(3));
   at::Tensor y_hat = y + (at::round(y / steps) * steps - y).detach();  // straight-through rounding
   at::Tensor recon = codec_->mae->PatchesToImages(codec_->Decode(y_hat, keep));

@@ -7,8 +7,10 @@
 #include <signal.h>
 
 #include <chrono>
+#include <filesystem>
 
 #include "absl/strings/str_cat.h"
+#include "core/io/checkpoint.h"
 
 namespace mt::server {
 
@@ -53,6 +55,28 @@ int WaitForShutdownSignal(grpc::Server& server, double grace_s) {
   server.Shutdown(std::chrono::system_clock::now() +
                   std::chrono::milliseconds(static_cast<int64_t>(grace_s * 1000)));
   return sig;
+}
+
+absl::StatusOr<DaemonCodec> LoadDaemonCodec(const std::string& path, bool path_is_default, ComputePrecision compute,
+                                            const MaskedAutoencoderOptions& mae) {
+  if (path.empty()) return DaemonCodec{};
+  std::error_code ec;
+  if (!std::filesystem::is_regular_file(path, ec)) {
+    if (path_is_default) return DaemonCodec{};
+    return absl::NotFoundError(absl::StrCat("codec checkpoint '", path, "' does not exist or is not a file"));
+  }
+  absl::StatusOr<LatentCodec> codec = LoadLatentCodec(path);
+  if (!codec.ok()) return codec.status();
+  const MaskedAutoencoderOptions& o = (*codec)->options().mae;
+  if (o.img_size != mae.img_size || o.patch_size != mae.patch_size)
+    return absl::FailedPreconditionError(absl::StrCat("codec checkpoint '", path, "' is for ", o.img_size,
+                                                      "px tiles of ", o.patch_size, "px patches; the MAE uses ",
+                                                      mae.img_size, " / ", mae.patch_size));
+  absl::StatusOr<std::shared_ptr<const LatentCoder>> coder = LatentCoder::Create(*codec, compute);
+  if (!coder.ok())
+    return absl::Status(coder.status().code(),
+                        absl::StrCat("codec checkpoint '", path, "': ", coder.status().message()));
+  return DaemonCodec{*std::move(coder), path};
 }
 
 }  // namespace mt::server

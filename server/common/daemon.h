@@ -1,5 +1,6 @@
 // Server lifecycle shared by mt-sender and mt-receiver: build (health service, reflection,
-// message limits, TLS), run until SIGINT/SIGTERM, shut down gracefully.
+// message limits, TLS), run until SIGINT/SIGTERM, shut down gracefully; and the start-up step
+// both take for the optional latent codec.
 #pragma once
 
 #include <grpcpp/server.h>
@@ -9,6 +10,9 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "core/model/mae.h"
+#include "core/pipeline/latent_coder.h"
+#include "core/runtime/compute_precision.h"
 #include "server/common/security.h"
 
 namespace mt::server {
@@ -36,5 +40,17 @@ void BlockShutdownSignals();
 // Waits for SIGINT/SIGTERM, then stops accepting, lets in-flight calls finish for up to
 // `grace_s` seconds, cancels the rest. Returns the signal number.
 int WaitForShutdownSignal(grpc::Server& server, double grace_s);
+
+struct DaemonCodec {
+  std::shared_ptr<const LatentCoder> coder;  // null: payload 'latent' disabled
+  std::string checkpoint;                    // the file it came from ("" when none)
+};
+
+// The latent codec at `path` for a daemon whose MAE is `mae`. No codec (coder null, not an
+// error) when `path` is empty, or when `path_is_default` and no file is there. Otherwise
+// NOT_FOUND for a missing file, the loader's status (naming the path) for one that does not
+// load or has no coding tables, FAILED_PRECONDITION when its tile or patch size is not the MAE's.
+absl::StatusOr<DaemonCodec> LoadDaemonCodec(const std::string& path, bool path_is_default, ComputePrecision compute,
+                                            const MaskedAutoencoderOptions& mae);
 
 }  // namespace mt::server

@@ -4,6 +4,7 @@
 #include "absl/status/statusor.h"
 #include "core/codec/packet.h"
 #include "core/model/mae.h"
+#include "core/pipeline/latent_coder.h"
 #include "mt/v1/transmission.pb.h"
 
 namespace mt::server {
@@ -21,6 +22,8 @@ absl::StatusOr<ImagePacket> FromProto(const v1::Packet& proto);
 // Fills the model fields of an Info reply (role, fingerprint, sizes, widths, depths).
 void FillModelInfo(const char* role, const MaskedAutoencoderOptions& mae, const std::string& fingerprint,
                    v1::ModelInfo* info);
+// Fills the codec fields of an Info reply from `coder` (null: left empty / 0) and its checkpoint path.
+void FillCodecInfo(const LatentCoder* coder, const std::string& checkpoint, v1::ModelInfo* info);
 
 v1::PayloadKind ToProto(PayloadKind kind);
 v1::Precision ToProto(Precision precision);

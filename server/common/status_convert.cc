@@ -2,7 +2,14 @@
 
 #include <string>
 
+#include "absl/strings/str_cat.h"
+
 namespace mt::server {
+namespace {
+
+constexpr int kLastCanonicalCode = static_cast<int>(absl::StatusCode::kUnauthenticated);  // 16
+
+}  // namespace
 
 // Both enums use the canonical google.rpc.Code numbers.
 grpc::Status ToGrpcStatus(const absl::Status& status) {
@@ -12,7 +19,16 @@ grpc::Status ToGrpcStatus(const absl::Status& status) {
 
 absl::Status FromGrpcStatus(const grpc::Status& status) {
   if (status.ok()) return absl::OkStatus();
-  return absl::Status(static_cast<absl::StatusCode>(status.error_code()), status.error_message());
+  return FromAckCode(static_cast<int>(status.error_code()), status.error_message());
+}
+
+int ToAckCode(const absl::Status& status) { return static_cast<int>(status.code()); }
+
+absl::Status FromAckCode(int code, absl::string_view message) {
+  if (code == 0) return absl::OkStatus();
+  if (code < 0 || code > kLastCanonicalCode)
+    return absl::UnknownError(absl::StrCat("status code ", code, " (not a google.rpc.Code): ", message));
+  return absl::Status(static_cast<absl::StatusCode>(code), message);
 }
 
 }  // namespace mt::server

@@ -8,6 +8,7 @@
 #include "core/runtime/compute_precision.h"
 #include "core/runtime/cpu_runtime.h"
 #include "server/common/daemon.h"
+#include "server/common/daemon_flags.h"
 #include "server/common/flags_util.h"
 #include "server/receiver/receiver_service.h"
 
@@ -36,7 +37,8 @@ int main(int argc, char** argv) {
   mt::server::BlockShutdownSignals();
   mt::InstallCliHelp(
       "mt-receiver [flags]\n\nAccepts packets from mt-sender on one long-lived stream, reconstructs each image with "
-      "the MAE decoder, writes <output_dir>/<id>.png atomically and acknowledges once it is on disk.",
+      "the MAE decoder (payload 'latent': the codec of --codec_checkpoint), writes <output_dir>/<id>.png atomically "
+      "and acknowledges once it is on disk.",
       "server/");
   absl::ParseCommandLine(argc, argv);
   spdlog::info("runtime: {}", mt::ConfigureCpuRuntime({absl::GetFlag(FLAGS_threads), true}));
@@ -51,16 +53,22 @@ int main(int argc, char** argv) {
     spdlog::error("{}", mae.status().ToString());
     return 1;
   }
+  absl::StatusOr<mt::server::DaemonCodec> codec = mt::server::CodecFromFlags(*compute, mae->get()->options());
+  if (!codec.ok()) {
+    spdlog::error("--codec_checkpoint: {}", codec.status().ToString());
+    return 1;
+  }
   mt::server::ReceiverConfig config;
   config.output_dir = absl::GetFlag(FLAGS_output_dir);
   config.mae_checkpoint = absl::GetFlag(FLAGS_checkpoint);
+  config.codec_checkpoint = codec->checkpoint;
   config.max_pixels = absl::GetFlag(FLAGS_max_pixels);
   config.token = mt::server::FlagOrEnv(absl::GetFlag(FLAGS_token), "MT_TOKEN");
   config.overwrite = absl::GetFlag(FLAGS_overwrite);
   config.batching = {absl::GetFlag(FLAGS_max_batch), absl::GetFlag(FLAGS_max_batch_tiles),
                      std::chrono::microseconds(static_cast<int64_t>(absl::GetFlag(FLAGS_max_batch_delay_ms) * 1000)),
                      absl::GetFlag(FLAGS_batch_workers)};
-  auto decoder = std::make_shared<mt::PacketDecoder>(*mae, config.max_pixels, *compute);
+  auto decoder = std::make_shared<mt::PacketDecoder>(*mae, config.max_pixels, *compute, codec->coder);
   mt::server::ReceiverService service(decoder, config);
 
   mt::server::ServerOptions options;

@@ -16,6 +16,7 @@
 #include "core/runtime/stopwatch.h"
 #include "server/common/packet_proto.h"
 #include "server/common/security.h"
+#include "server/common/status_convert.h"
 
 namespace mt::server {
 namespace {
@@ -23,9 +24,19 @@ namespace {
 v1::Ack Failure(const std::string& id, const absl::Status& s) {
   v1::Ack ack;
   ack.set_id(id);
-  ack.set_code(static_cast<int>(s.code()));
+  ack.set_code(ToAckCode(s));
   ack.set_message(std::string(s.message()));
   return ack;
+}
+
+// Tiles a packet costs the batcher: its tile payloads, or for a latent packet (whose tiles are
+// all in one stream) the count its size implies, capped so a bogus header cannot stall a batch.
+int64_t BatchWeight(const v1::Packet& p) {
+  constexpr int64_t kMaxWeight = 1 << 16;
+  if (p.payload() != v1::LATENT || p.tile_size() <= 0 || p.height() <= 0 || p.width() <= 0)
+    return std::max<int64_t>(1, p.tiles_size());
+  const int64_t t = p.tile_size();
+  return std::min(kMaxWeight, ((p.height() + t - 1) / t) * ((p.width() + t - 1) / t));
 }
 
 }  // namespace
@@ -121,7 +132,7 @@ v1::Ack ReceiverService::Store(const Decoded& d) const {
     ack.set_write_ms(MsSince(t1));
     if (d.want_reconstruction) ack.set_reconstruction_png(*std::move(png));
     spdlog::info("stored {} ({}x{}, {} tiles, {} of {} patches, {}, batch {}, {:.1f} ms)", path, packet.width,
-                 packet.height, packet.tiles.size(), image.kept, image.keep.numel(), PayloadKindName(packet.payload),
+                 packet.height, image.keep.size(0), image.kept, image.keep.numel(), PayloadKindName(packet.payload),
                  image.batch_images, image.decode_ms + MsSince(t1));
     return ack;
   } catch (const std::exception& e) {
@@ -142,8 +153,8 @@ grpc::Status ReceiverService::Deliver(grpc::ServerContext* context,
   std::thread reader([&] {
     v1::Packet packet;
     while (stream->Read(&packet)) {
-      const int64_t tiles = static_cast<int64_t>(packet.tiles_size());
-      std::future<Decoded> ack = batcher_.Submit({std::move(packet), std::chrono::steady_clock::now()}, std::max<int64_t>(1, tiles));
+      const int64_t weight = BatchWeight(packet);
+      std::future<Decoded> ack = batcher_.Submit({std::move(packet), std::chrono::steady_clock::now()}, weight);
       std::unique_lock<std::mutex> lock(mu);
       pending.push_back(std::move(ack));
       cv.notify_all();
@@ -179,6 +190,7 @@ grpc::Status ReceiverService::Deliver(grpc::ServerContext* context,
 grpc::Status ReceiverService::Info(grpc::ServerContext* context, const v1::InfoRequest*, v1::ModelInfo* reply) {
   if (grpc::Status s = token_.Check(*context); !s.ok()) return s;
   FillModelInfo("receiver", decoder_->mae_options(), decoder_->fingerprint(), reply);
+  FillCodecInfo(decoder_->latent_coder(), config_.codec_checkpoint, reply);
   reply->set_mae_checkpoint(config_.mae_checkpoint);
   reply->set_max_pixels(config_.max_pixels);
   return grpc::Status::OK;

@@ -38,6 +38,20 @@ absl::StatusOr<SelectionPolicy> ToPolicy(const v1::Selection& s, double default_
   return p;
 }
 
+// latent_level → options.latent_level (unset: -1, the sender's default). Its upper bound, and
+// whether the sender has a codec at all, are PacketEncoder's checks: it holds the codec.
+absl::Status ToLatentLevel(const v1::SendRequest& request, EncodeOptions* options) {
+  if (!request.has_latent_level()) return absl::OkStatus();
+  if (!CarriesLatents(options->payload))
+    return absl::InvalidArgumentError(absl::StrCat("latent_level: only payload LATENT has step levels (payload is ",
+                                                   PayloadKindName(options->payload), ")"));
+  if (request.latent_level() < 0)
+    return absl::InvalidArgumentError(absl::StrCat("latent_level must be >= 0 (unset: the sender's default), got ",
+                                                   request.latent_level()));
+  options->latent_level = request.latent_level();
+  return absl::OkStatus();
+}
+
 }  // namespace
 
 absl::StatusOr<ValidRequest> ValidateSendRequest(const v1::SendRequest& request, double default_keep_ratio,
@@ -56,10 +70,13 @@ absl::StatusOr<ValidRequest> ValidateSendRequest(const v1::SendRequest& request,
   out.options.selection = *policy;
   absl::StatusOr<PayloadKind> payload = FromProto(request.payload(), PayloadKind::kFeatures, "payload");
   if (!payload.ok()) return payload.status();
-  absl::StatusOr<Precision> precision = FromProto(request.precision(), Precision::kFp16, "precision");
-  if (!precision.ok()) return precision.status();
   out.options.payload = *payload;
-  out.options.precision = *precision;
+  if (!CarriesLatents(*payload)) {  // a latent stream has no precision: the field is ignored
+    absl::StatusOr<Precision> precision = FromProto(request.precision(), Precision::kFp16, "precision");
+    if (!precision.ok()) return precision.status();
+    out.options.precision = *precision;
+  }
+  if (absl::Status s = ToLatentLevel(request, &out.options); !s.ok()) return s;
 
   // The header's dimensions are checked before decoding, so a decompression bomb never allocates.
   absl::StatusOr<ImageHeader> header = PeekImageHeader(request.image());

@@ -1,7 +1,7 @@
 // Validation of a client's SendRequest, before any model runs: id, selection, payload and
-// precision enums, then the image header (dimensions against the pixel limit, so a
-// decompression bomb never allocates), then decoding. Separate from the service so the fuzzer
-// drives exactly this path. Thread-safety: pure function.
+// precision enums (precision ignored for LATENT), latent_level, then the image header
+// (dimensions against the pixel limit, so a decompression bomb never allocates), then decoding.
+// Separate from the service so the fuzzer drives exactly this path. Thread-safety: pure function.
 #pragma once
 
 #include <ATen/core/Tensor.h>
@@ -15,12 +15,14 @@
 namespace mt::server {
 
 struct ValidRequest {
-  EncodeOptions options;  // selection, payload, precision from the request (defaults filled in)
+  EncodeOptions options;  // selection, payload, precision, latent_level from the request (defaults filled in)
   at::Tensor image;       // (3, H, W) float in [0,1], H·W <= max_pixels
 };
 
-// INVALID_ARGUMENT naming the field (id, selection.*, payload, precision, image) for a bad
-// request; RESOURCE_EXHAUSTED when the image header declares more than max_pixels pixels.
+// INVALID_ARGUMENT naming the field (id, selection.*, payload, precision, latent_level < 0 or
+// without payload LATENT, image) for a bad request; RESOURCE_EXHAUSTED when the image header
+// declares more than max_pixels pixels. A latent_level beyond the codec's levels and LATENT on
+// a sender without a codec are refused later by PacketEncoder (INVALID_ARGUMENT / FAILED_PRECONDITION).
 absl::StatusOr<ValidRequest> ValidateSendRequest(const v1::SendRequest& request, double default_keep_ratio,
                                                  int64_t max_pixels);
 

@@ -10,6 +10,7 @@
 #include "core/runtime/compute_precision.h"
 #include "core/runtime/cpu_runtime.h"
 #include "server/common/daemon.h"
+#include "server/common/daemon_flags.h"
 #include "server/common/flags_util.h"
 #include "server/sender/sender_service.h"
 
@@ -45,7 +46,8 @@ int main(int argc, char** argv) {
   mt::server::BlockShutdownSignals();
   mt::InstallCliHelp(
       "mt-sender [flags]\n\nAccepts images from mt-client, keeps the patches the masker scores as important, "
-      "encodes them with the MAE encoder and streams only those to mt-receiver over one long-lived stream.",
+      "encodes them with the MAE encoder (or, for payload 'latent', the codec of --codec_checkpoint) and streams only "
+      "those to mt-receiver over one long-lived stream.",
       "server/");
   absl::ParseCommandLine(argc, argv);
   spdlog::info("runtime: {}", mt::ConfigureCpuRuntime({absl::GetFlag(FLAGS_threads), true}));
@@ -70,10 +72,16 @@ int main(int argc, char** argv) {
     spdlog::error("the masker and the MAE disagree on image or patch size");
     return 1;
   }
+  absl::StatusOr<mt::server::DaemonCodec> codec = mt::server::CodecFromFlags(*compute, mae->get()->options());
+  if (!codec.ok()) {
+    spdlog::error("--codec_checkpoint: {}", codec.status().ToString());
+    return 1;
+  }
   mt::server::SenderConfig config;
   config.receiver = absl::GetFlag(FLAGS_receiver);
   config.mae_checkpoint = absl::GetFlag(FLAGS_checkpoint);
   config.masker_checkpoint = absl::GetFlag(FLAGS_masker_checkpoint);
+  config.codec_checkpoint = codec->checkpoint;
   config.max_pixels = absl::GetFlag(FLAGS_max_pixels);
   config.default_keep_ratio = absl::GetFlag(FLAGS_keep_ratio);
   config.token = mt::server::FlagOrEnv(absl::GetFlag(FLAGS_token), "MT_TOKEN");
@@ -101,7 +109,7 @@ int main(int argc, char** argv) {
   if (link_options.token.empty()) link_options.token = config.token;
   auto link = std::make_shared<mt::server::ReceiverLink>(
       grpc::CreateCustomChannel(config.receiver, *creds, args), link_options);
-  auto encoder = std::make_shared<mt::PacketEncoder>(*mae, *masker, *compute);
+  auto encoder = std::make_shared<mt::PacketEncoder>(*mae, *masker, *compute, codec->coder);
   mt::server::SenderService service(encoder, link, config);
 
   mt::server::ServerOptions options;

@@ -4,8 +4,10 @@
 #include <spdlog/spdlog.h>
 
 #include <chrono>
+#include <cmath>
 
 #include "absl/strings/str_cat.h"
+#include "core/codec/bitmap.h"
 #include "core/io/image_io.h"
 #include "core/metrics/image_metrics.h"
 #include "core/runtime/stopwatch.h"
@@ -21,6 +23,40 @@ using Clock = std::chrono::steady_clock;
 absl::Status Interrupted(const grpc::ServerContext* context) {
   if (context->IsCancelled()) return absl::CancelledError("the client cancelled or its deadline passed");
   return absl::OkStatus();
+}
+
+// Everything in the reply but the timings: sizes, bytes, counts, quality of the stored image,
+// kept-patch bitmaps, and for LATENT the level used and the entropy model's estimate.
+void FillReply(const v1::SendRequest& request, const EncodeOptions& options, const EncodedImage& encoded,
+               const at::Tensor& image, const at::Tensor& stored, const v1::Ack& ack, v1::SendReply* reply) {
+  const ImagePacket& packet = encoded.packet;
+  const int64_t h = image.size(1), w = image.size(2);
+  at::Tensor a = image.unsqueeze(0), b = stored.unsqueeze(0);
+  reply->set_id(request.id());
+  reply->set_width(static_cast<int32_t>(w));
+  reply->set_height(static_cast<int32_t>(h));
+  reply->set_wire_bytes(WireBytes(packet));
+  reply->set_payload_bytes(PayloadBytes(packet));  // a latent packet's stream included
+  reply->set_raw_bytes(h * w * 3);
+  reply->set_image_bytes(static_cast<int64_t>(request.image().size()));
+  reply->set_tiles(static_cast<int32_t>(encoded.grid.count()));
+  reply->set_patches_total(static_cast<int32_t>(encoded.keep.numel()));
+  reply->set_patches_kept(static_cast<int32_t>(encoded.kept));
+  reply->set_keep_ratio(static_cast<double>(encoded.kept) / static_cast<double>(encoded.keep.numel()));
+  reply->set_psnr_db(Psnr(a, b)[0].item<double>());
+  reply->set_ssim(h >= kSsimWindow && w >= kSsimWindow ? Ssim(a, b)[0].item<double>() : -1.0);
+  reply->set_stored_path(ack.stored_path());
+  reply->set_payload(ToProto(options.payload));
+  if (!CarriesLatents(options.payload)) reply->set_precision(ToProto(options.precision));
+  if (request.return_reconstruction()) reply->set_reconstruction_png(ack.reconstruction_png());
+  reply->set_tile_size(static_cast<int32_t>(packet.tile_size));
+  reply->set_patch_size(static_cast<int32_t>(packet.patch_size));
+  // From the final keep mask, so latent packets (whose masks are inside the stream) get them too.
+  for (int64_t t = 0; t < encoded.keep.size(0); ++t) reply->add_keep_bitmaps(PackBitmap(encoded.keep[t]));
+  if (CarriesLatents(options.payload)) {
+    reply->set_latent_level(static_cast<int32_t>(packet.latent_level));
+    reply->set_estimated_payload_bytes(static_cast<int64_t>(std::ceil(encoded.estimated_bits / 8.0)));
+  }
 }
 
 }  // namespace
@@ -39,23 +75,20 @@ absl::Status SenderService::Process(grpc::ServerContext* context, const v1::Send
   auto t0 = Clock::now();
   absl::StatusOr<ValidRequest> valid = ValidateSendRequest(request, config_.default_keep_ratio, config_.max_pixels);
   if (!valid.ok()) return valid.status();
-  const EncodeOptions& options = valid->options;
-  const at::Tensor* image = &valid->image;
-  const int64_t h = image->size(1), w = image->size(2);
+  const at::Tensor& image = valid->image;
   const double decode_ms = MsSince(t0);
   if (absl::Status s = Interrupted(context); !s.ok()) return s;
 
   t0 = Clock::now();
-  absl::StatusOr<TileGrid> grid = PlanTiles(h, w, encoder_->mae_options().img_size);
+  absl::StatusOr<TileGrid> grid = PlanTiles(image.size(1), image.size(2), encoder_->mae_options().img_size);
   if (!grid.ok()) return grid.status();
-  absl::StatusOr<EncodedImage> encoded = batcher_.Submit({*image, request.id(), options}, grid->count()).get();
+  absl::StatusOr<EncodedImage> encoded = batcher_.Submit({image, request.id(), valid->options}, grid->count()).get();
   if (!encoded.ok()) return encoded.status();
   const double queue_ms = std::max(0.0, MsSince(t0) - encoded->masker_ms - encoded->encoder_ms);
   if (absl::Status s = Interrupted(context); !s.ok()) return s;
 
   v1::Packet packet = ToProto(encoded->packet);
   packet.set_want_reconstruction(true);  // PSNR/SSIM are measured on what the receiver stored
-  const int64_t wire_bytes = WireBytes(encoded->packet);
   auto deadline = context->deadline();
   if (deadline == std::chrono::system_clock::time_point::max())
     deadline = std::chrono::system_clock::now() + config_.default_deadline;
@@ -63,33 +96,13 @@ absl::Status SenderService::Process(grpc::ServerContext* context, const v1::Send
   absl::StatusOr<v1::Ack> ack = link_->Deliver(packet, deadline);
   const double round_trip_ms = MsSince(t0);
   if (!ack.ok()) return ack.status();
-  if (ack->code() != 0)
-    return absl::Status(static_cast<absl::StatusCode>(ack->code()), absl::StrCat("receiver: ", ack->message()));
+  if (absl::Status s = FromAckCode(ack->code(), ack->message()); !s.ok())
+    return absl::Status(s.code(), absl::StrCat("receiver: ", s.message()));
 
   absl::StatusOr<at::Tensor> stored = DecodeImageRgb(ack->reconstruction_png());
-  if (!stored.ok() || stored->sizes() != image->sizes())
+  if (!stored.ok() || stored->sizes() != image.sizes())
     return absl::InternalError("receiver returned an unreadable reconstruction");
-  at::Tensor a = image->unsqueeze(0), b = stored->unsqueeze(0);
-  reply->set_id(request.id());
-  reply->set_width(static_cast<int32_t>(w));
-  reply->set_height(static_cast<int32_t>(h));
-  reply->set_wire_bytes(wire_bytes);
-  reply->set_payload_bytes(PayloadBytes(encoded->packet));
-  reply->set_raw_bytes(h * w * 3);
-  reply->set_image_bytes(static_cast<int64_t>(request.image().size()));
-  reply->set_tiles(static_cast<int32_t>(encoded->grid.count()));
-  reply->set_patches_total(static_cast<int32_t>(encoded->keep.numel()));
-  reply->set_patches_kept(static_cast<int32_t>(encoded->kept));
-  reply->set_keep_ratio(static_cast<double>(encoded->kept) / static_cast<double>(encoded->keep.numel()));
-  reply->set_psnr_db(Psnr(a, b)[0].item<double>());
-  reply->set_ssim(h >= kSsimWindow && w >= kSsimWindow ? Ssim(a, b)[0].item<double>() : -1.0);
-  reply->set_stored_path(ack->stored_path());
-  reply->set_payload(ToProto(options.payload));
-  reply->set_precision(ToProto(options.precision));
-  if (request.return_reconstruction()) reply->set_reconstruction_png(ack->reconstruction_png());
-  reply->set_tile_size(static_cast<int32_t>(encoded->packet.tile_size));
-  reply->set_patch_size(static_cast<int32_t>(encoded->packet.patch_size));
-  for (const TilePayload& tile : encoded->packet.tiles) reply->add_keep_bitmaps(tile.keep_bitmap);
+  FillReply(request, valid->options, *encoded, image, *stored, *ack, reply);
   v1::StageTimings* t = reply->mutable_timings();
   t->set_decode_image_ms(decode_ms);
   t->set_masker_ms(encoded->masker_ms);
@@ -138,6 +151,7 @@ grpc::Status SenderService::SendStream(grpc::ServerContext* context,
 grpc::Status SenderService::Info(grpc::ServerContext* context, const v1::InfoRequest*, v1::ModelInfo* reply) {
   if (grpc::Status s = token_.Check(*context); !s.ok()) return s;
   FillModelInfo("sender", encoder_->mae_options(), encoder_->fingerprint(), reply);
+  FillCodecInfo(encoder_->latent_coder(), config_.codec_checkpoint, reply);
   reply->set_masker(encoder_->masker_options().kind == MaskerKind::kCnn ? "cnn" : "transformer");
   reply->set_mae_checkpoint(config_.mae_checkpoint);
   reply->set_masker_checkpoint(config_.masker_checkpoint);

@@ -1,6 +1,6 @@
 // mt.v1.Sender: decodes client images, runs core's PacketEncoder (masker → selection → MAE
-// encoder), ships the packet over the ReceiverLink, and reports bytes on the wire, keep ratio,
-// PSNR/SSIM of the receiver's stored image, and per-stage timings.
+// encoder, or the latent codec), ships the packet over the ReceiverLink, and reports bytes on
+// the wire, keep ratio, PSNR/SSIM of the receiver's stored image, and per-stage timings.
 // Thread-safety: gRPC calls the handlers concurrently; the encoder and link are thread-safe, and
 // concurrent requests meet in a DynamicBatcher that runs the models on one worker thread.
 #pragma once
@@ -21,6 +21,7 @@ namespace mt::server {
 struct SenderConfig {
   std::string receiver;           // receiver address, for Info
   std::string mae_checkpoint, masker_checkpoint;  // for Info
+  std::string codec_checkpoint;   // for Info ("" when the encoder has no latent codec)
   int64_t max_pixels = 16 << 20;  // largest decoded image (RESOURCE_EXHAUSTED beyond)
   double default_keep_ratio = 0.16;  // when a request sets no selection
   std::string token;              // required bearer token from clients (empty: none)

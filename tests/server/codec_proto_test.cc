@@ -50,13 +50,30 @@ TEST(PacketProtoTest, UnknownOrMissingEnumsNameTheField) {
 TEST(StatusConvertTest, CodesAndMessagesSurviveBothWays) {
   for (absl::StatusCode c : {absl::StatusCode::kInvalidArgument, absl::StatusCode::kFailedPrecondition,
                              absl::StatusCode::kResourceExhausted, absl::StatusCode::kUnavailable,
-                             absl::StatusCode::kUnauthenticated}) {
+                             absl::StatusCode::kUnauthenticated, absl::StatusCode::kDataLoss}) {
     grpc::Status g = ToGrpcStatus(absl::Status(c, "why"));
     EXPECT_EQ(static_cast<int>(g.error_code()), static_cast<int>(c));
     EXPECT_EQ(g.error_message(), "why");
     EXPECT_EQ(FromGrpcStatus(g), absl::Status(c, "why"));
   }
   EXPECT_TRUE(ToGrpcStatus(absl::OkStatus()).ok());
+}
+
+// A corrupt latent stream's DATA_LOSS goes receiver → Ack.code → sender → client unchanged.
+TEST(StatusConvertTest, DataLossKeepsItsCodeAndMessageThroughAcksAndGrpc) {
+  const absl::Status loss = absl::DataLossError("latent: tiles[1] truncated");
+  const int code = ToAckCode(loss);
+  EXPECT_EQ(code, 15);
+  const absl::Status back = FromAckCode(code, loss.message());
+  EXPECT_EQ(back, loss);
+  const grpc::Status g = ToGrpcStatus(back);
+  EXPECT_EQ(g.error_code(), grpc::StatusCode::DATA_LOSS);
+  EXPECT_EQ(g.error_message(), "latent: tiles[1] truncated");
+  EXPECT_EQ(FromGrpcStatus(g), loss);
+  EXPECT_TRUE(FromAckCode(0, "").ok());
+  const absl::Status bogus = FromAckCode(99, "x");
+  EXPECT_EQ(bogus.code(), absl::StatusCode::kUnknown);
+  EXPECT_NE(bogus.message().find("99"), std::string::npos);
 }
 
 }  // namespace

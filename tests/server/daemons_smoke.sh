@@ -14,6 +14,10 @@ fail() { echo "FAIL: $*" >&2; tail -n 20 "$tmp"/*.log >&2 || true; exit 1; }
 for b in "$SENDER" "$RECEIVER" "$CLIENT"; do
   { "$b" --help 2>&1 || true; } | grep -q -- "--deadline_s\|--grace_s" || fail "$b --help lists no flags"
 done
+# A --codec_checkpoint that is given but missing stops the daemon at start-up, naming the flag.
+"$RECEIVER" --listen 127.0.0.1:0 --checkpoint "$SRC/weights/mae.pt" --codec_checkpoint "$tmp/missing.pt" \
+  --output_dir "$tmp/unused" > "$tmp/bad_codec.log" 2>&1 && fail "receiver started with a missing --codec_checkpoint"
+grep -q -- "--codec_checkpoint" "$tmp/bad_codec.log" || fail "no --codec_checkpoint error: $(cat "$tmp/bad_codec.log")"
 read -r rport sport < <(python3 -c 'import socket
 s=[socket.socket() for _ in range(2)]
 [x.bind(("127.0.0.1",0)) for x in s]
@@ -46,7 +50,13 @@ PY
 grep -q "^pic .* 70x45 " "$tmp/send.txt" || fail "no report row: $(cat "$tmp/send.txt")"
 [ -s "$tmp/out/pic.png" ] || fail "receiver did not store pic.png"
 [ -s "$tmp/client/grid.png" ] || fail "client wrote no grid.png"
-"$CLIENT" info --sender "127.0.0.1:$sport" | grep -q "receiver .*connected" || fail "info"
+"$CLIENT" info --sender "127.0.0.1:$sport" > "$tmp/info.txt" || fail "info"
+grep -q "receiver .*connected" "$tmp/info.txt" || fail "info: $(cat "$tmp/info.txt")"
+# Without a codec file at the default path both run with payload latent off, and say so.
+if [ ! -e weights/codec.pt ]; then
+  grep -q "payload 'latent' disabled" "$tmp/sender.log" || fail "sender did not log that latent is off"
+  grep -q "^codec  *none" "$tmp/info.txt" || fail "info shows no codec line: $(cat "$tmp/info.txt")"
+fi
 kill -TERM "${pids[@]}"
 for p in "${pids[@]}"; do wait "$p" || fail "daemon $p exited with $?"; done
 pids=()

@@ -47,11 +47,14 @@ class EndToEndTest : public ::testing::Test {
     receiver_.server.reset();
   }
 
-  void StartReceiver(MaskedAutoencoder mae, const std::string& listen, const std::string& token = "") {
+  // `codec` (optional) serves payload latent, as the daemons' --codec_checkpoint does.
+  void StartReceiver(MaskedAutoencoder mae, const std::string& listen, const std::string& token = "",
+                     std::shared_ptr<const LatentCoder> codec = nullptr) {
     ReceiverConfig rc;
     rc.output_dir = out_dir_;
     rc.token = token;
-    receiver_service_ = std::make_unique<ReceiverService>(std::make_shared<PacketDecoder>(mae, 1 << 20), rc);
+    receiver_service_ = std::make_unique<ReceiverService>(
+        std::make_shared<PacketDecoder>(mae, 1 << 20, ComputePrecision::kFloat32, std::move(codec)), rc);
     ServerOptions o;
     o.listen = listen;
     absl::StatusOr<RunningServer> r = StartServer(o, {receiver_service_.get()});
@@ -63,7 +66,8 @@ class EndToEndTest : public ::testing::Test {
     receiver_.server->Wait();
     receiver_.server.reset();
   }
-  void StartSender(SenderConfig sc, int64_t max_message_bytes = 1 << 20, const std::string& receiver_token = "") {
+  void StartSender(SenderConfig sc, int64_t max_message_bytes = 1 << 20, const std::string& receiver_token = "",
+                   std::shared_ptr<const LatentCoder> codec = nullptr) {
     sc.max_pixels = sc.max_pixels == (16 << 20) ? 4096 : sc.max_pixels;
     sc.default_deadline = std::chrono::milliseconds(5000);
     LinkOptions lo;
@@ -76,7 +80,8 @@ class EndToEndTest : public ::testing::Test {
         grpc::CreateCustomChannel("127.0.0.1:" + std::to_string(receiver_.port), grpc::InsecureChannelCredentials(),
                                   args),
         lo);
-    sender_service_ = std::make_unique<SenderService>(std::make_shared<PacketEncoder>(mae_, masker_), link_, sc);
+    sender_service_ = std::make_unique<SenderService>(
+        std::make_shared<PacketEncoder>(mae_, masker_, ComputePrecision::kFloat32, std::move(codec)), link_, sc);
     ServerOptions o;
     o.listen = "127.0.0.1:0";
     o.max_message_bytes = max_message_bytes;

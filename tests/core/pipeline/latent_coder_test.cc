@@ -7,7 +7,9 @@
 
 #include "core/codec/tiling.h"
 #include "core/io/checkpoint.h"
+#include "core/metrics/image_metrics.h"
 #include "core/pipeline/packet_decoder.h"
+#include "core/pipeline/latent_rate_control.h"
 #include "core/pipeline/packet_encoder.h"
 #include "tests/test_util.h"
 
@@ -101,6 +103,30 @@ TEST_F(LatentCoderTest, ByteBudgetKeepsTheBestPatchesThatFit) {
     ASSERT_TRUE(decoder_->Decode(e->packet).ok());
   }
   EXPECT_EQ(previous_kept, 64);  // a large budget keeps every patch
+}
+
+TEST_F(LatentCoderTest, TargetPsnrPicksTheCoarsestLevelThatReachesIt) {
+  at::Tensor image = at::randint(0, 256, {3, 16, 16}).to(at::kFloat) / 255.0;
+  TileGrid grid = *PlanTiles(16, 16, 8);
+  at::Tensor y = coder_->Analyze(SplitTiles(image, grid));
+  at::Tensor keep = at::ones({4, 16}, at::kBool);
+  // 1e9 is unreachable: the finest level (0) and its PSNR.
+  LevelChoice none = ChooseLevelForPsnr(*coder_, y, keep, image, grid, 1e9);
+  EXPECT_EQ(none.level, 0);
+  LevelChoice any = ChooseLevelForPsnr(*coder_, y, keep, image, grid, -1e9);
+  EXPECT_EQ(any.level, 2);
+  EXPECT_LE(any.decodes, 2);
+  // Through the encoder: the packet carries the chosen level and the receiver's PSNR reaches the target.
+  EncodeOptions o = Latent(1.0, -1);
+  o.target_psnr = none.psnr - 1e-6;
+  absl::StatusOr<EncodedImage> e = encoder_->Encode(image, "t", o);
+  ASSERT_TRUE(e.ok()) << e.status();
+  absl::StatusOr<DecodedImage> d = decoder_->Decode(e->packet);
+  ASSERT_TRUE(d.ok()) << d.status();
+  at::Tensor stored = d->image.mul(255.0).round().div(255.0);
+  EXPECT_GE(Psnr(image.unsqueeze(0), stored.unsqueeze(0))[0].item<double>(), o.target_psnr - 1e-6);
+  o.selection = {SelectionPolicy::Mode::kByteBudget, 0.5, 0.16, 100};
+  EXPECT_EQ(encoder_->Encode(image, "t", o).status().code(), absl::StatusCode::kInvalidArgument);
 }
 
 TEST_F(LatentCoderTest, CorruptTruncatedAndExtendedStreamsAreRefused) {
