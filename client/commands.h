@@ -27,6 +27,7 @@ struct SendConfig {
   PayloadKind payload = PayloadKind::kFeatures;
   Precision precision = Precision::kFp16;
   int latent_level = -1;    // payload latent: step level (< 0: the sender's default)
+  double target_psnr = 0;   // payload latent, > 0: the sender picks the cheapest level reaching this PSNR
   std::string out_dir;      // reconstructions + visualisation grid (empty: none)
 };
 

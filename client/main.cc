@@ -35,6 +35,8 @@ ABSL_FLAG(int64_t, max_bytes, -1, "send: keep the best patches whose payload fit
 ABSL_FLAG(std::string, payload, "features", "send, load: features | features+pixels | pixels | latent (the daemons "
           "need --codec_checkpoint); local: latent runs the codec, any other the MAE tile path");
 ABSL_FLAG(std::string, precision, "fp16", "send, load: feature precision fp32 | fp16 | int8 (not used by latent)");
+ABSL_FLAG(double, target_psnr, 0, "send with --payload latent: the sender picks the cheapest step level whose "
+          "reconstruction reaches this PSNR (dB)");
 ABSL_FLAG(int, latent_level, -1, "send, local with --payload latent: quantisation step level, 0 = finest "
           "(-1 = the sender's / codec's default; `info` lists the levels)");
 ABSL_FLAG(std::string, token, "", "bearer token for the daemons (default: $MT_TOKEN)");
@@ -84,7 +86,8 @@ constexpr char kUsage[] =
     "                   wire bytes sender->receiver, raw and file bytes, bits per pixel, PSNR/SSIM of the\n"
     "                   image the receiver stored, stage timings; --out writes <id>_recon.png + grid.png\n"
     "                   selection: --keep_ratio R | --threshold T | --max_bytes N; --payload; --precision;\n"
-    "                   --payload latent [--latent_level N] (the table adds the entropy model's estimated bytes)\n"
+    "                   --payload latent [--latent_level N | --target_psnr DB] (the table adds the entropy\n"
+    "                   model's estimated bytes; --target_psnr: the sender picks the cheapest level reaching it)\n"
     "  bench --images DIR [--crop 32] [--nolocal --sender host:port] --csv rd.csv --report rd.md --plot rd.png\n"
     "                   in-process rate-distortion sweep: masker vs random vs uniform grid, every payload and\n"
     "                   precision, keep ratios --keep_ratios; JPEG, WebP (quality 1-90) and PNG on the same images;\n"
@@ -263,6 +266,11 @@ int main(int argc, char** argv) {
     s.keep_ratio = absl::GetFlag(FLAGS_keep_ratio);
     if (!PayloadFlags(&s.payload, &s.precision) || !LatentLevelFlag(s.payload)) return 2;
     s.latent_level = absl::GetFlag(FLAGS_latent_level);
+    s.target_psnr = absl::GetFlag(FLAGS_target_psnr);
+    if (s.target_psnr != 0 && (!mt::CarriesLatents(s.payload) || s.latent_level >= 0 || s.max_bytes > 0)) {
+      std::fprintf(stderr, "mt-client: --target_psnr needs --payload latent and neither --latent_level nor --max_bytes\n");
+      return 2;
+    }
     s.out_dir = absl::GetFlag(FLAGS_out);
     return mt::client::RunSend(s, rest);
   }

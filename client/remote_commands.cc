@@ -99,6 +99,7 @@ int RunSend(const SendConfig& config, const std::vector<std::string>& images) {
     req.set_payload(server::ToProto(config.payload));
     if (!CarriesLatents(config.payload)) req.set_precision(server::ToProto(config.precision));
     if (CarriesLatents(config.payload) && config.latent_level >= 0) req.set_latent_level(config.latent_level);
+    if (config.target_psnr > 0) req.set_target_psnr(config.target_psnr);
     req.set_return_reconstruction(!config.out_dir.empty());
     grpc::ClientContext ctx;
     Prepare(&ctx, config.connection);

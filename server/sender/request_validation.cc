@@ -38,9 +38,18 @@ absl::StatusOr<SelectionPolicy> ToPolicy(const v1::Selection& s, double default_
   return p;
 }
 
-// latent_level → options.latent_level (unset: -1, the sender's default). Its upper bound, and
+// latent_level / target_psnr → options (unset: -1, the sender's default level). Its upper bound, and
 // whether the sender has a codec at all, are PacketEncoder's checks: it holds the codec.
 absl::Status ToLatentLevel(const v1::SendRequest& request, EncodeOptions* options) {
+  if (request.target_psnr() != 0) {
+    if (!CarriesLatents(options->payload) || !(request.target_psnr() > 0 && request.target_psnr() < 100))
+      return absl::InvalidArgumentError(absl::StrCat("target_psnr: must be in (0, 100) dB and needs payload LATENT, got ",
+                                                     request.target_psnr(), " with payload ",
+                                                     PayloadKindName(options->payload)));
+    if (request.has_latent_level())
+      return absl::InvalidArgumentError("target_psnr picks the latent level itself: do not also set latent_level");
+    options->target_psnr = request.target_psnr();
+  }
   if (!request.has_latent_level()) return absl::OkStatus();
   if (!CarriesLatents(options->payload))
     return absl::InvalidArgumentError(absl::StrCat("latent_level: only payload LATENT has step levels (payload is ",

@@ -234,6 +234,29 @@ TEST_F(LatentPayloadTest, LevelsOutOfRangeOrWithoutLatentAreInvalidArguments) {
   ExpectStillServing();
 }
 
+TEST_F(LatentPayloadTest, TargetPsnrIsReachedOrTheFinestLevelIsUsed) {
+  // Unreachable target: the finest level (0). Trivial target: the coarsest (2 of 3 levels).
+  for (const auto& [target, want_level] : {std::pair{99.0, 0}, std::pair{0.001, 2}}) {
+    v1::SendRequest req = LatentRequest("tp" + std::to_string(want_level), Png(16, 16));
+    req.set_target_psnr(target);
+    v1::SendReply reply;
+    grpc::Status s = Send(req, &reply);
+    ASSERT_TRUE(s.ok()) << s.error_message();
+    EXPECT_EQ(reply.latent_level(), want_level) << target;
+  }
+  v1::SendRequest both = LatentRequest("tp-both", Png(16, 16));
+  both.set_target_psnr(30);
+  both.set_latent_level(1);
+  v1::SendReply reply;
+  EXPECT_EQ(Send(both, &reply).error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  v1::SendRequest features = LatentRequest("tp-features", Png(16, 16));
+  features.set_payload(v1::FEATURES);
+  features.set_precision(v1::FP16);
+  features.set_target_psnr(30);
+  EXPECT_EQ(Send(features, &reply).error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  ExpectStillServing();
+}
+
 using NoCodecTest = EndToEndTest;
 
 TEST_F(NoCodecTest, LatentToASenderWithoutACodecIsAFailedPrecondition) {
