@@ -46,9 +46,12 @@ absl::Status LatentRows(const BenchConfig& c, const PacketEncoder& encoder, cons
   for (double ratio : c.latent_keep_ratios)
     for (Source s : {Source{KeepSource::kMasker, "masker"}, Source{KeepSource::kRandom, "random"},
                      Source{KeepSource::kUniformGrid, "grid"}})
-      if (ratio < 1.0) selections.push_back({s, ratio});
+      if (ratio < 1.0 && (c.latent_baselines || s.source == KeepSource::kMasker)) selections.push_back({s, ratio});
+  std::vector<int64_t> levels = c.latent_levels;
+  if (levels.empty())
+    for (int64_t level = 0; level < coder.num_levels(); ++level) levels.push_back(level);
   for (const auto& [source, ratio] : selections)
-    for (int64_t level = 0; level < coder.num_levels(); ++level) {
+    for (int64_t level : levels) {
       EncodeOptions eo;
       eo.selection.mode = SelectionPolicy::Mode::kTopK;
       eo.selection.keep_ratio = ratio;

@@ -109,6 +109,11 @@ void WriteAnchorTable(std::ofstream& md, const Curves& curves) {
   for (const auto& [curve, points] : curves) {
     if (curve.method == "png") continue;
     md << "| " << curve.Name() << " |";
+    if (curve.method == "jpeg") {  // the anchor: its PSNR at the rates, no BD-rate against itself
+      for (double r : kReadRates) md << Cell(PsnrAt(Points(points), r));
+      md << " (anchor) | (anchor) |\n";
+      continue;
+    }
     for (double r : kReadRates) md << Cell(PsnrAt(Points(points), r));
     for (double max_bpp : {static_cast<double>(INFINITY), kLowRate}) {
       absl::StatusOr<double> bd = jpeg == curves.end() ? absl::NotFoundError("no jpeg")

@@ -51,6 +51,8 @@ struct BenchConfig {
   std::string codec_checkpoint = "weights/codec.pt";  // latent rows (empty: none)
   std::vector<std::string> payloads;      // payload kinds to measure (empty: all); codecs always run
   std::vector<double> latent_keep_ratios = {0.25, 0.5, 0.75};  // latent rows besides keeping every patch
+  std::vector<int64_t> latent_levels;     // step levels of the latent rows (empty: all)
+  bool latent_baselines = true;           // latent rows also for random and grid selections
   int crop = 0;                           // > 0: evenly spaced native crop×crop crops instead of whole images
   int crops_per_image = 16;
   std::vector<double> keep_ratios = {0.05, 0.1, 0.16, 0.25, 0.35, 0.5};

@@ -70,6 +70,8 @@ ABSL_FLAG(std::vector<std::string>, payloads, {},
           "bench: payload kinds to measure, e.g. latent,pixels (default: all; JPEG/WebP/PNG always run)");
 ABSL_FLAG(std::vector<std::string>, latent_keep_ratios, std::vector<std::string>({"0.25", "0.5", "0.75"}),
           "bench: keep ratios of the latent rows (masker, random, grid) besides keeping every patch");
+ABSL_FLAG(std::vector<std::string>, latent_levels, {}, "bench: step levels of the latent rows (default: all)");
+ABSL_FLAG(bool, latent_baselines, true, "bench: latent rows also with random and uniform-grid selections");
 ABSL_FLAG(std::vector<std::string>, keep_ratios, std::vector<std::string>({"0.05", "0.1", "0.16", "0.25", "0.35", "0.5"}),
           "bench: keep ratios to sweep");
 
@@ -197,6 +199,8 @@ int main(int argc, char** argv) {
     for (const std::string& r : absl::GetFlag(FLAGS_keep_ratios)) b.keep_ratios.push_back(std::stod(r));
     b.latent_keep_ratios.clear();
     for (const std::string& r : absl::GetFlag(FLAGS_latent_keep_ratios)) b.latent_keep_ratios.push_back(std::stod(r));
+    for (const std::string& l : absl::GetFlag(FLAGS_latent_levels)) b.latent_levels.push_back(std::stoll(l));
+    b.latent_baselines = absl::GetFlag(FLAGS_latent_baselines);
     b.codec_checkpoint = absl::GetFlag(FLAGS_codec_checkpoint);
     if (!b.codec_checkpoint.empty() && !std::filesystem::exists(b.codec_checkpoint)) {
       std::fprintf(stderr, "mt-client bench: --codec_checkpoint %s does not exist (--codec_checkpoint= to skip latent rows)\n",

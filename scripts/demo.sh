@@ -14,7 +14,7 @@ echo "[demo] configure + build the daemons and the client ($BUILD_DIR)"
 cmake -S . -B "$BUILD_DIR" -DCMAKE_BUILD_TYPE=Release >/dev/null
 cmake --build "$BUILD_DIR" -j"${JOBS:-2}" --target mt-client mt-sender mt-receiver
 ./scripts/fetch_photos.sh
-for w in weights/mae.pt weights/masker.pt; do [ -f "$w" ] || { echo "[demo] missing $w" >&2; exit 1; }; done
+for w in weights/mae.pt weights/masker.pt weights/codec.pt; do [ -f "$w" ] || { echo "[demo] missing $w" >&2; exit 1; }; done
 
 rm -rf "$OUT" && mkdir -p "$OUT/received"
 # Two LibTorch processes share the cores (they take turns per image): no OpenMP spinning.
@@ -26,10 +26,12 @@ stop() {
 }
 trap stop EXIT
 "$BUILD_DIR/server/mt-receiver" --listen "127.0.0.1:$RECEIVER_PORT" --checkpoint weights/mae.pt \
+  --codec_checkpoint weights/codec.pt \
   --output_dir "$OUT/received" --threads 2 --overwrite > "$OUT/receiver.log" 2>&1 &  # fruits is sent 6 times
 pids+=($!)
 "$BUILD_DIR/server/mt-sender" --listen "127.0.0.1:$SENDER_PORT" --receiver "127.0.0.1:$RECEIVER_PORT" \
-  --checkpoint weights/mae.pt --masker_checkpoint weights/masker.pt --threads 2 > "$OUT/sender.log" 2>&1 &
+  --checkpoint weights/mae.pt --masker_checkpoint weights/masker.pt --codec_checkpoint weights/codec.pt \
+  --threads 2 > "$OUT/sender.log" 2>&1 &
 pids+=($!)
 client="$BUILD_DIR/client/mt-client"
 for i in $(seq 1 60); do
@@ -40,12 +42,15 @@ for i in $(seq 1 60); do
 done
 "$client" info --sender "127.0.0.1:$SENDER_PORT" 2>/dev/null | sed 's/^/[demo] /'
 
-echo "[demo] sending the held-out photos (data/photos/val), full size, tiled into 32x32 model tiles"
+# The payload that measures best on the held-out photos (docs/RESULTS.md, "Latent codec").
+DEMO_PAYLOAD=(${DEMO_PAYLOAD:---payload latent})
+echo "[demo] sending the held-out photos (data/photos/val), full size, tiled into 32x32 model tiles:" \
+     "${DEMO_PAYLOAD[*]} (compare 'wire B' with 'file B', the photo's own JPEG)"
 status=0
-"$client" send data/photos/val/* --sender "127.0.0.1:$SENDER_PORT" --out "$OUT" "$@" || status=1
-echo "[demo] payload modes and precisions on one photo (fp32 features outweigh the raw pixels)"
-for mode in "features --precision fp32" "features --precision fp16" "features --precision int8" \
-            "features+pixels --precision int8" "pixels"; do
+"$client" send data/photos/val/* --sender "127.0.0.1:$SENDER_PORT" --out "$OUT" "${DEMO_PAYLOAD[@]}" "$@" || status=1
+echo "[demo] payload modes on one photo (latent: entropy-coded; features: raw tokens, larger than the pixels)"
+for mode in "latent" "latent --latent_level 9" "latent --target_psnr 28" "latent --keep_ratio 0.5" \
+            "features --precision fp16" "features+pixels --precision int8" "pixels"; do
   # shellcheck disable=SC2086
   "$client" send data/photos/val/fruits.jpg --sender "127.0.0.1:$SENDER_PORT" --payload $mode | sed -n '2p;$p' ||
     status=1

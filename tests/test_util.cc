@@ -41,6 +41,18 @@ at::Tensor Ref(const std::string& name) {
   return it->second;
 }
 
+LatentCodec TinyLatentCodec(const std::vector<double>& steps) {
+  LatentCodecOptions o;
+  o.mae = TinyMaeOptions();  // 8×8 tiles, patch 2: L = 16
+  o.latent_channels = 3;
+  o.bottleneck_hidden = 8;
+  at::manual_seed(5);
+  LatentCodec codec(o);
+  codec->eval();
+  codec->BuildTables(steps);
+  return codec;
+}
+
 MaskedAutoencoderOptions TinyMaeOptions() {
   MaskedAutoencoderOptions o;
   o.img_size = 8;

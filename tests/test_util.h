@@ -5,7 +5,9 @@
 
 #include <map>
 #include <string>
+#include <vector>
 
+#include "core/model/latent_codec.h"
 #include "core/model/mae.h"
 #include "core/model/masker.h"
 
@@ -22,6 +24,10 @@ MaskedAutoencoderOptions TinyMaeOptions();
 
 // A masker matching TinyMaeOptions (8×8, patch 2): transformer 16 wide × 1 block, 2 heads.
 MaskerOptions TinyMaskerOptions();
+
+// A latent codec around TinyMaeOptions (3 channels, hidden 8, seed 5) with coding tables for
+// `steps`: what the latent-payload tests encode and decode with.
+LatentCodec TinyLatentCodec(const std::vector<double>& steps);
 
 // A fresh empty directory under the system temp dir, unique per call.
 std::string TempDir();

@@ -16,18 +16,7 @@
 namespace mt::server {
 namespace {
 
-// A codec around the loopback tests' tiny MAE (8×8 tiles, patch 2), with tables for `steps`.
-LatentCodec TinyCodec(const std::vector<double>& steps) {
-  LatentCodecOptions o;
-  o.mae = test::TinyMaeOptions();
-  o.latent_channels = 3;
-  o.bottleneck_hidden = 8;
-  at::manual_seed(5);
-  LatentCodec codec(o);
-  codec->eval();
-  codec->BuildTables(steps);
-  return codec;
-}
+LatentCodec TinyCodec(const std::vector<double>& steps) { return test::TinyLatentCodec(steps); }
 
 class LatentPayloadTest : public EndToEndTest {
  protected:

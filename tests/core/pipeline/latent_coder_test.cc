@@ -16,17 +16,7 @@
 namespace mt {
 namespace {
 
-LatentCodec TinyCodec(const std::vector<double>& steps) {
-  LatentCodecOptions o;
-  o.mae = test::TinyMaeOptions();  // 8×8 tiles, patch 2: L = 16
-  o.latent_channels = 3;
-  o.bottleneck_hidden = 8;
-  at::manual_seed(5);
-  LatentCodec codec(o);
-  codec->eval();
-  codec->BuildTables(steps);
-  return codec;
-}
+LatentCodec TinyCodec(const std::vector<double>& steps) { return test::TinyLatentCodec(steps); }
 
 class LatentCoderTest : public ::testing::Test {
  protected:
