@@ -1,5 +1,5 @@
-// libFuzzer target: arbitrary bytes as one latent tile (grid 8; the first byte picks C, the rest is
-// the rANS stream) → DecodeLatentTile. Whatever arrives, the decoder must return a status without
+// libFuzzer target: arbitrary bytes as a latent stream of 1–4 tiles (grid 8; the first byte picks
+// the tables (C) and the tile count, the rest is the rANS stream) → DecodeLatentTiles. Whatever arrives, the decoder must return a status without
 // crashing or reading out of bounds. When it accepts a stream, the tile must be well formed and
 // re-encode to exactly the same bytes (rANS decoding is the inverse of encoding on every stream
 // it accepts: the state check pins the start, the byte check the end), and decode back to itself.
@@ -22,23 +22,30 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   }();
   if (size == 0) return 0;
   const std::vector<mt::FrequencyTable>& tables = (*by_selector)[data[0] % by_selector->size()];
+  const size_t count = 1 + (data[0] / by_selector->size()) % 4;
   const std::string_view bytes(reinterpret_cast<const char*>(data) + 1, size - 1);
   constexpr int kGrid = mt::fuzz::kLatentFuzzGrid;
-  absl::StatusOr<mt::LatentTile> tile = mt::DecodeLatentTile(tables, kGrid, bytes);
-  if (!tile.ok()) return 0;
-  size_t kept = 0;
-  for (uint8_t k : tile->keep) {
-    if (k > 1) __builtin_trap();
-    kept += k;
+  absl::StatusOr<std::vector<mt::LatentTile>> tiles = mt::DecodeLatentTiles(tables, kGrid, count, bytes);
+  if (!tiles.ok()) return 0;
+  if (tiles->size() != count) __builtin_trap();
+  double bits = 0;
+  for (const mt::LatentTile& tile : *tiles) {
+    size_t kept = 0;
+    for (uint8_t k : tile.keep) {
+      if (k > 1) __builtin_trap();
+      kept += k;
+    }
+    if (tile.keep.size() != kGrid * kGrid || tile.symbols.size() != kept * tables.size()) __builtin_trap();
+    bits += mt::EstimateLatentTileBits(tables, kGrid, tile);
   }
-  if (tile->keep.size() != kGrid * kGrid || tile->symbols.size() != kept * tables.size()) __builtin_trap();
-  absl::StatusOr<std::string> again = mt::EncodeLatentTile(tables, kGrid, *tile);
+  absl::StatusOr<std::string> again = mt::EncodeLatentTiles(tables, kGrid, *tiles);
   if (!again.ok() || *again != bytes) __builtin_trap();
-  absl::StatusOr<mt::LatentTile> back = mt::DecodeLatentTile(tables, kGrid, *again);
-  if (!back.ok() || back->keep != tile->keep || back->symbols != tile->symbols) __builtin_trap();
+  absl::StatusOr<std::vector<mt::LatentTile>> back = mt::DecodeLatentTiles(tables, kGrid, count, *again);
+  if (!back.ok()) __builtin_trap();
+  for (size_t t = 0; t < count; ++t)
+    if ((*back)[t].keep != (*tiles)[t].keep || (*back)[t].symbols != (*tiles)[t].symbols) __builtin_trap();
   // rANS can beat the ideal length of a stream by at most ~0.55 % (M·ln2 / 2^23 per bit of
   // information), far less than the >= 23 bits of state it always carries.
-  const double bits = mt::EstimateLatentTileBits(tables, kGrid, *tile);
   if (!std::isfinite(bits) || bits < 0 || bits / 8 > 1.01 * static_cast<double>(bytes.size())) __builtin_trap();
   return 0;
 }
