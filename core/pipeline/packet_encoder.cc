@@ -55,6 +55,7 @@ struct Plan {
   int64_t first_latent = -1;   // in the batch's latent-analysis input (-1: not a latent payload)
   int64_t latent_level = 0;    // latent: the step level
   int64_t latent_budget = 0;   // latent with a byte budget: max_bytes (selection happens after analysis)
+  bool keeps_all = false;      // top-k of every patch: the masker's scores cannot change the selection
 };
 
 // Resolves the latent step level of `options` against the coder; INVALID_ARGUMENT out of range.
@@ -132,7 +133,9 @@ std::vector<absl::StatusOr<EncodedImage>> PacketEncoder::EncodeBatch(const std::
     }
     Plan plan{r, *grid, policy, *std::move(selector), SplitTiles(req.image.to(at::kFloat), *grid), tiles, -1, -1,
               latent_level, latent_budget};
-    if (options.source == KeepSource::kMasker) {
+    // Keeping every patch needs no scores: skip the masker's forward (the latent default).
+    plan.keeps_all = policy.mode == SelectionPolicy::Mode::kTopK && policy.keep_ratio >= 1.0 && latent_budget == 0;
+    if (options.source == KeepSource::kMasker && !plan.keeps_all) {
       masker_in.push_back(plan.tiles);
       tiles += grid->count();
     }
@@ -163,7 +166,9 @@ std::vector<absl::StatusOr<EncodedImage>> PacketEncoder::EncodeBatch(const std::
     const EncodeOptions& options = requests[plan.request].options;
     const int64_t n = plan.grid.count();
     out[i].grid = plan.grid;
-    if (options.source == KeepSource::kMasker) {
+    if (options.source == KeepSource::kMasker && plan.keeps_all) {
+      out[i].keep = at::ones({n, l}, at::kBool);
+    } else if (options.source == KeepSource::kMasker) {
       out[i].keep = plan.selector.Select(probs.narrow(0, plan.first_tile, n).reshape({1, -1})).reshape({n, l});
     } else {
       const int64_t k = std::max<int64_t>(1, std::llround(plan.policy.keep_ratio * static_cast<double>(l)));
