@@ -22,6 +22,7 @@
 #include "core/train/mae_task.h"
 #include "core/train/masker_task.h"
 #include "core/train/run_directory.h"
+#include "train/export_codec.h"
 
 namespace {
 
@@ -30,13 +31,17 @@ constexpr char kUsage[] = R"(mt-train: train the MAE, the masker or the latent c
 usage: mt-train {fit|validate} --config FILE [--config FILE2 ...] [--KEY=VALUE ...]
                 [--ckpt_path CKPT] [--print_config]
        mt-train export --ckpt_path CKPT --out FILE [--fp16] [--steps LO:HI:LEVELS]
+                       [--context_data DIR|none] [--context_buckets N]
 
   fit        train; with --ckpt_path, resume exactly (optimizer, step, data order, RNG)
   validate   evaluate --ckpt_path on the validation split and print the metrics
   export     write only the weights and options of CKPT (no optimizer state) to FILE, e.g.
              for weights/; --fp16 stores floats as fp16 (loaded back as fp32). A codec's export
              also computes its integer coding tables for LEVELS quantisation steps from LO to HI
-             (geometric; default 0.5:8:12) and is always fp32
+             (geometric; default 0.5:8:12) and is always fp32. It then fits the spatial-context
+             tables (N magnitude buckets, default 4) to the codec's latents of the photos in
+             DIR (default data/photos/train; scripts/fetch_photos.sh); `none` keeps only the
+             factorized prior's tables
   --config   YAML file; several are merged in order (later wins)
   --KEY=VALUE  override any config key by its dotted path, e.g.
              --model.init_args.lr=3e-4 --data.init_args.batch_size=256 --trainer.max_steps=1000
@@ -56,6 +61,8 @@ struct Args {
   bool fp16 = false;
   std::string out;
   std::string steps;  // export of a codec: lo:hi:levels
+  std::string context_data = "data/photos/train";  // export of a codec: photos for the context tables
+  int context_buckets = 4;
   int threads = 0;
 };
 
@@ -86,6 +93,8 @@ std::string ParseArgs(int argc, char** argv, Args* a) {
     else if (key == "fp16") a->fp16 = true;
     else if (key == "out") a->out = value;
     else if (key == "steps") a->steps = value;
+    else if (key == "context_data") a->context_data = value;
+    else if (key == "context_buckets") a->context_buckets = std::atoi(value.c_str());
     else if (key == "threads") a->threads = std::atoi(value.c_str());
     else a->overrides.emplace_back(key, value);
   }
@@ -99,27 +108,6 @@ int Fail(const absl::Status& s) {
   return 1;
 }
 
-// A codec's export also computes its integer coding tables (one set per step level, geometric
-// geometric over --steps lo:hi:levels, default 0.5:8:12 = the training range of the configs).
-absl::Status ExportCodec(const Args& args) {
-  absl::StatusOr<mt::LatentCodec> codec = mt::LoadLatentCodec(args.ckpt_path);
-  if (!codec.ok()) return codec.status();
-  double lo = 0.5, hi = 8.0;
-  int levels = 12;
-  if (!args.steps.empty() && std::sscanf(args.steps.c_str(), "%lf:%lf:%d", &lo, &hi, &levels) != 3)
-    return absl::InvalidArgumentError(absl::StrCat("--steps must be lo:hi:levels, got '", args.steps, "'"));
-  if (!(lo > 0 && hi >= lo && levels >= 1 && levels <= 64))
-    return absl::InvalidArgumentError("--steps needs 0 < lo <= hi and 1..64 levels");
-  std::vector<double> steps;
-  for (int i = 0; i < levels; ++i)
-    steps.push_back(levels == 1 ? lo : lo * std::pow(hi / lo, static_cast<double>(i) / (levels - 1)));
-  (*codec)->eval();
-  (*codec)->BuildTables(steps);
-  mt::log::info("codec: {} step levels ({:.3g} .. {:.3g}), tables up to {} entries", levels, lo, hi,
-                (*codec)->options().table_width);
-  return mt::SaveCheckpoint(args.out, *codec);
-}
-
 // Re-saves a (training) checkpoint as weights + options only.
 absl::Status Export(const Args& args) {
   if (args.ckpt_path.empty() || args.out.empty()) return absl::InvalidArgumentError("export needs --ckpt_path and --out");
@@ -131,7 +119,15 @@ absl::Status Export(const Args& args) {
     if (!m.ok()) return m.status();
     return mt::SaveCheckpoint(args.out, *m, storage);
   }
-  if (info->kind == "codec") return ExportCodec(args);
+  if (info->kind == "codec") {
+    mt::train_cli::CodecExportArgs codec;
+    codec.ckpt_path = args.ckpt_path;
+    codec.out = args.out;
+    codec.steps = args.steps;
+    codec.context_data = args.context_data;
+    codec.context_buckets = args.context_buckets;
+    return mt::train_cli::ExportCodec(codec);
+  }
   absl::StatusOr<mt::Masker> m = mt::LoadMasker(args.ckpt_path);
   if (!m.ok()) return m.status();
   return mt::SaveCheckpoint(args.out, *m, storage);

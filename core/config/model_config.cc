@@ -219,7 +219,8 @@ std::string ToYaml(const LatentCodecOptions& o) {
       << YAML::Value << o.analysis_pixels << YAML::Key << "pixel_skip" << YAML::Value << o.pixel_skip
       << YAML::Key << "table_levels"
       << YAML::Value << o.table_levels << YAML::Key << "table_width" << YAML::Value << o.table_width
-      << YAML::Key << "mae" << YAML::Value << YAML::Load(ToYaml(o.mae)) << YAML::EndMap;
+      << YAML::Key << "context_buckets" << YAML::Value << o.context_buckets << YAML::Key << "context_width"
+      << YAML::Value << o.context_width << YAML::Key << "mae" << YAML::Value << YAML::Load(ToYaml(o.mae)) << YAML::EndMap;
   return out.c_str();
 }
 
@@ -237,6 +238,8 @@ absl::StatusOr<LatentCodecOptions> LatentCodecOptionsFromYaml(std::string_view y
       else if (key == "pixel_skip") o.pixel_skip = kv.second.as<bool>();
       else if (key == "table_levels") o.table_levels = kv.second.as<int64_t>();
       else if (key == "table_width") o.table_width = kv.second.as<int64_t>();
+      else if (key == "context_buckets") o.context_buckets = kv.second.as<int64_t>();
+      else if (key == "context_width") o.context_width = kv.second.as<int64_t>();
       else if (key == "mae") {
         absl::StatusOr<MaskedAutoencoderOptions> mae = MaeOptionsFromYaml(YAML::Dump(kv.second));
         if (!mae.ok()) return absl::InvalidArgumentError(absl::StrCat("in 'mae': ", mae.status().message()));
@@ -253,6 +256,10 @@ absl::StatusOr<LatentCodecOptions> LatentCodecOptionsFromYaml(std::string_view y
     if (!s.ok()) return s;
   if (o.table_levels < 0 || o.table_width < 0 || o.table_levels > 64 || o.table_width > 8192)
     return absl::InvalidArgumentError("table_levels must be in [0, 64] and table_width in [0, 8192]");
+  if (o.context_buckets < 0 || o.context_buckets > 16 || o.context_width < 0 || o.context_width > 8192 ||
+      (o.context_buckets > 0) != (o.context_width > 0))
+    return absl::InvalidArgumentError(
+        "context_buckets must be in [0, 16] and context_width in [0, 8192], both 0 or both set");
   return o;
 }
 

@@ -11,18 +11,15 @@
 namespace mt {
 namespace {
 
-absl::Status CheckTablesAndGrid(const std::vector<FrequencyTable>& tables, int grid) {
-  if (tables.empty()) return absl::InvalidArgumentError("latent tile needs at least one channel table");
-  for (size_t c = 0; c < tables.size(); ++c)
-    if (absl::Status s = ValidateTable(tables[c]); !s.ok())
-      return absl::InvalidArgumentError(absl::StrCat("tables[", c, "]: ", s.message()));
+absl::Status CheckTablesAndGrid(const LatentTables& tables, int grid) {
+  if (absl::Status s = ValidateLatentTables(tables); !s.ok()) return s;
   if (grid < 1 || grid > kMaxKeepGrid)
     return absl::InvalidArgumentError(absl::StrCat("latent tile grid ", grid, " is outside [1, ", kMaxKeepGrid, "]"));
   return absl::OkStatus();
 }
 
 // Validates everything EncodeLatentTile needs; returns K, the number of kept patches.
-absl::StatusOr<size_t> CheckTile(const std::vector<FrequencyTable>& tables, int grid, const LatentTile& tile) {
+absl::StatusOr<size_t> CheckTile(const LatentTables& tables, int grid, const LatentTile& tile) {
   if (absl::Status s = CheckTablesAndGrid(tables, grid); !s.ok()) return s;
   const size_t cells = static_cast<size_t>(grid) * static_cast<size_t>(grid);
   if (tile.keep.size() != cells)
@@ -34,52 +31,88 @@ absl::StatusOr<size_t> CheckTile(const std::vector<FrequencyTable>& tables, int 
       return absl::InvalidArgumentError(absl::StrCat("keep[", i, "] = ", int{tile.keep[i]}, "; need 0 or 1"));
     kept += tile.keep[i];
   }
-  if (tile.symbols.size() != kept * tables.size())
+  if (tile.symbols.size() != kept * tables.channels())
     return absl::InvalidArgumentError(absl::StrCat("symbols has ", tile.symbols.size(), " entries; ", kept,
-                                                   " kept patches × ", tables.size(), " channels need ",
-                                                   kept * tables.size()));
+                                                   " kept patches × ", tables.channels(), " channels need ",
+                                                   kept * tables.channels()));
   return kept;
 }
 
-void EncodeTileInto(RansEncoder& encoder, const std::vector<FrequencyTable>& tables, int grid, const LatentTile& tile) {
-  EncodeKeepMask(encoder, grid, tile.keep);
-  const size_t channels = tables.size();
-  for (size_t i = 0; i < tile.symbols.size(); ++i) EncodeSymbol(encoder, tables[i % channels], tile.symbols[i]);
+// slot[i] = index of cell i among the kept cells (raster order), -1 when not kept.
+std::vector<int32_t> Slots(const std::vector<uint8_t>& keep) {
+  std::vector<int32_t> slot(keep.size(), -1);
+  int32_t next = 0;
+  for (size_t i = 0; i < keep.size(); ++i)
+    if (keep[i]) slot[i] = next++;
+  return slot;
 }
 
-absl::StatusOr<LatentTile> DecodeTileFrom(RansDecoder& decoder, const std::vector<FrequencyTable>& tables, int grid) {
+// Calls visit(table, coded value, patch index) for each symbol of a well-formed tile, in stream order.
+template <typename Visit>
+void ForEachCodedSymbol(const LatentTables& tables, int grid, const LatentTile& tile, Visit visit) {
+  const std::vector<int32_t> slot = Slots(tile.keep);
+  const int channels = static_cast<int>(tables.channels());
+  for (int cell = 0; cell < grid * grid; ++cell) {
+    const int32_t k = slot[static_cast<size_t>(cell)];
+    if (k < 0) continue;
+    for (int c = 0; c < channels; ++c) {
+      const SymbolContext ctx = ContextOf(tables, grid, slot, tile.symbols.data(), cell, c);
+      const int32_t v = tile.symbols[static_cast<size_t>(k) * channels + c];
+      visit(tables.tables[static_cast<size_t>(c)][static_cast<size_t>(ctx.bucket)],
+            tables.predict[static_cast<size_t>(c)] ? ToResidual(v, ctx.prediction) : v, k);
+    }
+  }
+}
+
+void EncodeTileInto(RansEncoder& encoder, const LatentTables& tables, int grid, const LatentTile& tile) {
+  EncodeKeepMask(encoder, grid, tile.keep);
+  ForEachCodedSymbol(tables, grid, tile, [&](const FrequencyTable& table, int32_t value, int32_t) {
+    EncodeSymbol(encoder, table, value);
+  });
+}
+
+absl::StatusOr<LatentTile> DecodeTileFrom(RansDecoder& decoder, const LatentTables& tables, int grid) {
   LatentTile tile;
   absl::StatusOr<std::vector<uint8_t>> keep = DecodeKeepMask(decoder, grid);
   if (!keep.ok()) return keep.status();
   tile.keep = *std::move(keep);
+  const std::vector<int32_t> slot = Slots(tile.keep);
   size_t kept = 0;
   for (uint8_t k : tile.keep) kept += k;
-  const size_t channels = tables.size();
+  const int channels = static_cast<int>(tables.channels());
   // Bounded by grid²·C whatever the bytes say: the mask has grid² cells.
-  tile.symbols.reserve(kept * channels);
-  for (size_t i = 0; i < kept * channels; ++i) {
-    absl::StatusOr<int32_t> v = DecodeSymbol(decoder, tables[i % channels]);
-    if (!v.ok()) return v.status();
-    tile.symbols.push_back(*v);
+  tile.symbols.assign(kept * static_cast<size_t>(channels), 0);
+  for (int cell = 0; cell < grid * grid; ++cell) {
+    const int32_t k = slot[static_cast<size_t>(cell)];
+    if (k < 0) continue;
+    for (int c = 0; c < channels; ++c) {
+      // Only earlier cells are read, and those are decoded already.
+      const SymbolContext ctx = ContextOf(tables, grid, slot, tile.symbols.data(), cell, c);
+      absl::StatusOr<int32_t> v =
+          DecodeSymbol(decoder, tables.tables[static_cast<size_t>(c)][static_cast<size_t>(ctx.bucket)]);
+      if (!v.ok()) return v.status();
+      tile.symbols[static_cast<size_t>(k) * channels + c] =
+          tables.predict[static_cast<size_t>(c)] ? FromResidual(*v, ctx.prediction) : *v;
+    }
   }
   return tile;
 }
 
 }  // namespace
 
-absl::StatusOr<std::string> EncodeLatentTile(const std::vector<FrequencyTable>& tables, int grid,
+absl::StatusOr<std::string> EncodeLatentTile(const LatentTables& tables, int grid,
                                              const LatentTile& tile) {
   return EncodeLatentTiles(tables, grid, {tile});
 }
 
-absl::StatusOr<LatentTile> DecodeLatentTile(const std::vector<FrequencyTable>& tables, int grid,
+absl::StatusOr<LatentTile> DecodeLatentTile(const LatentTables& tables, int grid,
                                             std::string_view bytes) {
   absl::StatusOr<std::vector<LatentTile>> tiles = DecodeLatentTiles(tables, grid, 1, bytes);
   if (!tiles.ok()) return tiles.status();
   return std::move((*tiles)[0]);
 }
 
-absl::StatusOr<std::string> EncodeLatentTiles(const std::vector<FrequencyTable>& tables, int grid,
+absl::StatusOr<std::string> EncodeLatentTiles(const LatentTables& tables, int grid,
                                               const std::vector<LatentTile>& tiles) {
   for (size_t t = 0; t < tiles.size(); ++t)
     if (absl::Status s = CheckTile(tables, grid, tiles[t]).status(); !s.ok())
@@ -90,7 +123,7 @@ absl::StatusOr<std::string> EncodeLatentTiles(const std::vector<FrequencyTable>&
   return encoder.Finish();
 }
 
-absl::StatusOr<std::vector<LatentTile>> DecodeLatentTiles(const std::vector<FrequencyTable>& tables, int grid,
+absl::StatusOr<std::vector<LatentTile>> DecodeLatentTiles(const LatentTables& tables, int grid,
                                                           size_t count, std::string_view bytes) {
   if (absl::Status s = CheckTablesAndGrid(tables, grid); !s.ok()) return s;
   if (count == 0) return absl::InvalidArgumentError("a latent stream needs at least one tile");
@@ -109,11 +142,21 @@ absl::StatusOr<std::vector<LatentTile>> DecodeLatentTiles(const std::vector<Freq
   return tiles;
 }
 
-double EstimateLatentTileBits(const std::vector<FrequencyTable>& tables, int grid, const LatentTile& tile) {
+double EstimateLatentTileBits(const LatentTables& tables, int grid, const LatentTile& tile) {
   if (!CheckTile(tables, grid, tile).ok()) return std::numeric_limits<double>::quiet_NaN();
   double bits = KeepMaskBits(grid, tile.keep);
-  const size_t channels = tables.size();
-  for (size_t i = 0; i < tile.symbols.size(); ++i) bits += SymbolBits(tables[i % channels], tile.symbols[i]);
+  ForEachCodedSymbol(tables, grid, tile,
+                     [&](const FrequencyTable& table, int32_t value, int32_t) { bits += SymbolBits(table, value); });
+  return bits;
+}
+
+std::vector<double> LatentPatchBits(const LatentTables& tables, int grid, const LatentTile& tile) {
+  absl::StatusOr<size_t> kept = CheckTile(tables, grid, tile);
+  if (!kept.ok()) return {};
+  std::vector<double> bits(*kept, 0.0);
+  ForEachCodedSymbol(tables, grid, tile, [&](const FrequencyTable& table, int32_t value, int32_t k) {
+    bits[static_cast<size_t>(k)] += SymbolBits(table, value);
+  });
   return bits;
 }
 

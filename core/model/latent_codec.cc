@@ -43,6 +43,16 @@ LatentCodecImpl::LatentCodecImpl(const LatentCodecOptions& o) : options_(o) {
   cdf_tables = register_buffer("cdf_tables", at::zeros({s, c, o.table_width}, at::kInt));
   cdf_sizes = register_buffer("cdf_sizes", at::zeros({s, c}, at::kInt));
   cdf_offsets = register_buffer("cdf_offsets", at::zeros({s, c}, at::kInt));
+  // Registered only when present, so checkpoints written before context tables existed still load.
+  if (o.context_buckets > 0) RegisterContextBuffers(s, o.context_buckets + 1, o.context_width);
+}
+
+void LatentCodecImpl::RegisterContextBuffers(int64_t levels, int64_t per_channel, int64_t width) {
+  const int64_t c = options_.latent_channels;
+  ctx_predict = register_buffer("ctx_predict", at::zeros({levels, c}, at::kInt));
+  ctx_cdf_tables = register_buffer("ctx_cdf_tables", at::zeros({levels, c, per_channel, width}, at::kInt));
+  ctx_cdf_sizes = register_buffer("ctx_cdf_sizes", at::zeros({levels, c, per_channel}, at::kInt));
+  ctx_cdf_offsets = register_buffer("ctx_cdf_offsets", at::zeros({levels, c, per_channel}, at::kInt));
 }
 
 at::Tensor LatentCodecImpl::Analyze(const at::Tensor& encoded, const at::Tensor& images) {
@@ -103,6 +113,79 @@ void LatentCodecImpl::BuildTables(const std::vector<double>& steps) {
   cdf_offsets.set_(offsets);
   options_.table_levels = s;
   options_.table_width = width;
+}
+
+}  // namespace mt
+
+namespace mt {
+
+void LatentCodecImpl::SetContextTables(const std::vector<LatentTables>& per_level) {
+  const int64_t s = num_levels(), c = options_.latent_channels;
+  TORCH_CHECK(s > 0 && static_cast<int64_t>(per_level.size()) == s, "SetContextTables needs one entry per level");
+  const int buckets = per_level[0].buckets;
+  TORCH_CHECK(buckets >= 1, "SetContextTables needs buckets >= 1");
+  int64_t width = 0;
+  for (const LatentTables& t : per_level) {
+    TORCH_CHECK(ValidateLatentTables(t).ok() && t.buckets == buckets && static_cast<int64_t>(t.channels()) == c,
+                "SetContextTables: malformed tables");
+    for (const std::vector<FrequencyTable>& channel : t.tables)
+      for (const FrequencyTable& table : channel) width = std::max<int64_t>(width, static_cast<int64_t>(table.cdf.size()));
+  }
+  const int64_t per_channel = buckets + 1;
+  at::Tensor predict = at::zeros({s, c}, at::kInt), cdf = at::zeros({s, c, per_channel, width}, at::kInt);
+  at::Tensor sizes = at::zeros({s, c, per_channel}, at::kInt), offsets = at::zeros({s, c, per_channel}, at::kInt);
+  auto pp = predict.accessor<int32_t, 2>();
+  auto cp = cdf.accessor<int32_t, 4>();
+  auto sp = sizes.accessor<int32_t, 3>(), op = offsets.accessor<int32_t, 3>();
+  for (int64_t i = 0; i < s; ++i)
+    for (int64_t ch = 0; ch < c; ++ch) {
+      pp[i][ch] = per_level[static_cast<size_t>(i)].predict[static_cast<size_t>(ch)];
+      for (int64_t b = 0; b < per_channel; ++b) {
+        const FrequencyTable& t = per_level[static_cast<size_t>(i)].tables[static_cast<size_t>(ch)][static_cast<size_t>(b)];
+        for (size_t k = 0; k < t.cdf.size(); ++k) cp[i][ch][b][static_cast<int64_t>(k)] = static_cast<int32_t>(t.cdf[k]);
+        sp[i][ch][b] = static_cast<int32_t>(t.cdf.size());
+        op[i][ch][b] = t.offset;
+      }
+    }
+  torch::NoGradGuard no_grad;
+  if (!ctx_predict.defined()) RegisterContextBuffers(s, per_channel, width);
+  ctx_predict.set_(predict);
+  ctx_cdf_tables.set_(cdf);
+  ctx_cdf_sizes.set_(sizes);
+  ctx_cdf_offsets.set_(offsets);
+  options_.context_buckets = buckets;
+  options_.context_width = width;
+}
+
+std::vector<LatentTables> LatentCodecImpl::ContextTables() const {
+  std::vector<LatentTables> out;
+  if (options_.context_buckets <= 0 || !ctx_predict.defined()) return out;
+  at::Tensor predict = ctx_predict.to(at::kInt).contiguous(), cdf = ctx_cdf_tables.to(at::kInt).contiguous();
+  at::Tensor sizes = ctx_cdf_sizes.to(at::kInt).contiguous(), offsets = ctx_cdf_offsets.to(at::kInt).contiguous();
+  if (predict.dim() != 2 || cdf.dim() != 4 || sizes.dim() != 3 || offsets.dim() != 3) return out;
+  const int64_t s = predict.size(0), c = predict.size(1), per_channel = cdf.size(2), width = cdf.size(3);
+  if (cdf.size(0) != s || cdf.size(1) != c || sizes.sizes() != cdf.sizes().slice(0, 3) ||
+      offsets.sizes() != sizes.sizes())
+    return out;
+  auto pp = predict.accessor<int32_t, 2>();
+  auto cp = cdf.accessor<int32_t, 4>();
+  auto sp = sizes.accessor<int32_t, 3>(), op = offsets.accessor<int32_t, 3>();
+  for (int64_t i = 0; i < s; ++i) {
+    LatentTables& t = out.emplace_back();
+    t.buckets = static_cast<int>(options_.context_buckets);
+    for (int64_t ch = 0; ch < c; ++ch) {
+      // Out-of-range flags and sizes are passed on as they are, so ValidateLatentTables rejects them.
+      t.predict.push_back(static_cast<uint8_t>(std::clamp<int32_t>(pp[i][ch], 0, 255)));
+      std::vector<FrequencyTable>& channel = t.tables.emplace_back();
+      for (int64_t b = 0; b < per_channel; ++b) {
+        FrequencyTable& table = channel.emplace_back();
+        table.offset = op[i][ch][b];
+        const int64_t n = std::clamp<int64_t>(sp[i][ch][b], 0, width);
+        for (int64_t k = 0; k < n; ++k) table.cdf.push_back(static_cast<uint32_t>(cp[i][ch][b][k]));
+      }
+    }
+  }
+  return out;
 }
 
 }  // namespace mt

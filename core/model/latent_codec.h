@@ -13,6 +13,7 @@
 
 #include <vector>
 
+#include "core/entropy/latent_context.h"
 #include "core/model/factorized_prior.h"
 #include "core/model/mae.h"
 
@@ -26,6 +27,8 @@ struct LatentCodecOptions {
   bool pixel_skip = false;       // kept patches add a linear map of ŷ to the decoder's pixels (zero at init)
   int64_t table_levels = 0;      // step levels with coding tables (set by BuildTables; 0 = none yet)
   int64_t table_width = 0;       // longest table's CDF length (set by BuildTables)
+  int64_t context_buckets = 0;   // spatial-context magnitude buckets (latent_context; set by SetContextTables; 0 = none)
+  int64_t context_width = 0;     // longest context table's CDF length (set by SetContextTables)
 };
 
 class LatentCodecImpl : public torch::nn::Module {
@@ -43,6 +46,13 @@ class LatentCodecImpl : public torch::nn::Module {
 
   // Computes and stores the integer coding tables for each step in `steps` (ascending, > 0).
   void BuildTables(const std::vector<double>& steps);
+  // Stores spatial-context tables, one LatentTables per step level (after BuildTables; same
+  // channels; each passes ValidateLatentTables; all with the same buckets >= 1). The coders then
+  // use them instead of the factorized tables.
+  void SetContextTables(const std::vector<LatentTables>& per_level);
+  // The stored context tables per level (empty when there are none). They are checked by the
+  // caller (LatentCoder::Create) with ValidateLatentTables.
+  std::vector<LatentTables> ContextTables() const;
   // Number of stored step levels (0 before BuildTables).
   int64_t num_levels() const { return quant_steps.numel(); }
   // Step Δ of level i.
@@ -61,8 +71,13 @@ class LatentCodecImpl : public torch::nn::Module {
   // Coding tables, filled by BuildTables (empty before): per level s and channel c, the CDF
   // cdf_tables[s][c][0..cdf_sizes[s][c]] (int32, total 1<<16) for symbols from cdf_offsets[s][c].
   at::Tensor quant_steps, cdf_tables, cdf_sizes, cdf_offsets;
+  // Context tables (only with context_buckets > 0): per level s, channel c and bucket b the CDF
+  // ctx_cdf_tables[s][c][b][0..ctx_cdf_sizes[s][c][b]] from ctx_cdf_offsets[s][c][b], and
+  // ctx_predict[s][c] = 1 where channel c codes the residual from its spatial prediction.
+  at::Tensor ctx_predict, ctx_cdf_tables, ctx_cdf_sizes, ctx_cdf_offsets;
 
  private:
+  void RegisterContextBuffers(int64_t levels, int64_t per_channel, int64_t width);
   LatentCodecOptions options_;
 };
 TORCH_MODULE(LatentCodec);

@@ -3,6 +3,7 @@
 #include <ATen/ATen.h>
 #include <torch/csrc/autograd/grad_mode.h>
 
+#include <algorithm>
 #include <cmath>
 
 #include "absl/strings/str_cat.h"
@@ -18,21 +19,17 @@ constexpr double kMaxSymbolMagnitude = 1 << 24;
 
 }  // namespace
 
-absl::StatusOr<std::shared_ptr<const LatentCoder>> LatentCoder::Create(LatentCodec codec, ComputePrecision compute) {
-  codec->eval();
+namespace {
+
+// The factorized prior's tables, one LatentTables per level.
+absl::StatusOr<std::vector<LatentTables>> FactorizedTablesOf(const LatentCodec& codec) {
   const int64_t levels = codec->num_levels(), c = codec->options().latent_channels;
-  if (levels == 0)
-    return absl::FailedPreconditionError(
-        "the codec checkpoint holds no coding tables (a training checkpoint? run `mt-train export --ckpt_path ... --out ...`)");
-  auto coder = std::shared_ptr<LatentCoder>(new LatentCoder(codec, compute));
   at::Tensor sizes = codec->cdf_sizes.to(at::kInt).contiguous(), offsets = codec->cdf_offsets.to(at::kInt).contiguous();
   at::Tensor cdf = codec->cdf_tables.to(at::kInt).contiguous();
   const int64_t width = cdf.size(2);
+  std::vector<LatentTables> out;
   for (int64_t s = 0; s < levels; ++s) {
-    coder->steps_.push_back(codec->step(s));
-    if (!(coder->steps_.back() > 0) || !std::isfinite(coder->steps_.back()))
-      return absl::FailedPreconditionError(absl::StrCat("codec step level ", s, " has step ", coder->steps_.back()));
-    std::vector<FrequencyTable>& level = coder->tables_.emplace_back();
+    std::vector<FrequencyTable> level;
     for (int64_t ch = 0; ch < c; ++ch) {
       const int64_t n = sizes[s][ch].item<int32_t>();
       if (n < 0 || n > width)
@@ -46,7 +43,47 @@ absl::StatusOr<std::shared_ptr<const LatentCoder>> LatentCoder::Create(LatentCod
             absl::StrCat("codec table (level ", s, ", channel ", ch, ") is malformed: ", st.message()));
       level.push_back(std::move(t));
     }
+    out.push_back(FactorizedTables(std::move(level)));
   }
+  return out;
+}
+
+// The spatial-context tables, checked (one per level, the codec's channels, well formed).
+absl::StatusOr<std::vector<LatentTables>> ContextTablesOf(const LatentCodec& codec) {
+  const int64_t levels = codec->num_levels(), c = codec->options().latent_channels;
+  std::vector<LatentTables> context = codec->ContextTables();
+  if (static_cast<int64_t>(context.size()) != levels)
+    return absl::FailedPreconditionError(
+        absl::StrCat("the codec's context tables cover ", context.size(), " step levels; it has ", levels));
+  for (int64_t s = 0; s < levels; ++s) {
+    const LatentTables& t = context[static_cast<size_t>(s)];
+    absl::Status st = static_cast<int64_t>(t.channels()) == c
+                          ? ValidateLatentTables(t)
+                          : absl::InvalidArgumentError(absl::StrCat(t.channels(), " channels, not ", c));
+    if (!st.ok())
+      return absl::FailedPreconditionError(absl::StrCat("codec context tables (level ", s, "): ", st.message()));
+  }
+  return context;
+}
+
+}  // namespace
+
+absl::StatusOr<std::shared_ptr<const LatentCoder>> LatentCoder::Create(LatentCodec codec, ComputePrecision compute) {
+  codec->eval();
+  const int64_t levels = codec->num_levels();
+  if (levels == 0)
+    return absl::FailedPreconditionError(
+        "the codec checkpoint holds no coding tables (a training checkpoint? run `mt-train export --ckpt_path ... --out ...`)");
+  auto coder = std::shared_ptr<LatentCoder>(new LatentCoder(codec, compute));
+  for (int64_t s = 0; s < levels; ++s) {
+    coder->steps_.push_back(codec->step(s));
+    if (!(coder->steps_.back() > 0) || !std::isfinite(coder->steps_.back()))
+      return absl::FailedPreconditionError(absl::StrCat("codec step level ", s, " has step ", coder->steps_.back()));
+  }
+  absl::StatusOr<std::vector<LatentTables>> tables =
+      codec->options().context_buckets > 0 ? ContextTablesOf(codec) : FactorizedTablesOf(codec);
+  if (!tables.ok()) return tables.status();
+  coder->tables_ = *std::move(tables);
   coder->fingerprint_ = ModelFingerprint(*coder->codec_);
   return std::shared_ptr<const LatentCoder>(coder);
 }
@@ -62,20 +99,27 @@ at::Tensor LatentCoder::Quantize(const at::Tensor& y, int64_t level) const {
 }
 
 at::Tensor LatentCoder::PatchBits(const at::Tensor& symbols, int64_t level) const {
-  const std::vector<FrequencyTable>& tables = tables_.at(static_cast<size_t>(level));
+  const LatentTables& tables = tables_.at(static_cast<size_t>(level));
   at::Tensor q = symbols.to(at::kInt).contiguous();
   const int64_t n = q.size(0), l = q.size(1), c = q.size(2);
+  const int grid = static_cast<int>(codec_->options().mae.grid_size());
   at::Tensor bits = at::zeros({n, l}, at::kDouble);
-  const int32_t* v = q.data_ptr<int32_t>();
   double* out = bits.data_ptr<double>();
-  for (int64_t i = 0; i < n * l; ++i)
-    for (int64_t ch = 0; ch < c; ++ch) out[i] += SymbolBits(tables[static_cast<size_t>(ch)], v[i * c + ch]);
+  LatentTile tile;
+  tile.keep.assign(static_cast<size_t>(l), 1);
+  for (int64_t t = 0; t < n; ++t) {
+    const int32_t* v = q[t].data_ptr<int32_t>();
+    tile.symbols.assign(v, v + l * c);
+    const std::vector<double> patch = LatentPatchBits(tables, grid, tile);
+    TORCH_CHECK(static_cast<int64_t>(patch.size()) == l, "PatchBits: symbols do not match the codec");
+    std::copy(patch.begin(), patch.end(), out + t * l);
+  }
   return bits;
 }
 
 std::string LatentCoder::EncodeTiles(const at::Tensor& symbols, const at::Tensor& keep, int64_t level,
                                      double* estimated_bits) const {
-  const std::vector<FrequencyTable>& tables = tables_.at(static_cast<size_t>(level));
+  const LatentTables& tables = tables_.at(static_cast<size_t>(level));
   at::Tensor q = symbols.to(at::kInt).contiguous();
   at::Tensor k = keep.to(at::kByte).contiguous();
   const int64_t n = q.size(0), l = q.size(1), c = q.size(2);
@@ -100,7 +144,7 @@ absl::Status LatentCoder::DecodeTiles(std::string_view stream, int64_t count, in
   if (level < 0 || level >= num_levels())
     return absl::InvalidArgumentError(
         absl::StrCat("latent_level ", level, " is outside the codec's levels 0..", num_levels() - 1));
-  const std::vector<FrequencyTable>& tables = tables_[static_cast<size_t>(level)];
+  const LatentTables& tables = tables_[static_cast<size_t>(level)];
   const LatentCodecOptions& o = codec_->options();
   const int64_t n = count, l = o.mae.num_patches(), c = o.latent_channels;
   if (n < 1) return absl::InvalidArgumentError("a latent stream needs at least one tile");

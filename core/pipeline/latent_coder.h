@@ -14,7 +14,7 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
-#include "core/entropy/frequency_table.h"
+#include "core/entropy/latent_context.h"
 #include "core/model/latent_codec.h"
 #include "core/runtime/compute_precision.h"
 
@@ -24,6 +24,7 @@ class LatentCoder {
  public:
   // FAILED_PRECONDITION if the codec holds no coding tables (train checkpoints: run
   // `mt-train export`) or a stored table is malformed (the message names level and channel).
+  // Codes with the codec's spatial-context tables when it has them (latent_context).
   static absl::StatusOr<std::shared_ptr<const LatentCoder>> Create(LatentCodec codec,
                                                                   ComputePrecision compute = ComputePrecision::kFloat32);
 
@@ -31,7 +32,8 @@ class LatentCoder {
   at::Tensor Analyze(const at::Tensor& tiles) const;
   // y (N, L, C) → integer symbols round(y / Δ_level) (N, L, C) int32.
   at::Tensor Quantize(const at::Tensor& y, int64_t level) const;
-  // Ideal bits of each patch's symbols (N, L) under the level's tables (rate control).
+  // Ideal bits of each patch's symbols (N, L) under the level's tables (rate control), with every
+  // patch of the tile kept (the spatial contexts of the selection actually sent may differ).
   at::Tensor PatchBits(const at::Tensor& symbols, int64_t level) const;
   // symbols (N, L, C) int32 and keep (N, L) bool, N >= 1 → one stream of all N tiles; adds the
   // tables' ideal bits (keep masks + symbols) to *estimated_bits when given.
@@ -50,6 +52,8 @@ class LatentCoder {
   // ModelFingerprint of the whole codec (weights and coding tables).
   const std::string& fingerprint() const { return fingerprint_; }
   const LatentCodecOptions& options() const { return codec_->options(); }
+  // True when the streams use spatial-context tables (not the factorized prior's).
+  bool has_context() const { return tables_.empty() ? false : tables_[0].buckets > 0; }
 
  private:
   LatentCoder(LatentCodec codec, ComputePrecision compute) : codec_(std::move(codec)), compute_(compute) {}
@@ -57,7 +61,7 @@ class LatentCoder {
   mutable LatentCodec codec_;  // mutable: LibTorch's forward is non-const; eval inference changes nothing
   ComputePrecision compute_;
   std::vector<double> steps_;
-  std::vector<std::vector<FrequencyTable>> tables_;  // [level][channel]
+  std::vector<LatentTables> tables_;  // [level]: the context tables when the codec has them, else factorized
   std::string fingerprint_;
 };
 

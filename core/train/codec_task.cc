@@ -45,6 +45,7 @@ absl::StatusOr<std::unique_ptr<CodecTask>> CodecTask::Create(const CodecTaskConf
   LatentCodecOptions options = config.model;
   options.mae = mo;
   options.table_levels = options.table_width = 0;  // tables are built at export
+  options.context_buckets = options.context_width = 0;
   LatentCodec codec(options);
   if (!config.init_checkpoint.empty()) {
     absl::StatusOr<LatentCodec> init = LoadLatentCodec(config.init_checkpoint);

@@ -1,5 +1,5 @@
 // libFuzzer target: arbitrary bytes as a latent stream of 1–4 tiles (grid 8; the first byte picks
-// the tables (C) and the tile count, the rest is the rANS stream) → DecodeLatentTiles. Whatever arrives, the decoder must return a status without
+// the tables (C, factorized or spatial contexts) and the tile count, the rest is the rANS stream) → DecodeLatentTiles. Whatever arrives, the decoder must return a status without
 // crashing or reading out of bounds. When it accepts a stream, the tile must be well formed and
 // re-encode to exactly the same bytes (rANS decoding is the inverse of encoding on every stream
 // it accepts: the state check pins the start, the byte check the end), and decode back to itself.
@@ -14,15 +14,16 @@
 #include "tests/fuzz/latent_stream_tables.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
-  static const std::vector<std::vector<mt::FrequencyTable>>* by_selector = [] {
-    auto* v = new std::vector<std::vector<mt::FrequencyTable>>;
-    for (size_t s = 0; s < mt::fuzz::LatentFuzzTablePool().size(); ++s)
+  static const std::vector<mt::LatentTables>* by_selector = [] {
+    auto* v = new std::vector<mt::LatentTables>;
+    for (size_t s = 0; s < mt::fuzz::LatentFuzzSelectors(); ++s)
       v->push_back(mt::fuzz::LatentFuzzTables(static_cast<uint8_t>(s)));
     return v;
   }();
   if (size == 0) return 0;
-  const std::vector<mt::FrequencyTable>& tables = (*by_selector)[data[0] % by_selector->size()];
-  const size_t count = 1 + (data[0] / by_selector->size()) % 4;
+  const uint8_t selector = static_cast<uint8_t>(data[0] % by_selector->size());
+  const mt::LatentTables& tables = (*by_selector)[selector];
+  const size_t count = mt::fuzz::LatentFuzzTileCount(selector);
   const std::string_view bytes(reinterpret_cast<const char*>(data) + 1, size - 1);
   constexpr int kGrid = mt::fuzz::kLatentFuzzGrid;
   absl::StatusOr<std::vector<mt::LatentTile>> tiles = mt::DecodeLatentTiles(tables, kGrid, count, bytes);
@@ -35,7 +36,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       if (k > 1) __builtin_trap();
       kept += k;
     }
-    if (tile.keep.size() != kGrid * kGrid || tile.symbols.size() != kept * tables.size()) __builtin_trap();
+    if (tile.keep.size() != kGrid * kGrid || tile.symbols.size() != kept * tables.channels()) __builtin_trap();
     bits += mt::EstimateLatentTileBits(tables, kGrid, tile);
   }
   absl::StatusOr<std::string> again = mt::EncodeLatentTiles(tables, kGrid, *tiles);

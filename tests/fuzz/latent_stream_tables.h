@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "core/entropy/frequency_table.h"
+#include "core/entropy/latent_context.h"
 
 namespace mt::fuzz {
 
@@ -37,11 +38,27 @@ inline std::vector<FrequencyTable> LatentFuzzTablePool() {
   return pool;
 }
 
-// The first byte of a fuzz input picks the channel count C = 1 + byte % pool size (tables[0..C)).
-inline std::vector<FrequencyTable> LatentFuzzTables(uint8_t selector) {
-  std::vector<FrequencyTable> pool = LatentFuzzTablePool();
-  pool.resize(1 + selector % pool.size());
-  return pool;
+// Distinct first bytes the target tells apart: pool size × 4 tile counts × 2 models.
+inline size_t LatentFuzzSelectors() { return LatentFuzzTablePool().size() * 8; }
+
+// The first byte of a fuzz input picks the channel count C = 1 + byte % pool size, the tile count
+// 1 + (byte / pool size) % 4, and the model: factorized (tables[0..C)) when (byte / (4 · pool
+// size)) is even, else spatial contexts with 2 buckets (channel c's bucket tables are pool
+// entries c, c+1, c+2) and prediction on the odd channels.
+inline LatentTables LatentFuzzTables(uint8_t selector) {
+  const std::vector<FrequencyTable> pool = LatentFuzzTablePool();
+  const size_t channels = 1 + selector % pool.size();
+  const bool context = (selector / (4 * pool.size())) % 2 == 1;
+  if (!context) return FactorizedTables(std::vector<FrequencyTable>(pool.begin(), pool.begin() + channels));
+  LatentTables t;
+  t.buckets = 2;
+  for (size_t c = 0; c < channels; ++c) {
+    t.predict.push_back(static_cast<uint8_t>(c % 2));
+    t.tables.push_back({pool[c % pool.size()], pool[(c + 1) % pool.size()], pool[(c + 2) % pool.size()]});
+  }
+  return t;
 }
+
+inline size_t LatentFuzzTileCount(uint8_t selector) { return 1 + (selector / LatentFuzzTablePool().size()) % 4; }
 
 }  // namespace mt::fuzz

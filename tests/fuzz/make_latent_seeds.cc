@@ -1,6 +1,6 @@
 // Writes the latent_stream seed corpus: valid tiles under the fuzz target's tables (selector byte,
 // then the stream) — empty, full, a blob, sparse and dense random masks, escapes up to the int32
-// extremes — for every channel count. Usage: mt_fuzz_make_latent_seeds OUT_DIR
+// extremes — for every channel count, under the factorized and the context model. Usage: mt_fuzz_make_latent_seeds OUT_DIR
 // (writes OUT_DIR/latent_stream/seed*.bin). Deterministic: raw mt19937 draws only.
 #include <cstdint>
 #include <cstdio>
@@ -42,13 +42,17 @@ int main(int argc, char** argv) {
   std::mt19937 rng(0);
   const size_t pool = mt::fuzz::LatentFuzzTablePool().size();
   int n = 0;
-  for (size_t selector = 0; selector < pool; ++selector) {
-    const std::vector<mt::FrequencyTable> tables = mt::fuzz::LatentFuzzTables(static_cast<uint8_t>(selector));
+  // Factorized seeds (selectors 0..pool-1), then the same shapes under the context model.
+  std::vector<size_t> selectors;
+  for (size_t s = 0; s < pool; ++s) selectors.push_back(s);
+  for (size_t s = 0; s < pool; ++s) selectors.push_back(4 * pool + s);
+  for (size_t selector : selectors) {
+    const mt::LatentTables tables = mt::fuzz::LatentFuzzTables(static_cast<uint8_t>(selector));
     std::vector<mt::LatentTile> tiles;
-    if (selector == 0) tiles.push_back(MakeTile(rng, tables.size(), [](int, int) { return false; }));
-    if (selector == 1) tiles.push_back(MakeTile(rng, tables.size(), [](int, int) { return true; }));
-    tiles.push_back(MakeTile(rng, tables.size(), [](int r, int c) { return r >= 2 && r < 5 && c >= 3 && c < 7; }));
-    tiles.push_back(MakeTile(rng, tables.size(), [&](int, int) { return rng() % 7 == 0; }));
+    if (selector % pool == 0) tiles.push_back(MakeTile(rng, tables.channels(), [](int, int) { return false; }));
+    if (selector % pool == 1) tiles.push_back(MakeTile(rng, tables.channels(), [](int, int) { return true; }));
+    tiles.push_back(MakeTile(rng, tables.channels(), [](int r, int c) { return r >= 2 && r < 5 && c >= 3 && c < 7; }));
+    tiles.push_back(MakeTile(rng, tables.channels(), [&](int, int) { return rng() % 7 == 0; }));
     for (const mt::LatentTile& tile : tiles) {
       absl::StatusOr<std::string> bytes = mt::EncodeLatentTile(tables, kGrid, tile);
       if (!bytes.ok()) return 1;

@@ -1,0 +1,77 @@
+#include "core/pipeline/context_fit.h"
+
+#include <ATen/ATen.h>
+#include <torch/csrc/autograd/grad_mode.h>
+
+#include <random>
+
+#include "absl/strings/str_cat.h"
+#include "core/codec/tiling.h"
+#include "core/entropy/context_table_builder.h"
+
+namespace mt {
+namespace {
+
+// Adds tiles of symbols q (N, L, C) int32 to `builder`: each with every patch kept, and with a
+// random half kept.
+absl::Status AddTiles(const at::Tensor& q, int grid, std::mt19937_64& rng, ContextTableBuilder* builder) {
+  const int64_t n = q.size(0), l = q.size(1), c = q.size(2);
+  for (int64_t t = 0; t < n; ++t) {
+    const int32_t* v = q[t].data_ptr<int32_t>();
+    LatentTile all;
+    all.keep.assign(static_cast<size_t>(l), 1);
+    all.symbols.assign(v, v + l * c);
+    if (absl::Status s = builder->Add(grid, all); !s.ok()) return s;
+    LatentTile half;
+    half.keep.assign(static_cast<size_t>(l), 0);
+    for (int64_t i = 0; i < l; ++i) {
+      if (rng() % 2 == 0) continue;
+      half.keep[static_cast<size_t>(i)] = 1;
+      half.symbols.insert(half.symbols.end(), v + i * c, v + (i + 1) * c);
+    }
+    if (absl::Status s = builder->Add(grid, half); !s.ok()) return s;
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+absl::Status FitContextTables(LatentCodec& codec, const std::vector<at::Tensor>& images, const ContextFitOptions& options,
+                              const std::function<void(size_t, size_t)>& progress) {
+  const int64_t levels = codec->num_levels();
+  if (levels == 0) return absl::FailedPreconditionError("the codec has no step levels: build its tables first");
+  if (images.empty()) return absl::FailedPreconditionError("no images to fit the context tables to");
+  if (options.buckets < 1 || options.buckets > kMaxContextBuckets)
+    return absl::InvalidArgumentError(absl::StrCat("context buckets must be in [1, ", kMaxContextBuckets, "]"));
+  const LatentCodecOptions& o = codec->options();
+  const int grid = static_cast<int>(o.mae.grid_size());
+  std::vector<ContextTableBuilder> builders;
+  for (int64_t s = 0; s < levels; ++s) builders.emplace_back(static_cast<int>(o.latent_channels), options.buckets);
+  torch::NoGradGuard no_grad;
+  codec->eval();
+  for (size_t i = 0; i < images.size(); ++i) {
+    absl::StatusOr<TileGrid> plan = PlanTiles(images[i].size(1), images[i].size(2), o.mae.img_size);
+    if (!plan.ok()) return plan.status();
+    const at::Tensor tiles = SplitTiles(images[i], *plan);
+    for (int64_t start = 0; start < tiles.size(0); start += options.batch_tiles) {
+      const at::Tensor y = codec->EncodeImages(tiles.narrow(0, start, std::min(options.batch_tiles, tiles.size(0) - start)));
+      for (int64_t s = 0; s < levels; ++s) {
+        // Same rounding as LatentCoder::Quantize (the latents are far inside its clamp).
+        const at::Tensor q = at::round(y / codec->step(s)).to(at::kInt).contiguous();
+        std::mt19937_64 rng(options.seed + static_cast<uint64_t>(i * 1000003 + start) * 131 + static_cast<uint64_t>(s));
+        if (absl::Status st = AddTiles(q, grid, rng, &builders[static_cast<size_t>(s)]); !st.ok()) return st;
+      }
+    }
+    if (progress) progress(i + 1, images.size());
+  }
+  std::vector<LatentTables> per_level;
+  for (const ContextTableBuilder& b : builders) {
+    absl::StatusOr<LatentTables> t = b.Build();
+    if (!t.ok()) return t.status();
+    per_level.push_back(*std::move(t));
+  }
+  codec->SetContextTables(per_level);
+  return absl::OkStatus();
+}
+
+}  // namespace mt

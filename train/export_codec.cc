@@ -1,0 +1,91 @@
+#include "train/export_codec.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <filesystem>
+#include <vector>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/str_cat.h"
+#include "core/io/checkpoint.h"
+#include "core/pipeline/context_fit.h"
+#include "core/runtime/log.h"
+#if MT_HAVE_IMAGING
+#include "core/io/image_io.h"
+#endif
+
+namespace mt::train_cli {
+namespace {
+
+absl::StatusOr<std::vector<double>> ParseSteps(const std::string& text) {
+  double lo = 0.5, hi = 8.0;
+  int levels = 12;
+  if (!text.empty() && std::sscanf(text.c_str(), "%lf:%lf:%d", &lo, &hi, &levels) != 3)
+    return absl::InvalidArgumentError(absl::StrCat("--steps must be lo:hi:levels, got '", text, "'"));
+  if (!(lo > 0 && hi >= lo && levels >= 1 && levels <= 64))
+    return absl::InvalidArgumentError("--steps needs 0 < lo <= hi and 1..64 levels");
+  std::vector<double> steps;
+  for (int i = 0; i < levels; ++i)
+    steps.push_back(levels == 1 ? lo : lo * std::pow(hi / lo, static_cast<double>(i) / (levels - 1)));
+  return steps;
+}
+
+// Every image file directly in `dir`, sorted by name (so the fit is reproducible).
+absl::StatusOr<std::vector<at::Tensor>> LoadFolder(const std::string& dir) {
+#if MT_HAVE_IMAGING
+  std::vector<std::filesystem::path> paths;
+  std::error_code ec;
+  for (const auto& entry : std::filesystem::directory_iterator(dir, ec)) {
+    const std::string ext = absl::AsciiStrToLower(entry.path().extension().string());
+    if (entry.is_regular_file() && (ext == ".jpg" || ext == ".jpeg" || ext == ".png" || ext == ".webp" ||
+                                    ext == ".bmp" || ext == ".tif" || ext == ".tiff"))
+      paths.push_back(entry.path());
+  }
+  if (ec) return absl::NotFoundError(absl::StrCat("--context_data '", dir, "': ", ec.message()));
+  if (paths.empty()) return absl::NotFoundError(absl::StrCat("--context_data '", dir, "' holds no images"));
+  std::sort(paths.begin(), paths.end());
+  std::vector<at::Tensor> images;
+  for (const std::filesystem::path& p : paths) {
+    absl::StatusOr<at::Tensor> image = LoadImageRgb(p.string());
+    if (!image.ok()) return image.status();
+    images.push_back(*std::move(image));
+  }
+  return images;
+#else
+  return absl::FailedPreconditionError(
+      absl::StrCat("this build has no image IO (MT_BUILD_IMAGING=OFF): export with --context_data none, not '", dir, "'"));
+#endif
+}
+
+}  // namespace
+
+absl::Status ExportCodec(const CodecExportArgs& args) {
+  absl::StatusOr<LatentCodec> codec = LoadLatentCodec(args.ckpt_path);
+  if (!codec.ok()) return codec.status();
+  absl::StatusOr<std::vector<double>> steps = ParseSteps(args.steps);
+  if (!steps.ok()) return steps.status();
+  (*codec)->eval();
+  (*codec)->BuildTables(*steps);
+  log::info("codec: {} step levels ({:.3g} .. {:.3g}), tables up to {} entries", steps->size(), steps->front(),
+            steps->back(), (*codec)->options().table_width);
+  if (args.context_data != "none") {
+    absl::StatusOr<std::vector<at::Tensor>> images = LoadFolder(args.context_data);
+    if (!images.ok()) return images.status();
+    ContextFitOptions fit;
+    fit.buckets = args.context_buckets;
+    log::info("fitting spatial-context tables ({} buckets) to the latents of {} photos in {}", fit.buckets,
+              images->size(), args.context_data);
+    absl::Status s = FitContextTables(*codec, *images, fit, [](size_t done, size_t total) {
+      log::info("  context fit: {}/{} photos", done, total);
+    });
+    if (!s.ok()) return s;
+  } else if ((*codec)->options().context_buckets > 0) {
+    return absl::FailedPreconditionError(
+        "this codec already holds context tables for other steps: export it with --context_data, or "
+        "export its training checkpoint with --context_data none");
+  }
+  return SaveCheckpoint(args.out, *codec);
+}
+
+}  // namespace mt::train_cli
