@@ -32,7 +32,7 @@ struct SendConfig {
 };
 
 struct LocalConfig {
-  std::string mae_checkpoint, masker_checkpoint;  // empty: untrained models (a pipeline check only)
+  std::string mae_checkpoint = "weights/mae.pt", masker_checkpoint = "weights/masker.pt";  // empty: untrained (a pipeline check only)
   int seed = 0;                                   // for untrained models
   double keep_ratio = 0.16;                       // top-k selection, unless threshold >= 0
   double threshold = -1;

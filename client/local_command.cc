@@ -42,7 +42,10 @@ absl::StatusOr<Models> LoadModels(const LocalConfig& c) {
     m.mae = MaskedAutoencoder(MaskedAutoencoderOptions{});
   } else {
     absl::StatusOr<MaskedAutoencoder> mae = LoadMae(c.mae_checkpoint);
-    if (!mae.ok()) return mae.status();
+    if (!mae.ok())
+      return absl::Status(mae.status().code(), absl::StrCat(mae.status().message(),
+                                                            " (run from the repository root, pass --mae_checkpoint=PATH, "
+                                                            "or --mae_checkpoint= for an untrained MAE)"));
     m.mae = *mae;
   }
   if (c.masker_checkpoint.empty()) {
@@ -53,7 +56,10 @@ absl::StatusOr<Models> LoadModels(const LocalConfig& c) {
     m.masker = Masker(o);
   } else {
     absl::StatusOr<Masker> masker = LoadMasker(c.masker_checkpoint);
-    if (!masker.ok()) return masker.status();
+    if (!masker.ok())
+      return absl::Status(masker.status().code(),
+                          absl::StrCat(masker.status().message(),
+                                       " (pass --masker_checkpoint=PATH, or --masker_checkpoint= for an untrained masker)"));
     m.masker = *masker;
   }
   return m;

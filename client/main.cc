@@ -16,8 +16,11 @@
 #include "core/runtime/cpu_runtime.h"
 #include "server/common/flags_util.h"
 
-ABSL_FLAG(std::string, mae_checkpoint, "", "MAE checkpoint (.pt); empty = untrained seed-size MAE (pipeline check only)");
-ABSL_FLAG(std::string, masker_checkpoint, "", "masker checkpoint (.pt); empty = untrained masker");
+ABSL_FLAG(std::string, mae_checkpoint, "weights/mae.pt",
+          "local, bench: MAE checkpoint (.pt); local with --mae_checkpoint= (empty): an untrained seed-size MAE "
+          "(pipeline check only)");
+ABSL_FLAG(std::string, masker_checkpoint, "weights/masker.pt",
+          "local, bench: masker checkpoint (.pt); local with --masker_checkpoint= (empty): an untrained masker");
 ABSL_FLAG(double, keep_ratio, -1, "keep the top round(ratio*L) patches by masker probability (default: local 0.16, "
           "send: the sender's --keep_ratio)");
 ABSL_FLAG(double, threshold, -1.0, "if >= 0: keep patches with p > threshold instead of a fixed ratio");
@@ -25,8 +28,8 @@ ABSL_FLAG(std::string, context, "visible", "encoder context: 'visible' (only kep
 ABSL_FLAG(std::string, out, "", "directory for reconstructions and visualisation grids (local: default demo-out; "
           "send: none unless given)");
 ABSL_FLAG(int, threads, 0, "intra-op CPU threads (0 = all cores)");
-ABSL_FLAG(std::string, compute, "fp32", "bench, local --payload latent: model arithmetic in-process, fp32 | bf16 "
-          "(set it as the daemons' --compute)");
+ABSL_FLAG(std::string, compute, "fp32", "bench, local --payload latent: model arithmetic in-process, fp32 | bf16 | "
+          "auto (bf16 only where the CPU has native bf16; set it as the daemons' --compute)");
 ABSL_FLAG(int, seed, 0, "seed for untrained models");
 ABSL_FLAG(std::string, sender, "localhost:50051", "send/info/health: the mt-sender address (host:port)");
 ABSL_FLAG(std::string, target, "", "health/info: another address to ask (e.g. the receiver's)");
@@ -162,6 +165,8 @@ bool LocalFlags(mt::client::LocalConfig* c) {
     std::fprintf(stderr, "mt-client: --compute: %s\n", std::string(compute.status().message()).c_str());
     return false;
   }
+  if (const std::string w = mt::ComputePrecisionWarning(*compute); !w.empty())
+    std::fprintf(stderr, "mt-client: warning: --compute: %s\n", w.c_str());
   c->compute = *compute;
   return true;
 }
@@ -222,6 +227,8 @@ int main(int argc, char** argv) {
       std::fprintf(stderr, "mt-client bench: --compute: %s\n", std::string(compute.status().message()).c_str());
       return 2;
     }
+    if (const std::string w = mt::ComputePrecisionWarning(*compute); !w.empty())
+      std::fprintf(stderr, "mt-client bench: warning: --compute: %s\n", w.c_str());
     b.compute = *compute;
     b.connection = ConnectionFromFlags();
     return mt::client::RunBench(b);

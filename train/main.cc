@@ -155,12 +155,13 @@ int main(int argc, char** argv) {
   }
   for (const auto& [key, value] : args.overrides)
     if (absl::Status s = merged.Override(key, value); !s.ok()) return Fail(s);
+  // Parsed before --print_config too: a misspelt key is refused there as by fit (LightningCLI does).
+  absl::StatusOr<mt::TrainConfig> config = mt::ParseTrainConfig(merged);
+  if (!config.ok()) return Fail(config.status());
   if (args.print_config) {
     std::printf("%s", merged.ToString().c_str());
     return 0;
   }
-  absl::StatusOr<mt::TrainConfig> config = mt::ParseTrainConfig(merged);
-  if (!config.ok()) return Fail(config.status());
   mt::log::info("runtime: {}", mt::ConfigureCpuRuntime({args.threads, true}));
   at::manual_seed(static_cast<uint64_t>(config->seed_everything));
 

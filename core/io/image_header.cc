@@ -91,9 +91,15 @@ absl::StatusOr<ImageHeader> Tiff(std::string_view b) {
     const size_t e = ifd + 2 + 12 * k;
     if (e + 12 > b.size()) return Truncated("TIFF");
     const uint32_t tag = u16(e), type = u16(e + 2);
-    const uint32_t value = type == 3 ? u16(e + 8) : u32(e + 8);  // SHORT or LONG
-    if (tag == 256) w = value;
-    if (tag == 257) h = value;
+    if (tag != 256 && tag != 257) continue;
+    // A repeated size tag is a decompression-bomb trick: which copy a decoder believes is not
+    // ours to guess (libtiff keeps the first, a naive reader the last), so such files are refused.
+    if ((tag == 256 ? w : h) >= 0)
+      return absl::InvalidArgumentError(absl::StrCat("TIFF: the first IFD repeats tag ", tag,
+                                                     tag == 256 ? " (ImageWidth)" : " (ImageLength)"));
+    if (type != 3 && type != 4)
+      return absl::InvalidArgumentError(absl::StrCat("TIFF: size tag ", tag, " has type ", type, ", not SHORT or LONG"));
+    (tag == 256 ? w : h) = type == 3 ? u16(e + 8) : u32(e + 8);
   }
   if (w < 0 || h < 0) return absl::InvalidArgumentError("TIFF: no ImageWidth/ImageLength in the first IFD");
   return ImageHeader{"tiff", w, h};

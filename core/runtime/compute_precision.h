@@ -7,6 +7,7 @@
 #include <string_view>
 
 #include "absl/status/statusor.h"
+#include "core/runtime/cpu_features.h"
 
 namespace mt {
 
@@ -15,8 +16,12 @@ enum class ComputePrecision {
   kBFloat16,  // matmuls/linears/convs in bf16 under CPU autocast, everything else fp32
 };
 
-// "fp32" | "bf16" → precision; INVALID_ARGUMENT names the accepted values otherwise.
-absl::StatusOr<ComputePrecision> ParseComputePrecision(std::string_view name);
+// "fp32" | "bf16" | "auto" → precision, where auto is bf16 only when `native_bf16` (the CPU runs
+// bf16 GEMMs natively: avx512_bf16/amx_bf16; elsewhere they are ~30x slower than fp32) and fp32
+// otherwise. INVALID_ARGUMENT names the accepted values for anything else.
+absl::StatusOr<ComputePrecision> ParseComputePrecision(std::string_view name, bool native_bf16 = CpuHasNativeBf16());
+// Why `precision` will be slow on this CPU ("" when it will not): bf16 without native bf16.
+std::string ComputePrecisionWarning(ComputePrecision precision, bool native_bf16 = CpuHasNativeBf16());
 // kFloat32 → "fp32", kBFloat16 → "bf16".
 std::string ComputePrecisionName(ComputePrecision precision);
 

@@ -11,10 +11,15 @@
 #include "server/common/daemon.h"
 
 ABSL_DECLARE_FLAG(std::string, codec_checkpoint);
+ABSL_DECLARE_FLAG(std::string, compute);
 
 namespace mt::server {
 
 inline constexpr char kDefaultCodecCheckpoint[] = "weights/codec.pt";
+
+// --compute (fp32 | bf16 | auto) for this CPU; logs the choice, and a warning when bf16 has no
+// native support here. INVALID_ARGUMENT for another name.
+absl::StatusOr<ComputePrecision> ComputeFromFlags();
 
 // --codec_checkpoint through LoadDaemonCodec (the default path may be absent: then one info
 // line and no codec); logs the codec's fingerprint, levels and channels when one loads.

@@ -36,7 +36,6 @@ ABSL_FLAG(double, grace_s, 10.0, "on SIGINT/SIGTERM, let in-flight requests fini
 ABSL_FLAG(int, max_concurrent_streams, 64, "calls in flight per client connection (more wait for a slot)");
 ABSL_FLAG(int, max_threads, 256, "gRPC handler threads; beyond this new calls get RESOURCE_EXHAUSTED");
 ABSL_FLAG(int, threads, 0, "intra-op CPU threads (0 = all cores)");
-ABSL_FLAG(std::string, compute, "fp32", "model arithmetic: fp32, or bf16 (matmuls in bf16 via autocast; ~2x faster on AVX-512 BF16 CPUs)");
 ABSL_FLAG(int, max_batch, 16, "dynamic batching: images per model forward (1 = no batching)");
 ABSL_FLAG(int, max_batch_tiles, 256, "dynamic batching: tiles per model forward (one large image may exceed it alone)");
 ABSL_FLAG(int, batch_workers, 1, "dynamic batching: batches run at once, each on its own thread (use with --threads 1)");
@@ -51,12 +50,11 @@ int main(int argc, char** argv) {
       "server/");
   absl::ParseCommandLine(argc, argv);
   spdlog::info("runtime: {}", mt::ConfigureCpuRuntime({absl::GetFlag(FLAGS_threads), true}));
-  absl::StatusOr<mt::ComputePrecision> compute = mt::ParseComputePrecision(absl::GetFlag(FLAGS_compute));
+  absl::StatusOr<mt::ComputePrecision> compute = mt::server::ComputeFromFlags();
   if (!compute.ok()) {
     spdlog::error("--compute: {}", std::string(compute.status().message()));
     return 1;
   }
-  spdlog::info("model arithmetic: {}", mt::ComputePrecisionName(*compute));
   absl::StatusOr<mt::MaskedAutoencoder> mae = mt::LoadMae(absl::GetFlag(FLAGS_checkpoint));
   if (!mae.ok()) {
     spdlog::error("{}", mae.status().ToString());

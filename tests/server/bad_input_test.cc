@@ -33,6 +33,18 @@ std::string PngHeader(uint32_t w, uint32_t h) {
   return s + std::string(4, '\0');          // CRC (not checked before the size)
 }
 
+// The TIFF bomb, header only: the first IFD says 12000×12000 (what libtiff decodes), then
+// repeats ImageWidth/ImageLength as 16×16 (what a last-wins header check believed).
+std::string TiffBombHeader() {
+  std::string b("II*\0\x08\0\0\0", 8);
+  auto le16 = [&](uint32_t v) { b += static_cast<char>(v & 0xFF), b += static_cast<char>((v >> 8) & 0xFF); };
+  le16(4);
+  for (auto [tag, value] : {std::pair{256, 12000}, std::pair{257, 12000}, std::pair{256, 16}, std::pair{257, 16}}) {
+    le16(static_cast<uint32_t>(tag)), le16(3), le16(1), le16(0), le16(static_cast<uint32_t>(value)), le16(0);
+  }
+  return b + std::string(4, '\0');
+}
+
 using BadInputTest = EndToEndTest;
 
 TEST_F(BadInputTest, ImageRequestsGetTheirStatusAndTheDaemonsKeepServing) {
@@ -61,6 +73,7 @@ TEST_F(BadInputTest, ImageRequestsGetTheirStatusAndTheDaemonsKeepServing) {
       {"0x0 image", PngHeader(0, 0), grpc::StatusCode::INVALID_ARGUMENT, "0x0"},
       {"0-wide image", PngHeader(0, 5), grpc::StatusCode::INVALID_ARGUMENT, "0x5"},
       {"decompression bomb (header 100000x100000)", PngHeader(100000, 100000), grpc::StatusCode::RESOURCE_EXHAUSTED, "header declares 100000x100000"},
+      {"TIFF bomb (IFD repeats its size tags)", TiffBombHeader(), grpc::StatusCode::INVALID_ARGUMENT, "repeats tag 256"},
       {"over the pixel limit (real 80x80 image)", Png(80, 80), grpc::StatusCode::RESOURCE_EXHAUSTED, "pixel limit"},
       {"1x1 image", Png(1, 1), grpc::StatusCode::OK, ""},
       {"grayscale PNG (becomes RGB)", Encoded(gray, ".png"), grpc::StatusCode::OK, ""},
@@ -77,7 +90,7 @@ TEST_F(BadInputTest, ImageRequestsGetTheirStatusAndTheDaemonsKeepServing) {
     ExpectStillServing();
   }
   // The 16-bit image was accepted and its reconstruction stored as an 8-bit PNG of the same size.
-  absl::StatusOr<at::Tensor> stored = LoadImageRgb(out_dir_ + "/case13.png");
+  absl::StatusOr<at::Tensor> stored = LoadImageRgb(out_dir_ + "/case14.png");
   ASSERT_TRUE(stored.ok()) << stored.status();
   EXPECT_EQ(stored->size(1), 8);
   EXPECT_EQ(stored->size(2), 8);

@@ -66,5 +66,32 @@ TEST(ImageHeaderTest, ReportsDeclaredSizesOfBombs) {
   EXPECT_EQ(pnm->width * pnm->height, int64_t{3000000000});
 }
 
+// A little-endian TIFF whose first IFD holds `entries` (tag, SHORT, count 1, value) and no pixels.
+std::string TiffWithSizeTags(const std::vector<std::pair<uint16_t, uint16_t>>& entries) {
+  std::string b("II*\0\x08\0\0\0", 8);
+  auto le16 = [&](uint32_t v) { b += static_cast<char>(v & 0xFF), b += static_cast<char>((v >> 8) & 0xFF); };
+  le16(static_cast<uint32_t>(entries.size()));
+  for (auto [tag, value] : entries) {
+    le16(tag), le16(3), le16(1), le16(0), le16(value), le16(0);
+  }
+  b += std::string(4, '\0');  // no next IFD
+  return b;
+}
+
+// The bomb: ImageWidth/ImageLength first 12000 (what libtiff decodes), then 16 (what a
+// last-wins reader reports). Refused, whichever copy a decoder would believe.
+TEST(ImageHeaderTest, RefusesTiffsThatRepeatTheirSizeTags) {
+  absl::StatusOr<ImageHeader> ok = PeekImageHeader(TiffWithSizeTags({{256, 40}, {257, 30}}));
+  ASSERT_TRUE(ok.ok()) << ok.status();
+  EXPECT_EQ(ok->width, 40);
+  EXPECT_EQ(ok->height, 30);
+  for (const auto& entries : {std::vector<std::pair<uint16_t, uint16_t>>{{256, 12000}, {257, 12000}, {256, 16}, {257, 16}},
+                              std::vector<std::pair<uint16_t, uint16_t>>{{256, 16}, {257, 16}, {257, 12000}}}) {
+    absl::StatusOr<ImageHeader> hdr = PeekImageHeader(TiffWithSizeTags(entries));
+    EXPECT_EQ(hdr.status().code(), absl::StatusCode::kInvalidArgument);
+    EXPECT_NE(hdr.status().message().find("repeats tag"), std::string::npos) << hdr.status();
+  }
+}
+
 }  // namespace
 }  // namespace mt

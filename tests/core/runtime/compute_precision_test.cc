@@ -16,6 +16,18 @@ TEST(ComputePrecisionTest, ParsesTheTwoNamesAndNamesThemInErrors) {
   EXPECT_EQ(ComputePrecisionName(ComputePrecision::kFloat32), "fp32");
 }
 
+TEST(ComputePrecisionTest, AutoPicksBf16OnlyWithNativeBf16AndBf16ElsewhereIsWarned) {
+  EXPECT_EQ(*ParseComputePrecision("auto", /*native_bf16=*/true), ComputePrecision::kBFloat16);
+  EXPECT_EQ(*ParseComputePrecision("auto", /*native_bf16=*/false), ComputePrecision::kFloat32);
+  EXPECT_EQ(*ParseComputePrecision("bf16", /*native_bf16=*/false), ComputePrecision::kBFloat16);  // asked for: honoured
+  EXPECT_NE(ComputePrecisionWarning(ComputePrecision::kBFloat16, false).find("30x"), std::string::npos);
+  EXPECT_EQ(ComputePrecisionWarning(ComputePrecision::kBFloat16, true), "");
+  EXPECT_EQ(ComputePrecisionWarning(ComputePrecision::kFloat32, false), "");
+  // This machine: auto follows its flags.
+  EXPECT_EQ(*ParseComputePrecision("auto"),
+            CpuHasNativeBf16() ? ComputePrecision::kBFloat16 : ComputePrecision::kFloat32);
+}
+
 TEST(ComputePrecisionTest, ScopeRunsMatmulsInBf16ThenRestores) {
   at::Tensor a = at::rand({8, 8}), b = at::rand({8, 8});
   // What bf16 inputs give (computed outside any scope): the products of the rounded inputs.
