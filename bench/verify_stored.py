@@ -56,7 +56,7 @@ def main() -> int:
           f" missing {len(missing)}, corrupt {len(corrupt)}")
     if a.received:
         on_disk = {os.path.join(a.received, n) for n in os.listdir(a.received) if n.endswith(".png")}
-        temp = [n for n in os.listdir(a.received) if not n.endswith(".png")]
+        temp = [n for n in os.listdir(a.received) if not n.endswith(".png") and n != ".content"]
         extra = len(on_disk - set(acked))
         print(f"files in {a.received}: {len(on_disk)} PNG ({extra} stored but never acknowledged to the client),"
               f" {len(temp)} other (temporary files left by a crash)")

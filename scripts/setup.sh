@@ -32,7 +32,7 @@ PACKAGES=(
   libabsl-dev libspdlog-dev libyaml-cpp-dev
   "libopenblas0-${BLAS_VARIANT}"
   # frontends (server/, client/): gRPC, Protobuf, the standard health .proto, openssl for test certs
-  libgrpc++-dev libprotobuf-dev protobuf-compiler protobuf-compiler-grpc grpc-proto openssl
+  libgrpc++-dev libprotobuf-dev protobuf-compiler protobuf-compiler-grpc grpc-proto openssl libssl-dev
   # mt-client bench plots
   gnuplot-nox
   # tests: GoogleTest, NumPy reference values, PyTorch to check checkpoints open in Python

@@ -1,6 +1,7 @@
 #include "core/io/atomic_file.h"
 
 #include <fcntl.h>
+#include <stdio.h>  // renameat2, RENAME_NOREPLACE (glibc >= 2.28)
 #include <unistd.h>
 
 #include <atomic>
@@ -14,10 +15,41 @@ namespace mt {
 namespace {
 
 absl::Status Errno(const std::string& what, const std::string& path) {
-  return absl::InternalError(absl::StrCat(what, " '", path, "': ", std::strerror(errno)));
+  return FileErrorStatus(errno, absl::StrCat(what, " '", path, "'"));
+}
+
+// rename() that fails with EEXIST instead of replacing: renameat2(RENAME_NOREPLACE) where the
+// filesystem has it, else link() (also atomic, also refuses an existing name) and unlink().
+int RenameNoReplace(const char* from, const char* to) {
+#ifdef RENAME_NOREPLACE
+  if (::renameat2(AT_FDCWD, from, AT_FDCWD, to, RENAME_NOREPLACE) == 0) return 0;
+  if (errno != EINVAL && errno != ENOSYS) return -1;
+#endif
+  if (::link(from, to) != 0) return -1;
+  ::unlink(from);
+  return 0;
 }
 
 }  // namespace
+
+absl::Status FileErrorStatus(int err, std::string_view what) {
+  const std::string text = absl::StrCat(std::string(what), ": ", std::strerror(err));
+  switch (err) {
+    case ENOSPC:
+    case EDQUOT:
+      return absl::ResourceExhaustedError(text);
+    case ENOENT:
+    case ENOTDIR:
+    case EROFS:
+    case EACCES:
+    case EPERM:
+      return absl::FailedPreconditionError(text);
+    case EEXIST:
+      return absl::AlreadyExistsError(text);
+    default:
+      return absl::InternalError(text);
+  }
+}
 
 int RemoveStaleTempFiles(const std::string& dir) {
   int removed = 0;
@@ -30,7 +62,7 @@ int RemoveStaleTempFiles(const std::string& dir) {
   return removed;
 }
 
-absl::Status WriteFileAtomic(const std::string& path, std::string_view bytes) {
+absl::Status WriteFileAtomic(const std::string& path, std::string_view bytes, WriteMode mode) {
   static std::atomic<uint64_t> counter{0};
   const std::filesystem::path target(path);
   const std::string tmp = (target.parent_path() / ("." + target.filename().string() + ".tmp." +
@@ -55,18 +87,20 @@ absl::Status WriteFileAtomic(const std::string& path, std::string_view bytes) {
     ::unlink(tmp.c_str());
     return s;
   }
-  if (::rename(tmp.c_str(), path.c_str()) != 0) {
+  const int renamed = mode == WriteMode::kReplace ? ::rename(tmp.c_str(), path.c_str())
+                                                 : RenameNoReplace(tmp.c_str(), path.c_str());
+  if (renamed != 0) {
     absl::Status s = Errno("cannot rename to", path);
     ::unlink(tmp.c_str());
     return s;
   }
   const std::string dir = target.parent_path().empty() ? "." : target.parent_path().string();
   const int dfd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (dfd >= 0) {
-    ::fsync(dfd);
-    ::close(dfd);
-  }
-  return absl::OkStatus();
+  if (dfd < 0) return Errno("cannot open the folder to sync", dir);
+  const bool synced = ::fsync(dfd) == 0;
+  absl::Status s = synced ? absl::OkStatus() : Errno("cannot sync the folder", dir);
+  ::close(dfd);
+  return s;
 }
 
 }  // namespace mt

@@ -11,9 +11,10 @@
 #include <filesystem>
 
 #include "absl/strings/str_cat.h"
-#include "core/io/atomic_file.h"
+#include "core/io/image_store.h"
 #include "core/io/image_io.h"
 #include "core/runtime/stopwatch.h"
+#include "server/common/content_key.h"
 #include "server/common/packet_proto.h"
 #include "server/common/security.h"
 #include "server/common/status_convert.h"
@@ -39,12 +40,20 @@ int64_t BatchWeight(const v1::Packet& p) {
   return std::min(kMaxWeight, ((p.height() + t - 1) / t) * ((p.width() + t - 1) / t));
 }
 
+std::unique_ptr<ImageStore> OpenStore(const ReceiverConfig& c) {
+  absl::StatusOr<std::unique_ptr<ImageStore>> store = ImageStore::Open({c.output_dir, c.overwrite});
+  // The daemon checks the folder before it starts the service; here it is a programmer error.
+  if (!store.ok()) throw std::runtime_error(std::string(store.status().message()));
+  return *std::move(store);
+}
+
 }  // namespace
 
 ReceiverService::ReceiverService(std::shared_ptr<const PacketDecoder> decoder, ReceiverConfig config)
     : decoder_(std::move(decoder)),
       config_(std::move(config)),
       token_(config_.token),
+      store_(OpenStore(config_)),
       batcher_(config_.batching, [this](std::vector<Queued>& batch) {
         const auto start = std::chrono::steady_clock::now();
         std::vector<v1::Packet> packets;
@@ -55,9 +64,8 @@ ReceiverService::ReceiverService(std::shared_ptr<const PacketDecoder> decoder, R
           decoded[i].queue_ms = std::chrono::duration<double, std::milli>(start - batch[i].arrived).count();
         return decoded;
       }) {
-  std::filesystem::create_directories(config_.output_dir);
-  // A receiver killed mid-write leaves a temp file (never a partial <id>.png): clear them.
-  if (const int stale = RemoveStaleTempFiles(config_.output_dir); stale > 0)
+  // A receiver killed mid-write leaves a temp file (never a partial <id>.png): Open cleared them.
+  if (const int stale = store_->removed_temp_files(); stale > 0)
     spdlog::warn("removed {} temp file(s) left in {} by an interrupted write", stale, config_.output_dir);
 }
 
@@ -70,6 +78,7 @@ std::vector<ReceiverService::Decoded> ReceiverService::DecodeBatch(std::vector<v
   for (size_t i = 0; i < protos.size(); ++i) {
     out[i].want_reconstruction = protos[i].want_reconstruction();
     out[i].attempt = protos[i].attempt();
+    out[i].content_key = PacketContentKey(protos[i]);
     absl::StatusOr<ImagePacket> packet = FromProto(protos[i]);
     if (!packet.ok()) {
       out[i].failure = Failure(protos[i].id(), packet.status());
@@ -105,29 +114,25 @@ v1::Ack ReceiverService::Store(const Decoded& d) const {
     const auto t1 = std::chrono::steady_clock::now();
     absl::StatusOr<std::string> png = EncodePng(image.image);
     if (!png.ok()) return Failure(packet.id, png.status());
-    const std::string path = (std::filesystem::path(config_.output_dir) / (packet.id + ".png")).string();
+    const std::string path = store_->PathOf(packet.id);
     v1::Ack ack;
     ack.set_id(packet.id);
     ack.set_stored_path(path);
     ack.set_decoder_ms(image.decode_ms);
     ack.set_batch_size(image.batch_images);
     ack.set_queue_ms(d.queue_ms);
-    std::lock_guard<std::mutex> lock(store_mu_);
-    std::error_code ec;
-    if (!config_.overwrite && std::filesystem::exists(path, ec)) {
-      // An image already accepted is never replaced; a resend after a lost ack finds its own write.
-      if (d.attempt <= 1)
-        return Failure(packet.id, absl::AlreadyExistsError(absl::StrCat("id '", packet.id, "' is already stored at ",
-                                                                       path, "; use a new id (or start the receiver with --overwrite)")));
-      absl::StatusOr<std::string> stored = ReadFileToString(path);
-      if (!stored.ok()) return Failure(packet.id, absl::UnavailableError(stored.status().message()));
-      if (d.want_reconstruction) ack.set_reconstruction_png(*std::move(stored));
-      spdlog::info("'{}' resent (attempt {}) and already stored: acknowledged", packet.id, d.attempt);
-      return ack;
+    // The store decides: new id → written; same id and same content → an idempotent resend;
+    // same id, other content → ALREADY_EXISTS, and nothing of the stored image goes back.
+    absl::StatusOr<ImageStore::Put> put = store_->Store(packet.id, d.content_key, *png, d.want_reconstruction);
+    if (!put.ok()) {
+      if (put.status().code() != absl::StatusCode::kAlreadyExists)
+        spdlog::error("cannot store '{}': {}", path, put.status().ToString());
+      return Failure(packet.id, put.status());
     }
-    if (absl::Status s = WriteFileAtomic(path, *png); !s.ok()) {
-      spdlog::error("cannot store '{}': {}", path, s.ToString());
-      return Failure(packet.id, absl::UnavailableError(absl::StrCat("receiver cannot store the image: ", s.message())));
+    if (put->already_stored) {
+      if (d.want_reconstruction) ack.set_reconstruction_png(std::move(put->stored_png));
+      spdlog::info("'{}' resent (attempt {}) with the content already stored: acknowledged", packet.id, d.attempt);
+      return ack;
     }
     ack.set_write_ms(MsSince(t1));
     if (d.want_reconstruction) ack.set_reconstruction_png(*std::move(png));

@@ -14,6 +14,7 @@
 #include <mutex>
 #include <string>
 
+#include "core/io/image_store.h"
 #include "core/pipeline/packet_decoder.h"
 #include "core/runtime/dynamic_batcher.h"
 #include "mt/v1/transmission.grpc.pb.h"
@@ -31,7 +32,8 @@ struct ReceiverConfig {
   // max_weight counts tiles.
   BatchingOptions batching{16, 256, std::chrono::microseconds(0)};
   int max_in_flight = 64;               // packets read ahead per stream before acks are written
-  bool overwrite = false;               // replace an existing <id>.png (else ALREADY_EXISTS)
+  bool overwrite = false;               // replace an existing <id>.png (else ALREADY_EXISTS unless the
+                                        // same content is resent: ImageStore)
 };
 
 class ReceiverService final : public v1::Receiver::Service {
@@ -56,6 +58,7 @@ class ReceiverService final : public v1::Receiver::Service {
     DecodedImage image;
     bool want_reconstruction = false;
     int attempt = 0;
+    std::string content_key;  // PacketContentKey of what was sent
     double queue_ms = 0;
   };
   // Packets → validated and decoded in one batch (the batcher's worker). Never throws.
@@ -67,7 +70,7 @@ class ReceiverService final : public v1::Receiver::Service {
   std::shared_ptr<const PacketDecoder> decoder_;
   ReceiverConfig config_;
   TokenCheck token_;
-  mutable std::mutex store_mu_;  // existence check + write of one id at a time
+  std::unique_ptr<ImageStore> store_;  // overwrite and idempotency policy (thread-safe)
   DynamicBatcher<Queued, Decoded> batcher_;
 };
 

@@ -158,27 +158,40 @@ TEST_F(BadInputTest, BadPacketsOnTheReceiverStreamGetTheirCodeAndTheStreamCarrie
   EXPECT_TRUE(stream->Finish().ok());
 }
 
-// An id already stored is not replaced (ALREADY_EXISTS, file unchanged); a resend of the same id
-// after a lost ack (attempt > 1) is acknowledged with what is on disk.
-TEST_F(BadInputTest, DuplicateIdsNeverReplaceAnAcceptedImage) {
+// An id already stored is not replaced (ALREADY_EXISTS, file unchanged). A resend of the SAME
+// packet after a lost ack is acknowledged with what is on disk; the reproduction — a
+// packet with the stored id and the receiver's fingerprint but other pixels, marked attempt 2 —
+// is refused and gets nothing of the stored image.
+TEST_F(BadInputTest, DuplicateIdsNeverReplaceOrHandOutAnAcceptedImage) {
   v1::SendReply first, second;
-  ASSERT_TRUE(Send(Request("dup", Png(8, 8)), &first).ok());
-  const std::string stored = ReadAll(out_dir_ + "/dup.png");
-  grpc::Status s = Send(Request("dup", Png(8, 8)), &second);
+  ASSERT_TRUE(Send(Request("victim-1", Png(8, 8)), &first).ok());
+  const std::string stored = ReadAll(out_dir_ + "/victim-1.png");
+  grpc::Status s = Send(Request("victim-1", Png(8, 8)), &second);
   EXPECT_EQ(s.error_code(), grpc::StatusCode::ALREADY_EXISTS) << s.error_message();
-  EXPECT_EQ(ReadAll(out_dir_ + "/dup.png"), stored);
+  EXPECT_EQ(ReadAll(out_dir_ + "/victim-1.png"), stored);
 
   PacketEncoder encoder(mae_, masker_);
   EncodeOptions eo;
   eo.selection.mode = SelectionPolicy::Mode::kTopK;
   eo.selection.keep_ratio = 0.5;
-  v1::Packet resend = ToProto(encoder.Encode(at::rand({3, 8, 8}), "dup", eo)->packet);
-  resend.set_attempt(2);
-  resend.set_want_reconstruction(true);
-  v1::Ack ack = receiver_service_->Handle(resend);
-  EXPECT_EQ(ack.code(), 0) << ack.message();
-  EXPECT_EQ(ack.reconstruction_png(), stored);
-  EXPECT_EQ(ReadAll(out_dir_ + "/dup.png"), stored);
+  v1::Packet intruder = ToProto(encoder.Encode(at::rand({3, 8, 8}), "victim-1", eo)->packet);
+  intruder.set_attempt(2);
+  intruder.set_want_reconstruction(true);
+  v1::Ack refused = receiver_service_->Handle(intruder);
+  EXPECT_EQ(refused.code(), static_cast<int>(absl::StatusCode::kAlreadyExists)) << refused.message();
+  EXPECT_NE(refused.message().find("other content"), std::string::npos) << refused.message();
+  EXPECT_TRUE(refused.reconstruction_png().empty());
+  EXPECT_EQ(ReadAll(out_dir_ + "/victim-1.png"), stored);
+
+  // The same packet twice: the second (a resend) is acknowledged with the stored bytes.
+  v1::Packet mine = ToProto(encoder.Encode(at::rand({3, 8, 8}), "mine", eo)->packet);
+  ASSERT_EQ(receiver_service_->Handle(mine).code(), 0);
+  const std::string mine_stored = ReadAll(out_dir_ + "/mine.png");
+  mine.set_attempt(2);
+  mine.set_want_reconstruction(true);
+  v1::Ack resent = receiver_service_->Handle(mine);
+  EXPECT_EQ(resent.code(), 0) << resent.message();
+  EXPECT_EQ(resent.reconstruction_png(), mine_stored);
   ExpectStillServing();
 }
 

@@ -46,8 +46,14 @@ TEST_F(EndToEndTest, ImageLandsOnDiskWithTheReportedBytesAndQuality) {
   EXPECT_NEAR(r.psnr_db(), Psnr(original.unsqueeze(0), stored.unsqueeze(0))[0].item<double>(), 1e-6);
   EXPECT_EQ(r.keep_bitmaps_size(), 6);
   EXPECT_GT(r.timings().total_ms(), 0);
-  for (const auto& e : std::filesystem::directory_iterator(out_dir_))  // no temp files left behind
+  // No temp files left behind: only PNGs, and the store's content records in .content/.
+  for (const auto& e : std::filesystem::directory_iterator(out_dir_)) {
+    if (e.path().filename() == ".content") {
+      EXPECT_TRUE(std::filesystem::exists(e.path() / "photo-1"));
+      continue;
+    }
     EXPECT_EQ(e.path().extension(), ".png") << e.path();
+  }
 }
 
 // mt-client bench --local computes bytes and quality in-process; it must match the daemons.
