@@ -15,7 +15,11 @@ struct ReceiverLink::Stream {
   std::unique_ptr<grpc::ClientReaderWriter<v1::Packet, v1::Ack>> rw;
   std::mutex write_mu;  // one Write in flight; also orders `waiting` like the wire
   std::mutex mu;
-  std::deque<std::shared_ptr<std::promise<absl::StatusOr<v1::Ack>>>> waiting;
+  struct Waiting {
+    std::string id;  // the packet's id: its ack must carry it
+    std::shared_ptr<std::promise<absl::StatusOr<v1::Ack>>> promise;
+  };
+  std::deque<Waiting> waiting;
   bool broken = false;
   std::string reason;  // why it broke
   std::atomic<bool> done{false};  // the reader thread has finished
@@ -48,14 +52,14 @@ void ReceiverLink::Drop(const std::shared_ptr<Stream>& s, const std::string& rea
       last_error_ = reason;
     }
   }
-  std::deque<std::shared_ptr<std::promise<absl::StatusOr<v1::Ack>>>> waiting;
+  std::deque<Stream::Waiting> waiting;
   {
     std::lock_guard<std::mutex> lock(s->mu);
     s->broken = true;
     s->reason = reason;
     waiting.swap(s->waiting);
   }
-  for (auto& p : waiting) p->set_value(absl::UnavailableError(absl::StrCat("receiver stream broke: ", reason)));
+  for (auto& w : waiting) w.promise->set_value(absl::UnavailableError(absl::StrCat("receiver stream broke: ", reason)));
 }
 
 absl::StatusOr<std::shared_ptr<ReceiverLink::Stream>> ReceiverLink::Connect(
@@ -82,19 +86,33 @@ absl::StatusOr<std::shared_ptr<ReceiverLink::Stream>> ReceiverLink::Connect(
   last_error_.clear();
   readers_.emplace_back(s, std::thread([this, s] {
     v1::Ack ack;
+    std::string mismatch;
     while (s->rw->Read(&ack)) {
-      std::shared_ptr<std::promise<absl::StatusOr<v1::Ack>>> p;
+      Stream::Waiting w;
       {
         std::lock_guard<std::mutex> l(s->mu);
-        if (s->waiting.empty()) continue;  // cannot happen: the receiver acks each packet once
-        p = s->waiting.front();
+        if (s->waiting.empty() || s->waiting.front().id != ack.id()) {
+          // Acks come in packet order; one for another id means the two ends disagree about what
+          // is in flight. End the stream: every waiting caller retries (safe: the store is
+          // idempotent by content).
+          mismatch = absl::StrCat("ack for '", ack.id(), "' while ",
+                                  s->waiting.empty() ? "no packet" : "'" + s->waiting.front().id + "'",
+                                  " was awaited");
+          break;
+        }
+        w = std::move(s->waiting.front());
         s->waiting.pop_front();
       }
-      p->set_value(ack);
+      w.promise->set_value(ack);
+    }
+    if (!mismatch.empty()) {
+      spdlog::error("receiver stream: {}; reconnecting", mismatch);
+      s->context.TryCancel();
     }
     const grpc::Status st = s->rw->Finish();
-    Drop(s, st.ok() ? "closed by the receiver"
-                    : absl::StrCat(FromGrpcStatus(st).ToString()));
+    Drop(s, !mismatch.empty() ? mismatch
+            : st.ok()         ? "closed by the receiver"
+                              : absl::StrCat(FromGrpcStatus(st).ToString()));
     s->done = true;
   }));
   lock.unlock();
@@ -104,6 +122,11 @@ absl::StatusOr<std::shared_ptr<ReceiverLink::Stream>> ReceiverLink::Connect(
 
 absl::StatusOr<v1::Ack> ReceiverLink::TryOnce(const v1::Packet& packet,
                                               std::chrono::system_clock::time_point deadline) {
+  if (const size_t bytes = packet.ByteSizeLong(); static_cast<int64_t>(bytes) > options_.max_packet_bytes)
+    return absl::ResourceExhaustedError(
+        absl::StrCat("the packet for '", packet.id(), "' is ", bytes, " bytes, over the receiver's message limit of ",
+                     options_.max_packet_bytes, " (--receiver_max_message_bytes, = the receiver's --max_message_bytes): "
+                     "send a smaller image or a more compact payload (latent, or a lower keep ratio)"));
   absl::StatusOr<std::shared_ptr<Stream>> s = Connect(deadline);
   if (!s.ok()) return s.status();
   auto promise = std::make_shared<std::promise<absl::StatusOr<v1::Ack>>>();
@@ -113,7 +136,7 @@ absl::StatusOr<v1::Ack> ReceiverLink::TryOnce(const v1::Packet& packet,
     {
       std::lock_guard<std::mutex> l((*s)->mu);
       if ((*s)->broken) return absl::UnavailableError(absl::StrCat("receiver stream broke: ", (*s)->reason));
-      (*s)->waiting.push_back(promise);
+      (*s)->waiting.push_back({packet.id(), promise});
     }
     // A failed write means the stream is finished; the reader then fails `promise` with the
     // receiver's reason (e.g. a refused token), which is more useful than "write failed".

@@ -1,5 +1,6 @@
 // The sender's one long-lived Deliver stream to the receiver. Packets from concurrent requests
-// are written in turn; acks come back in the same order and are handed to the waiting caller.
+// are written in turn; acks come back in the same order and are handed to the waiting caller
+// after their id is checked (an ack for another id ends the stream: every waiting caller retries).
 // When the stream breaks, every waiting caller gets UNAVAILABLE and the next Deliver() reconnects
 // (gRPC's channel backoff paces the attempts); a packet whose ack was lost is sent again, which
 // is safe because the receiver's writes are idempotent (same id, same bytes, atomic rename).
@@ -28,6 +29,9 @@ struct LinkOptions {
   std::string token;              // bearer token the receiver requires (empty: none)
   int max_attempts = 3;           // sends of one packet before giving up with UNAVAILABLE
   std::chrono::milliseconds connect_timeout{2000};  // per attempt, capped by the caller's deadline
+  // Largest packet written (the receiver's --max_message_bytes): a bigger one would make the
+  // receiver end the shared stream for every request in flight, so it is refused first.
+  int64_t max_packet_bytes = 64 << 20;
 };
 
 class ReceiverLink {
@@ -38,7 +42,8 @@ class ReceiverLink {
   ReceiverLink& operator=(const ReceiverLink&) = delete;
 
   // Sends `packet` and waits for its Ack until `deadline`. UNAVAILABLE when the receiver cannot
-  // be reached after max_attempts; DEADLINE_EXCEEDED when the deadline passes first.
+  // be reached after max_attempts; DEADLINE_EXCEEDED when the deadline passes first;
+  // RESOURCE_EXHAUSTED (nothing sent) for a packet over max_packet_bytes.
   absl::StatusOr<v1::Ack> Deliver(const v1::Packet& packet, std::chrono::system_clock::time_point deadline);
 
   // "connected", "idle" (no stream yet) or "down: <reason>".

@@ -20,6 +20,9 @@ ABSL_FLAG(std::string, checkpoint, "weights/mae.pt", "MAE checkpoint; must be th
 ABSL_FLAG(std::string, masker_checkpoint, "weights/masker.pt", "masker checkpoint");
 ABSL_FLAG(double, keep_ratio, 0.16, "keep ratio when a request names no selection");
 ABSL_FLAG(int64_t, max_message_bytes, 64 << 20, "largest client request accepted (RESOURCE_EXHAUSTED beyond)");
+ABSL_FLAG(int64_t, receiver_max_message_bytes, 64 << 20,
+          "the receiver's --max_message_bytes: a larger packet is refused with RESOURCE_EXHAUSTED before it is sent "
+          "(else the receiver would end the shared stream for every request in flight)");
 ABSL_FLAG(int64_t, max_pixels, 16 << 20, "largest decoded image (width*height) accepted");
 ABSL_FLAG(std::string, token, "", "require this bearer token from clients (default: $MT_TOKEN; empty = off)");
 ABSL_FLAG(std::string, receiver_token, "", "bearer token for the receiver (default: $MT_RECEIVER_TOKEN, else --token)");
@@ -105,6 +108,7 @@ int main(int argc, char** argv) {
   mt::server::LinkOptions link_options;
   link_options.token = mt::server::FlagOrEnv(absl::GetFlag(FLAGS_receiver_token), "MT_RECEIVER_TOKEN");
   if (link_options.token.empty()) link_options.token = config.token;
+  link_options.max_packet_bytes = absl::GetFlag(FLAGS_receiver_max_message_bytes);
   auto link = std::make_shared<mt::server::ReceiverLink>(
       grpc::CreateCustomChannel(config.receiver, *creds, args), link_options);
   auto encoder = std::make_shared<mt::PacketEncoder>(*mae, *masker, *compute, codec->coder);

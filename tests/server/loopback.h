@@ -57,6 +57,7 @@ class EndToEndTest : public ::testing::Test {
         std::make_shared<PacketDecoder>(mae, 1 << 20, ComputePrecision::kFloat32, std::move(codec)), rc);
     ServerOptions o;
     o.listen = listen;
+    o.max_message_bytes = receiver_max_message_bytes_;
     absl::StatusOr<RunningServer> r = StartServer(o, {receiver_service_.get()});
     ASSERT_TRUE(r.ok()) << r.status();
     receiver_ = std::move(*r);
@@ -73,6 +74,7 @@ class EndToEndTest : public ::testing::Test {
     LinkOptions lo;
     lo.token = receiver_token;
     lo.connect_timeout = std::chrono::milliseconds(500);
+    lo.max_packet_bytes = receiver_max_message_bytes_;
     grpc::ChannelArguments args;
     args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, 50);
     args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 200);
@@ -128,6 +130,7 @@ class EndToEndTest : public ::testing::Test {
   RunningServer receiver_, sender_;
   std::unique_ptr<v1::Sender::Stub> stub_;
   int good_count_ = 0;
+  int64_t receiver_max_message_bytes_ = 64 << 20;  // the receiver's limit, and the link's
 };
 
 }  // namespace mt::server
