@@ -101,6 +101,14 @@ absl::StatusOr<at::Tensor> DecodeTokens(std::string_view values, std::string_vie
   }
   if (n > 0 && !at::isfinite(out).all().item<bool>())
     return absl::InvalidArgumentError("features holds a non-finite value (NaN or Inf)");
+  // Finite but huge values (±3e38, or an int8 scale of 1e36) overflow inside the decoder and
+  // come out as NaN pixels; no encoder emits them (its tokens are layer-normalised, |x| ~ 10).
+  if (n > 0) {
+    const double peak = out.abs().max().item<double>();
+    if (peak > kMaxFeatureMagnitude)
+      return absl::InvalidArgumentError(absl::StrCat("features holds a value of magnitude ", peak, ", over the ",
+                                                     kMaxFeatureMagnitude, " any encoder emits"));
+  }
   return out;
 }
 

@@ -31,6 +31,10 @@ struct EncodedTokens {
 // tokens (N, D) float → wire bytes. Non-finite inputs are a programmer error (TORCH_CHECK).
 EncodedTokens EncodeTokens(const at::Tensor& tokens, Precision precision);
 
+// Largest feature magnitude a packet may carry (fp16's largest finite value): beyond it the
+// decoder's arithmetic can overflow to NaN.
+inline constexpr double kMaxFeatureMagnitude = 65504.0;
+
 // Wire bytes → (N, D) float32. INVALID_ARGUMENT names the field ("features", "feature_scales")
 // when a length does not match N and D or a value or scale is not finite (or a scale negative).
 absl::StatusOr<at::Tensor> DecodeTokens(std::string_view values, std::string_view scales, int64_t n,

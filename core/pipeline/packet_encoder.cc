@@ -84,6 +84,11 @@ std::vector<absl::StatusOr<EncodedImage>> PacketEncoder::EncodeBatch(const std::
       results[r] = s;
       continue;
     }
+    if (std::chrono::system_clock::now() >= req.deadline) {
+      results[r] = absl::DeadlineExceededError(
+          absl::StrCat("'", req.id, "' expired while queued for the encoder: not computed"));
+      continue;
+    }
     TORCH_CHECK(req.image.dim() == 3 && req.image.size(0) == 3, "Encode expects (3, H, W), got ", req.image.sizes());
     absl::StatusOr<TileGrid> grid = PlanTiles(req.image.size(1), req.image.size(2), o.img_size);
     if (!grid.ok()) {

@@ -6,6 +6,7 @@
 
 #include <ATen/core/Tensor.h>
 
+#include <chrono>
 #include <memory>
 #include <string>
 #include <vector>
@@ -44,6 +45,9 @@ struct EncodeRequest {
   at::Tensor image;  // (3, H, W) float in [0,1], any size
   std::string id;
   EncodeOptions options;
+  // Past this, the request is answered DEADLINE_EXCEEDED without being computed (it waited in a
+  // queue behind others; its caller has gone). max() = none.
+  std::chrono::system_clock::time_point deadline = std::chrono::system_clock::time_point::max();
 };
 
 // Latent payload's default step level (of the shipped codec's 12, finest = 0): the knee of its

@@ -82,16 +82,17 @@ absl::Status SenderService::Process(grpc::ServerContext* context, const v1::Send
   t0 = Clock::now();
   absl::StatusOr<TileGrid> grid = PlanTiles(image.size(1), image.size(2), encoder_->mae_options().img_size);
   if (!grid.ok()) return grid.status();
-  absl::StatusOr<EncodedImage> encoded = batcher_.Submit({image, request.id(), valid->options}, grid->count()).get();
+  auto deadline = context->deadline();
+  if (deadline == std::chrono::system_clock::time_point::max())
+    deadline = std::chrono::system_clock::now() + config_.default_deadline;
+  absl::StatusOr<EncodedImage> encoded =
+      batcher_.Submit({image, request.id(), valid->options, deadline}, grid->count()).get();
   if (!encoded.ok()) return encoded.status();
   const double queue_ms = std::max(0.0, MsSince(t0) - encoded->masker_ms - encoded->encoder_ms);
   if (absl::Status s = Interrupted(context); !s.ok()) return s;
 
   v1::Packet packet = ToProto(encoded->packet);
   packet.set_want_reconstruction(true);  // PSNR/SSIM are measured on what the receiver stored
-  auto deadline = context->deadline();
-  if (deadline == std::chrono::system_clock::time_point::max())
-    deadline = std::chrono::system_clock::now() + config_.default_deadline;
   t0 = Clock::now();
   absl::StatusOr<v1::Ack> ack = link_->Deliver(packet, deadline);
   const double round_trip_ms = MsSince(t0);

@@ -67,6 +67,23 @@ TEST(FeatureCodecTest, RejectsWrongLengthsAndNonFiniteValues) {
   std::memcpy(neg_scales.data(), &neg, 4);
   EXPECT_EQ(DecodeTokens(i8.values, neg_scales, 2, 4, Precision::kInt8).status().code(),
             absl::StatusCode::kInvalidArgument);
+  // Finite but huge: ±3e38 in fp32, or an int8 scale of 1e36 (the NaN-in-the-decoder cases).
+  std::string huge = f32.values;
+  const float big = 3e38f;
+  std::memcpy(huge.data(), &big, 4);
+  s = DecodeTokens(huge, "", 2, 4, Precision::kFp32).status();
+  EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_NE(s.message().find("magnitude"), std::string::npos) << s;
+  std::string huge_scales = i8.scales;
+  const float big_scale = 1e36f;
+  std::memcpy(huge_scales.data(), &big_scale, 4);
+  EXPECT_EQ(DecodeTokens(i8.values, huge_scales, 2, 4, Precision::kInt8).status().code(),
+            absl::StatusCode::kInvalidArgument);
+  // The largest accepted magnitude still decodes.
+  std::string edge = f32.values;
+  const float fp16_max = 65504.f;
+  std::memcpy(edge.data(), &fp16_max, 4);
+  EXPECT_TRUE(DecodeTokens(edge, "", 2, 4, Precision::kFp32).ok());
   EXPECT_EQ(ParsePrecision("bf16").status().code(), absl::StatusCode::kInvalidArgument);
   EXPECT_EQ(*ParsePrecision("int8"), Precision::kInt8);
 }

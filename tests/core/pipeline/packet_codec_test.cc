@@ -224,6 +224,23 @@ TEST_F(PacketCodecTest, TilesWithNoKeptPatchDecode) {
 namespace mt {
 namespace {
 
+// A request whose deadline passed while it was queued is answered DEADLINE_EXCEEDED, uncomputed;
+// the rest of its batch is encoded as usual.
+TEST_F(PacketCodecTest, ExpiredRequestsAreNotComputed) {
+  std::vector<EncodeRequest> requests = {
+      {Image(8, 8), "late", TopK(0.25, PayloadKind::kFeatures, Precision::kFp32),
+       std::chrono::system_clock::now() - std::chrono::seconds(1)},
+      {Image(8, 8), "on-time", TopK(0.25, PayloadKind::kFeatures, Precision::kFp32),
+       std::chrono::system_clock::now() + std::chrono::seconds(60)},
+  };
+  std::vector<absl::StatusOr<EncodedImage>> batch = encoder_->EncodeBatch(requests);
+  ASSERT_EQ(batch.size(), 2u);
+  EXPECT_EQ(batch[0].status().code(), absl::StatusCode::kDeadlineExceeded);
+  EXPECT_NE(batch[0].status().message().find("not computed"), std::string::npos);
+  ASSERT_TRUE(batch[1].ok()) << batch[1].status();
+  EXPECT_EQ(batch[1]->batch_images, 1);
+}
+
 // A batch of mixed requests (sizes, payloads, precisions, a bad id) gives per request what
 // Encode()/Decode() give alone: same keep masks and bytes, same images within float tolerance.
 TEST_F(PacketCodecTest, BatchesMatchSingleRequests) {
