@@ -31,8 +31,6 @@ absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> MakeServerCredentials(c
       f.client_ca.empty() ? GRPC_SSL_DONT_REQUEST_CLIENT_CERTIFICATE
       : f.require_client_cert ? GRPC_SSL_REQUEST_AND_REQUIRE_CLIENT_CERTIFICATE_AND_VERIFY
                               : GRPC_SSL_REQUEST_CLIENT_CERTIFICATE_AND_VERIFY);
-  if (f.require_client_cert && f.client_ca.empty())
-    return absl::InvalidArgumentError("--tls_require_client_cert needs --tls_client_ca");
   if (!f.client_ca.empty()) {
     absl::StatusOr<std::string> ca = ReadFileToString(f.client_ca);
     if (!ca.ok()) return ca.status();

@@ -17,7 +17,9 @@ struct TlsFiles {
   std::string cert;              // PEM certificate chain; empty = plaintext
   std::string key;               // PEM private key
   std::string client_ca;         // server: verify client certificates against this CA (mTLS)
-  bool require_client_cert = false;
+  // With client_ca: refuse peers without a valid certificate (false: only verify one if presented).
+  // Default true, so a CA alone never admits certificate-less clients.
+  bool require_client_cert = true;
 };
 
 // Plaintext when files.cert is empty. NOT_FOUND / INVALID_ARGUMENT name the unreadable file.

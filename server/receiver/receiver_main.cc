@@ -21,7 +21,8 @@ ABSL_FLAG(std::string, token, "", "require 'authorization: Bearer <token>' (defa
 ABSL_FLAG(std::string, tls_cert, "", "PEM certificate: serve TLS (empty = plaintext)");
 ABSL_FLAG(std::string, tls_key, "", "PEM private key for --tls_cert");
 ABSL_FLAG(std::string, tls_client_ca, "", "PEM CA: ask senders for certificates signed by it (mTLS)");
-ABSL_FLAG(bool, tls_require_client_cert, false, "refuse senders without a valid client certificate");
+ABSL_FLAG(bool, tls_require_client_cert, true,
+          "with --tls_client_ca: refuse senders without a valid client certificate (--notls_require_client_cert: verify one only if presented)");
 ABSL_FLAG(double, grace_s, 10.0, "on SIGINT/SIGTERM, let in-flight packets finish for this long");
 ABSL_FLAG(bool, overwrite, false, "replace an existing <id>.png (default: refuse the packet with ALREADY_EXISTS)");
 ABSL_FLAG(int, max_concurrent_streams, 64, "calls in flight per client connection (more wait for a slot)");

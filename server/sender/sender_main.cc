@@ -29,7 +29,8 @@ ABSL_FLAG(std::string, receiver_token, "", "bearer token for the receiver (defau
 ABSL_FLAG(std::string, tls_cert, "", "PEM certificate: serve clients over TLS (empty = plaintext)");
 ABSL_FLAG(std::string, tls_key, "", "PEM private key for --tls_cert");
 ABSL_FLAG(std::string, tls_client_ca, "", "PEM CA: ask clients for certificates signed by it (mTLS)");
-ABSL_FLAG(bool, tls_require_client_cert, false, "refuse clients without a valid client certificate");
+ABSL_FLAG(bool, tls_require_client_cert, true,
+          "with --tls_client_ca: refuse clients without a valid client certificate (--notls_require_client_cert: verify one only if presented)");
 ABSL_FLAG(bool, receiver_tls, false, "connect to the receiver over TLS");
 ABSL_FLAG(std::string, receiver_ca, "", "PEM CA to trust for the receiver (empty: system roots)");
 ABSL_FLAG(std::string, receiver_cert, "", "PEM client certificate for the receiver (mTLS)");

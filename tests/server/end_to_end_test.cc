@@ -218,7 +218,8 @@ class TlsTest : public ::testing::Test {
     receiver_service_ = std::make_unique<ReceiverService>(std::make_shared<PacketDecoder>(mae_, 1 << 20), rc);
     ServerOptions o;
     o.listen = "127.0.0.1:0";
-    o.tls = {certs_ + "/server.pem", certs_ + "/server.key", certs_ + "/ca.pem", true};
+    // A CA alone: client certificates are then required (TlsFiles' default), as with mTLS.
+    o.tls = {certs_ + "/server.pem", certs_ + "/server.key", certs_ + "/ca.pem"};
     receiver_ = std::move(*StartServer(o, {receiver_service_.get()}));
   }
   void TearDown() override {
