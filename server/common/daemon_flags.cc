@@ -4,6 +4,38 @@
 
 #include "absl/flags/flag.h"
 
+ABSL_FLAG(std::string, checkpoint, "weights/mae.pt",
+          "MAE checkpoint; both daemons must load the same one (fingerprint checked)");
+ABSL_FLAG(int64_t, max_message_bytes, 64 << 20,
+          "largest message accepted: a client request (sender) or a packet (receiver); RESOURCE_EXHAUSTED beyond");
+ABSL_FLAG(int64_t, max_pixels, 16 << 20,
+          "largest image (width*height) accepted: decoded by the sender, described by a packet at the receiver");
+ABSL_FLAG(std::string, token, "",
+          "require 'authorization: Bearer <token>' from callers (default: $MT_TOKEN; empty = off)");
+ABSL_FLAG(std::string, tls_cert, "",
+          "PEM certificate: serve TLS (empty = plaintext)");
+ABSL_FLAG(std::string, tls_key, "",
+          "PEM private key for --tls_cert");
+ABSL_FLAG(std::string, tls_client_ca, "",
+          "PEM CA: ask callers for certificates signed by it (mTLS)");
+ABSL_FLAG(bool, tls_require_client_cert, true,
+          "with --tls_client_ca: refuse callers without a valid client certificate (--notls_require_client_cert: verify one only if presented)");
+ABSL_FLAG(double, grace_s, 10.0,
+          "on SIGINT/SIGTERM, let in-flight calls finish for this long");
+ABSL_FLAG(int, max_concurrent_streams, 64,
+          "calls in flight per client connection (more wait for a slot)");
+ABSL_FLAG(int, max_threads, 256,
+          "gRPC handler threads; beyond this new calls get RESOURCE_EXHAUSTED");
+ABSL_FLAG(int, threads, 0,
+          "intra-op CPU threads (0 = all cores)");
+ABSL_FLAG(int, max_batch, 16,
+          "dynamic batching: images per model forward (1 = no batching)");
+ABSL_FLAG(int, max_batch_tiles, 256,
+          "dynamic batching: tiles per model forward (one large image may exceed it alone)");
+ABSL_FLAG(int, batch_workers, 1,
+          "dynamic batching: batches run at once, each on its own thread (use with --threads 1)");
+ABSL_FLAG(double, max_batch_delay_ms, 0,
+          "dynamic batching: how long a request may wait for others (0 = only those already queued)");
 ABSL_FLAG(std::string, codec_checkpoint, mt::server::kDefaultCodecCheckpoint,
           "latent codec checkpoint (exported with coding tables) for payload 'latent'; must be the other daemon's "
           "(fingerprint checked). If the default file is missing the daemon runs without it; empty = off");

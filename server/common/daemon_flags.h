@@ -10,6 +10,22 @@
 #include "core/runtime/compute_precision.h"
 #include "server/common/daemon.h"
 
+ABSL_DECLARE_FLAG(std::string, checkpoint);
+ABSL_DECLARE_FLAG(int64_t, max_message_bytes);
+ABSL_DECLARE_FLAG(int64_t, max_pixels);
+ABSL_DECLARE_FLAG(std::string, token);
+ABSL_DECLARE_FLAG(std::string, tls_cert);
+ABSL_DECLARE_FLAG(std::string, tls_key);
+ABSL_DECLARE_FLAG(std::string, tls_client_ca);
+ABSL_DECLARE_FLAG(bool, tls_require_client_cert);
+ABSL_DECLARE_FLAG(double, grace_s);
+ABSL_DECLARE_FLAG(int, max_concurrent_streams);
+ABSL_DECLARE_FLAG(int, max_threads);
+ABSL_DECLARE_FLAG(int, threads);
+ABSL_DECLARE_FLAG(int, max_batch);
+ABSL_DECLARE_FLAG(int, max_batch_tiles);
+ABSL_DECLARE_FLAG(int, batch_workers);
+ABSL_DECLARE_FLAG(double, max_batch_delay_ms);
 ABSL_DECLARE_FLAG(std::string, codec_checkpoint);
 ABSL_DECLARE_FLAG(std::string, compute);
 

@@ -13,25 +13,8 @@
 #include "server/receiver/receiver_service.h"
 
 ABSL_FLAG(std::string, listen, "0.0.0.0:50052", "address to serve on (host:port)");
-ABSL_FLAG(std::string, checkpoint, "weights/mae.pt", "MAE checkpoint; must be the sender's (fingerprint checked)");
 ABSL_FLAG(std::string, output_dir, "received", "folder for <id>.png (created if missing)");
-ABSL_FLAG(int64_t, max_message_bytes, 64 << 20, "largest packet accepted (RESOURCE_EXHAUSTED beyond)");
-ABSL_FLAG(int64_t, max_pixels, 16 << 20, "largest image (width*height) a packet may describe");
-ABSL_FLAG(std::string, token, "", "require 'authorization: Bearer <token>' (default: $MT_TOKEN; empty = off)");
-ABSL_FLAG(std::string, tls_cert, "", "PEM certificate: serve TLS (empty = plaintext)");
-ABSL_FLAG(std::string, tls_key, "", "PEM private key for --tls_cert");
-ABSL_FLAG(std::string, tls_client_ca, "", "PEM CA: ask senders for certificates signed by it (mTLS)");
-ABSL_FLAG(bool, tls_require_client_cert, true,
-          "with --tls_client_ca: refuse senders without a valid client certificate (--notls_require_client_cert: verify one only if presented)");
-ABSL_FLAG(double, grace_s, 10.0, "on SIGINT/SIGTERM, let in-flight packets finish for this long");
 ABSL_FLAG(bool, overwrite, false, "replace an existing <id>.png (default: refuse the packet with ALREADY_EXISTS)");
-ABSL_FLAG(int, max_concurrent_streams, 64, "calls in flight per client connection (more wait for a slot)");
-ABSL_FLAG(int, max_threads, 256, "gRPC handler threads; beyond this new calls get RESOURCE_EXHAUSTED");
-ABSL_FLAG(int, threads, 0, "intra-op CPU threads (0 = all cores)");
-ABSL_FLAG(int, max_batch, 16, "dynamic batching: images per model forward (1 = no batching)");
-ABSL_FLAG(int, max_batch_tiles, 256, "dynamic batching: tiles per model forward (one large image may exceed it alone)");
-ABSL_FLAG(int, batch_workers, 1, "dynamic batching: batches run at once, each on its own thread (use with --threads 1)");
-ABSL_FLAG(double, max_batch_delay_ms, 0, "dynamic batching: how long a request may wait for others (0 = only those already queued)");
 
 int main(int argc, char** argv) {
   mt::server::BlockShutdownSignals();

@@ -16,34 +16,17 @@
 
 ABSL_FLAG(std::string, listen, "0.0.0.0:50051", "address to serve clients on (host:port)");
 ABSL_FLAG(std::string, receiver, "localhost:50052", "mt-receiver address");
-ABSL_FLAG(std::string, checkpoint, "weights/mae.pt", "MAE checkpoint; must be the receiver's");
 ABSL_FLAG(std::string, masker_checkpoint, "weights/masker.pt", "masker checkpoint");
 ABSL_FLAG(double, keep_ratio, 0.16, "keep ratio when a request names no selection");
-ABSL_FLAG(int64_t, max_message_bytes, 64 << 20, "largest client request accepted (RESOURCE_EXHAUSTED beyond)");
 ABSL_FLAG(int64_t, receiver_max_message_bytes, 64 << 20,
           "the receiver's --max_message_bytes: a larger packet is refused with RESOURCE_EXHAUSTED before it is sent "
           "(else the receiver would end the shared stream for every request in flight)");
-ABSL_FLAG(int64_t, max_pixels, 16 << 20, "largest decoded image (width*height) accepted");
-ABSL_FLAG(std::string, token, "", "require this bearer token from clients (default: $MT_TOKEN; empty = off)");
 ABSL_FLAG(std::string, receiver_token, "", "bearer token for the receiver (default: $MT_RECEIVER_TOKEN, else --token)");
-ABSL_FLAG(std::string, tls_cert, "", "PEM certificate: serve clients over TLS (empty = plaintext)");
-ABSL_FLAG(std::string, tls_key, "", "PEM private key for --tls_cert");
-ABSL_FLAG(std::string, tls_client_ca, "", "PEM CA: ask clients for certificates signed by it (mTLS)");
-ABSL_FLAG(bool, tls_require_client_cert, true,
-          "with --tls_client_ca: refuse clients without a valid client certificate (--notls_require_client_cert: verify one only if presented)");
 ABSL_FLAG(bool, receiver_tls, false, "connect to the receiver over TLS");
 ABSL_FLAG(std::string, receiver_ca, "", "PEM CA to trust for the receiver (empty: system roots)");
 ABSL_FLAG(std::string, receiver_cert, "", "PEM client certificate for the receiver (mTLS)");
 ABSL_FLAG(std::string, receiver_key, "", "PEM private key for --receiver_cert");
 ABSL_FLAG(std::string, receiver_tls_name, "", "name to check in the receiver's certificate (default: its host)");
-ABSL_FLAG(double, grace_s, 10.0, "on SIGINT/SIGTERM, let in-flight requests finish for this long");
-ABSL_FLAG(int, max_concurrent_streams, 64, "calls in flight per client connection (more wait for a slot)");
-ABSL_FLAG(int, max_threads, 256, "gRPC handler threads; beyond this new calls get RESOURCE_EXHAUSTED");
-ABSL_FLAG(int, threads, 0, "intra-op CPU threads (0 = all cores)");
-ABSL_FLAG(int, max_batch, 16, "dynamic batching: images per model forward (1 = no batching)");
-ABSL_FLAG(int, max_batch_tiles, 256, "dynamic batching: tiles per model forward (one large image may exceed it alone)");
-ABSL_FLAG(int, batch_workers, 1, "dynamic batching: batches run at once, each on its own thread (use with --threads 1)");
-ABSL_FLAG(double, max_batch_delay_ms, 0, "dynamic batching: how long a request may wait for others (0 = only those already queued)");
 
 int main(int argc, char** argv) {
   mt::server::BlockShutdownSignals();
