@@ -14,6 +14,7 @@
 #include "core/io/checkpoint.h"
 #include "core/io/image_io.h"
 #include "core/metrics/image_metrics.h"
+#include "core/metrics/seam.h"
 #include "core/pipeline/latent_coder.h"
 #include "core/pipeline/packet_decoder.h"
 #include "core/pipeline/packet_encoder.h"
@@ -23,8 +24,10 @@
 namespace mt::client {
 namespace {
 
-void Measure(BenchRow* r, const at::Tensor& original, const at::Tensor& received) {
+// bpp, PSNR, SSIM, and the seam ratio of `received` on the model's `tile` grid (NaN for a single tile).
+void Measure(BenchRow* r, const at::Tensor& original, const at::Tensor& received, int64_t tile) {
   at::Tensor a = original.unsqueeze(0), b = received.unsqueeze(0);
+  r->seam = SeamRatio(received, tile);
   r->bpp = 8.0 * static_cast<double>(r->bytes) / static_cast<double>(original.size(1) * original.size(2));
   r->psnr = Psnr(a, b)[0].item<double>();
   r->ssim = original.size(1) >= kSsimWindow && original.size(2) >= kSsimWindow ? Ssim(a, b)[0].item<double>() : NAN;
@@ -67,7 +70,7 @@ absl::Status LatentRows(const BenchConfig& c, const PacketEncoder& encoder, cons
                  static_cast<double>(level)};
       r.bytes = server::WireBytes(e->packet);
       r.estimated_bytes = e->estimated_bits / 8.0 + static_cast<double>(r.bytes - PayloadBytes(e->packet));
-      Measure(&r, image, QuantizeTo8Bit(d->image));
+      Measure(&r, image, QuantizeTo8Bit(d->image), encoder.mae_options().img_size);
       rows->push_back(r);
     }
   return absl::OkStatus();
@@ -182,7 +185,7 @@ int RunBench(const BenchConfig& c) {
           BenchRow r{name, s.method, PayloadKindName(s.payload),
                 CarriesFeatures(s.payload) ? PrecisionName(s.precision) : "", ratio};
           r.bytes = server::WireBytes(e->packet);
-          Measure(&r, image, QuantizeTo8Bit(d->image));  // what the receiver stores
+          Measure(&r, image, QuantizeTo8Bit(d->image), encoder.mae_options().img_size);  // what the receiver stores
           rows.push_back(r);
         }
       if (latent != nullptr && !stub && Wanted(c, "latent"))
@@ -194,12 +197,12 @@ int RunBench(const BenchConfig& c) {
           absl::StatusOr<at::Tensor> back = bytes.ok() ? DecodeImageRgb(*bytes) : bytes.status();
           if (!back.ok()) return std::fprintf(stderr, "%s\n", back.status().ToString().c_str()), 1;
           BenchRow r{name, format, "", "", static_cast<double>(q), static_cast<int64_t>(bytes->size())};
-          Measure(&r, image, *back);
+          Measure(&r, image, *back, encoder.mae_options().img_size);
           rows.push_back(r);
         }
       absl::StatusOr<std::string> png = EncodePng(image);
       BenchRow r{name, "png", "", "", 0, static_cast<int64_t>(png->size())};
-      Measure(&r, image, image);
+      Measure(&r, image, image, encoder.mae_options().img_size);
       rows.push_back(r);
     }
     std::fprintf(stderr, "[bench] %s: %zu image(s), %zu rows so far\n", stem.c_str(), crops.size(), rows.size());

@@ -24,8 +24,8 @@ struct Curve {  // one line of the plot: (method, payload, precision)
 };
 
 struct Mean {
-  double bpp = 0, psnr = 0, ssim = 0, bytes = 0, estimated = 0;
-  int n = 0;
+  double bpp = 0, psnr = 0, ssim = 0, bytes = 0, estimated = 0, seam = 0;
+  int n = 0, seam_n = 0;  // seam: over the rows that have one
 };
 
 using Curves = std::map<Curve, std::map<double, Mean>>;
@@ -46,9 +46,13 @@ Curves MeanCurves(const std::vector<BenchRow>& rows) {
     m.bytes += static_cast<double>(r.bytes);
     m.estimated += r.estimated_bytes;
     ++m.n;
+    if (std::isfinite(r.seam)) m.seam += r.seam, ++m.seam_n;
   }
   for (auto& [curve, points] : curves)
-    for (auto& [s, m] : points) m.bpp /= m.n, m.psnr /= m.n, m.ssim /= m.n, m.bytes /= m.n, m.estimated /= m.n;
+    for (auto& [s, m] : points) {
+      m.bpp /= m.n, m.psnr /= m.n, m.ssim /= m.n, m.bytes /= m.n, m.estimated /= m.n;
+      m.seam = m.seam_n > 0 ? m.seam / m.seam_n : NAN;
+    }
   return curves;
 }
 
@@ -127,16 +131,18 @@ void WriteAnchorTable(std::ofstream& md, const Curves& curves) {
 
 void WriteSettingsTable(std::ofstream& md, const Curves& curves) {
   md << "\n## Every setting (means)\n\nFor latent rows, 'est. bytes' is the entropy model's ideal size and "
-        "'gap' the real bytes over it.\n\n| method | setting | bytes | est. bytes | gap | bpp | PSNR dB | SSIM |\n"
-        "|---|---:|---:|---:|---:|---:|---:|---:|\n";
+        "'gap' the real bytes over it. 'seam': mean absolute pixel difference across the model's tile borders "
+        "over the same inside tiles (1.0 = no visible grid; whole photos only).\n\n"
+        "| method | setting | bytes | est. bytes | gap | bpp | PSNR dB | SSIM | seam |\n"
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|\n";
   for (const auto& [curve, points] : curves)
     for (const auto& [s, m] : points) {
       const bool latent = m.estimated > 0;
       char line[320];
-      std::snprintf(line, sizeof line, "| %s | %g | %.0f |%s%s %.3f | %.2f | %.4f |\n", curve.Name().c_str(), s, m.bytes,
-                    latent ? Cell(m.estimated, "%.0f").c_str() : " — |",
+      std::snprintf(line, sizeof line, "| %s | %g | %.0f |%s%s %.3f | %.2f | %.4f |%s\n", curve.Name().c_str(), s,
+                    m.bytes, latent ? Cell(m.estimated, "%.0f").c_str() : " — |",
                     latent ? Cell(100.0 * (m.bytes / m.estimated - 1.0), "%+.1f %%").c_str() : " — |", m.bpp, m.psnr,
-                    m.ssim);
+                    m.ssim, std::isfinite(m.seam) ? Cell(m.seam, "%.3f").c_str() : " — |");
       md << line;
     }
 }
@@ -171,10 +177,10 @@ absl::Status WritePlot(const BenchConfig& c, const Curves& curves) {
 absl::Status WriteBenchOutputs(const BenchConfig& c, const std::vector<BenchRow>& rows, size_t images) {
   if (!c.csv.empty()) {
     std::ofstream csv(c.csv);
-    csv << "image,method,payload,precision,setting,bytes,estimated_bytes,bpp,psnr_db,ssim\n";
+    csv << "image,method,payload,precision,setting,bytes,estimated_bytes,bpp,psnr_db,ssim,seam\n";
     for (const BenchRow& r : rows)
       csv << r.image << "," << r.method << "," << r.payload << "," << r.precision << "," << r.setting << ","
-          << r.bytes << "," << r.estimated_bytes << "," << r.bpp << "," << r.psnr << "," << r.ssim << "\n";
+          << r.bytes << "," << r.estimated_bytes << "," << r.bpp << "," << r.psnr << "," << r.ssim << "," << r.seam << "\n";
     if (!csv) return absl::InternalError("cannot write " + c.csv);
   }
   const Curves curves = MeanCurves(rows);

@@ -2,6 +2,7 @@
 // (markdown tables, BD-rate against JPEG, a gnuplot plot). Thread-safety: plain functions.
 #pragma once
 
+#include <cmath>
 #include <string>
 #include <vector>
 
@@ -16,6 +17,7 @@ struct BenchRow {
   int64_t bytes = 0;            // real bytes on the wire (or the file)
   double estimated_bytes = -1;  // latent: the entropy model's ideal bytes (-1: not applicable)
   double bpp = 0, psnr = 0, ssim = 0;
+  double seam = NAN;  // SeamRatio on the model's tile grid (whole photos; NaN for one tile)
 };
 
 // Writes c.csv, c.report and c.plot (each when non-empty) from `rows` of `images` images.
