@@ -17,6 +17,12 @@
 
 namespace mt::server {
 
+// HTTP/2 keepalive on every hop: a ping after this long without traffic, and the connection is
+// declared dead when its answer takes longer than the timeout. Why: a stalled peer (kill -STOP, a
+// dead host) otherwise holds the shared sender→receiver stream, and any Write blocked on it, forever.
+inline constexpr int kKeepaliveTimeMs = 10000;
+inline constexpr int kKeepaliveTimeoutMs = 5000;
+
 struct ServerOptions {
   std::string listen = "0.0.0.0:0";        // host:port; port 0 picks a free one
   int64_t max_message_bytes = 64 << 20;     // largest request accepted (RESOURCE_EXHAUSTED beyond)

@@ -2,6 +2,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <atomic>
 
 #include "absl/strings/str_cat.h"
@@ -120,8 +121,8 @@ absl::StatusOr<std::shared_ptr<ReceiverLink::Stream>> ReceiverLink::Connect(
   return s;
 }
 
-absl::StatusOr<v1::Ack> ReceiverLink::TryOnce(const v1::Packet& packet,
-                                              std::chrono::system_clock::time_point deadline) {
+absl::StatusOr<v1::Ack> ReceiverLink::TryOnce(const v1::Packet& packet, std::chrono::system_clock::time_point deadline,
+                                              const std::function<bool()>& cancelled) {
   if (const size_t bytes = packet.ByteSizeLong(); static_cast<int64_t>(bytes) > options_.max_packet_bytes)
     return absl::ResourceExhaustedError(
         absl::StrCat("the packet for '", packet.id(), "' is ", bytes, " bytes, over the receiver's message limit of ",
@@ -142,22 +143,28 @@ absl::StatusOr<v1::Ack> ReceiverLink::TryOnce(const v1::Packet& packet,
     // receiver's reason (e.g. a refused token), which is more useful than "write failed".
     (*s)->rw->Write(packet);
   }
-  if (future.wait_until(deadline) != std::future_status::ready)
-    return absl::DeadlineExceededError("no acknowledgement from the receiver before the deadline");
-  return future.get();
+  // Waits in slices so a caller that goes away (cancelled, or its server shutting down) is let go
+  // at once rather than at its deadline; the ack, if it comes, is then dropped.
+  constexpr auto kSlice = std::chrono::milliseconds(100);
+  for (;;) {
+    const auto now = std::chrono::system_clock::now();
+    if (now >= deadline) return absl::DeadlineExceededError("no acknowledgement from the receiver before the deadline");
+    if (future.wait_until(std::min(deadline, now + kSlice)) == std::future_status::ready) return future.get();
+    if (cancelled && cancelled()) return absl::CancelledError("the caller went away while waiting for the receiver");
+  }
 }
 
-absl::StatusOr<v1::Ack> ReceiverLink::Deliver(const v1::Packet& packet,
-                                              std::chrono::system_clock::time_point deadline) {
+absl::StatusOr<v1::Ack> ReceiverLink::Deliver(const v1::Packet& packet, std::chrono::system_clock::time_point deadline,
+                                              const std::function<bool()>& cancelled) {
   absl::Status last;
   for (int attempt = 1; attempt <= options_.max_attempts; ++attempt) {
     absl::StatusOr<v1::Ack> ack;
     if (attempt == 1) {
-      ack = TryOnce(packet, deadline);
+      ack = TryOnce(packet, deadline, cancelled);
     } else {
       v1::Packet resend = packet;
       resend.set_attempt(attempt);
-      ack = TryOnce(resend, deadline);
+      ack = TryOnce(resend, deadline, cancelled);
     }
     if (ack.ok() || ack.status().code() != absl::StatusCode::kUnavailable) return ack;
     last = ack.status();

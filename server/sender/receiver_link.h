@@ -13,6 +13,7 @@
 #include <chrono>
 #include <condition_variable>
 #include <deque>
+#include <functional>
 #include <future>
 #include <list>
 #include <memory>
@@ -43,8 +44,10 @@ class ReceiverLink {
 
   // Sends `packet` and waits for its Ack until `deadline`. UNAVAILABLE when the receiver cannot
   // be reached after max_attempts; DEADLINE_EXCEEDED when the deadline passes first;
-  // RESOURCE_EXHAUSTED (nothing sent) for a packet over max_packet_bytes.
-  absl::StatusOr<v1::Ack> Deliver(const v1::Packet& packet, std::chrono::system_clock::time_point deadline);
+  // RESOURCE_EXHAUSTED (nothing sent) for a packet over max_packet_bytes; CANCELLED within 0.1 s
+  // of `cancelled` (polled while waiting; may be null) turning true.
+  absl::StatusOr<v1::Ack> Deliver(const v1::Packet& packet, std::chrono::system_clock::time_point deadline,
+                                  const std::function<bool()>& cancelled = nullptr);
 
   // "connected", "idle" (no stream yet) or "down: <reason>".
   std::string State() const;
@@ -52,7 +55,8 @@ class ReceiverLink {
  private:
   struct Stream;  // one Deliver call: context, reader thread, waiting callers
   absl::StatusOr<std::shared_ptr<Stream>> Connect(std::chrono::system_clock::time_point deadline);
-  absl::StatusOr<v1::Ack> TryOnce(const v1::Packet& packet, std::chrono::system_clock::time_point deadline);
+  absl::StatusOr<v1::Ack> TryOnce(const v1::Packet& packet, std::chrono::system_clock::time_point deadline,
+                                  const std::function<bool()>& cancelled);
   void Drop(const std::shared_ptr<Stream>& stream, const std::string& reason);
 
   std::shared_ptr<grpc::Channel> channel_;

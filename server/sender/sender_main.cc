@@ -88,6 +88,12 @@ int main(int argc, char** argv) {
   args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, 100);  // a restarted receiver is found quickly
   args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 2000);
   args.SetInt(GRPC_ARG_MIN_RECONNECT_BACKOFF_MS, 100);  // else one refused attempt waits 20 s
+  // A stalled receiver breaks the stream within ~15 s (its waiting requests retry or fail) instead
+  // of holding it, and a Write blocked on it, forever.
+  args.SetInt(GRPC_ARG_KEEPALIVE_TIME_MS, mt::server::kKeepaliveTimeMs);
+  args.SetInt(GRPC_ARG_KEEPALIVE_TIMEOUT_MS, mt::server::kKeepaliveTimeoutMs);
+  args.SetInt(GRPC_ARG_KEEPALIVE_PERMIT_WITHOUT_CALLS, 1);
+  args.SetInt(GRPC_ARG_HTTP2_MAX_PINGS_WITHOUT_DATA, 0);
   if (!security.target_name.empty()) args.SetSslTargetNameOverride(security.target_name);
   mt::server::LinkOptions link_options;
   link_options.token = mt::server::FlagOrEnv(absl::GetFlag(FLAGS_receiver_token), "MT_RECEIVER_TOKEN");

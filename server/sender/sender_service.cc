@@ -94,7 +94,7 @@ absl::Status SenderService::Process(grpc::ServerContext* context, const v1::Send
   v1::Packet packet = ToProto(encoded->packet);
   packet.set_want_reconstruction(true);  // PSNR/SSIM are measured on what the receiver stored
   t0 = Clock::now();
-  absl::StatusOr<v1::Ack> ack = link_->Deliver(packet, deadline);
+  absl::StatusOr<v1::Ack> ack = link_->Deliver(packet, deadline, [context] { return context->IsCancelled(); });
   const double round_trip_ms = MsSince(t0);
   if (!ack.ok()) return ack.status();
   if (absl::Status s = FromAckCode(ack->code(), ack->message()); !s.ok())

@@ -57,8 +57,27 @@ if [ ! -e weights/codec.pt ]; then
   grep -q "payload 'latent' disabled" "$tmp/sender.log" || fail "sender did not log that latent is off"
   grep -q "^codec  *none" "$tmp/info.txt" || fail "info shows no codec line: $(cat "$tmp/info.txt")"
 fi
-kill -TERM "${pids[@]}"
-for p in "${pids[@]}"; do wait "$p" || fail "daemon $p exited with $?"; done
+# A stalled receiver (SIGSTOP): the client's deadline is honoured, and the sender still shuts
+# down within its --grace_s (10 s) with a request stuck on the stalled stream.
+kill -STOP "${pids[0]}"
+t0=$(date +%s.%N)
+"$CLIENT" send "$tmp/pic.png" --sender "127.0.0.1:$sport" --keep_ratio 0.25 --payload pixels --deadline_s 2 \
+  > "$tmp/stalled.txt" 2>&1 && fail "a send to a stalled receiver succeeded"
+took=$(python3 -c "import sys; print(float(sys.argv[2]) - float(sys.argv[1]))" "$t0" "$(date +%s.%N)")
+python3 -c "import sys; sys.exit(0 if float(sys.argv[1]) < 4.5 else 1)" "$took" || fail "2 s deadline took ${took} s"
+grep -qi "deadline" "$tmp/stalled.txt" || fail "no DEADLINE_EXCEEDED: $(cat "$tmp/stalled.txt")"
+"$CLIENT" send "$tmp/pic.png" --sender "127.0.0.1:$sport" --payload pixels --deadline_s 30 > /dev/null 2>&1 &
+stuck=$!
+sleep 0.5
+t0=$(date +%s.%N)
+kill -TERM "${pids[1]}"
+wait "${pids[1]}" || fail "sender exited with $? while the receiver was stalled"
+took=$(python3 -c "import sys; print(float(sys.argv[2]) - float(sys.argv[1]))" "$t0" "$(date +%s.%N)")
+python3 -c "import sys; sys.exit(0 if float(sys.argv[1]) < 12 else 1)" "$took" || fail "sender SIGTERM took ${took} s"
+wait "$stuck" 2>/dev/null || true
+kill -CONT "${pids[0]}"
+kill -TERM "${pids[0]}"
+wait "${pids[0]}" || fail "receiver exited with $?"
 pids=()
 grep -q "bye" "$tmp/sender.log" && grep -q "bye" "$tmp/receiver.log" || fail "no graceful shutdown message"
 echo "daemons smoke test passed"
