@@ -51,8 +51,8 @@ struct EncodeRequest {
 };
 
 // Latent payload's default step level (of the shipped codec's 12, finest = 0): the knee of its
-// measured curve on the held-out photos, every patch kept: 1.86 bpp at 28.6 dB, where level 4
-// costs 1.34x the bytes for +0.85 dB and level 8 saves a third for -1.8 dB (docs/RESULTS.md).
+// measured curve on the held-out photos, every patch kept: 1.23 bpp at 29.3 dB, where level 4
+// costs 1.39x the bytes for +0.84 dB and level 8 saves a third for -1.65 dB (docs/RESULTS.md).
 inline constexpr int64_t kDefaultLatentLevel = 6;
 
 struct EncodedImage {
