@@ -31,4 +31,14 @@ absl::Status FromAckCode(int code, absl::string_view message) {
   return absl::Status(static_cast<absl::StatusCode>(code), message);
 }
 
+v1::Ack AckFromStatus(const std::string& id, const absl::Status& status) {
+  v1::Ack ack;
+  ack.set_id(id);
+  ack.set_code(ToAckCode(status));
+  ack.set_message(std::string(status.message()));
+  return ack;
+}
+
+absl::Status StatusFromAck(const v1::Ack& ack) { return FromAckCode(ack.code(), ack.message()); }
+
 }  // namespace mt::server

@@ -4,8 +4,11 @@
 
 #include <grpcpp/support/status.h>
 
+#include <string>
+
 #include "absl/status/status.h"
 #include "absl/strings/string_view.h"
+#include "mt/v1/transmission.pb.h"
 
 namespace mt::server {
 
@@ -18,5 +21,10 @@ int ToAckCode(const absl::Status& status);
 // An Ack's code and message → status; a code outside google.rpc.Code (a broken peer) is UNKNOWN
 // and says so.
 absl::Status FromAckCode(int code, absl::string_view message);
+
+// A failure Ack for packet `id`: the status's code and message (a failure, so `status` is not OK).
+v1::Ack AckFromStatus(const std::string& id, const absl::Status& status);
+// An Ack → its status (FromAckCode of its code and message).
+absl::Status StatusFromAck(const v1::Ack& ack);
 
 }  // namespace mt::server

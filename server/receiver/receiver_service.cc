@@ -22,14 +22,6 @@
 namespace mt::server {
 namespace {
 
-v1::Ack Failure(const std::string& id, const absl::Status& s) {
-  v1::Ack ack;
-  ack.set_id(id);
-  ack.set_code(ToAckCode(s));
-  ack.set_message(std::string(s.message()));
-  return ack;
-}
-
 // Tiles a packet costs the batcher: its tile payloads, or for a latent packet (whose tiles are
 // all in one stream) the count its size implies, capped so a bogus header cannot stall a batch.
 int64_t BatchWeight(const v1::Packet& p) {
@@ -81,7 +73,7 @@ std::vector<ReceiverService::Decoded> ReceiverService::DecodeBatch(std::vector<v
     out[i].content_key = PacketContentKey(protos[i]);
     absl::StatusOr<ImagePacket> packet = FromProto(protos[i]);
     if (!packet.ok()) {
-      out[i].failure = Failure(protos[i].id(), packet.status());
+      out[i].failure = AckFromStatus(protos[i].id(), packet.status());
       continue;
     }
     out[i].packet = *std::move(packet);
@@ -100,7 +92,7 @@ std::vector<ReceiverService::Decoded> ReceiverService::DecodeBatch(std::vector<v
       d.image = *std::move(images[j]);
     } else {
       spdlog::warn("packet '{}' refused: {}", d.packet.id, images[j].status().ToString());
-      d.failure = Failure(d.packet.id, images[j].status());
+      d.failure = AckFromStatus(d.packet.id, images[j].status());
     }
   }
   return out;
@@ -113,7 +105,7 @@ v1::Ack ReceiverService::Store(const Decoded& d) const {
   try {
     const auto t1 = std::chrono::steady_clock::now();
     absl::StatusOr<std::string> png = EncodePng(image.image);
-    if (!png.ok()) return Failure(packet.id, png.status());
+    if (!png.ok()) return AckFromStatus(packet.id, png.status());
     const std::string path = store_->PathOf(packet.id);
     v1::Ack ack;
     ack.set_id(packet.id);
@@ -127,7 +119,7 @@ v1::Ack ReceiverService::Store(const Decoded& d) const {
     if (!put.ok()) {
       if (put.status().code() != absl::StatusCode::kAlreadyExists)
         spdlog::error("cannot store '{}': {}", path, put.status().ToString());
-      return Failure(packet.id, put.status());
+      return AckFromStatus(packet.id, put.status());
     }
     if (put->already_stored) {
       if (d.want_reconstruction) ack.set_reconstruction_png(std::move(put->stored_png));
@@ -141,7 +133,7 @@ v1::Ack ReceiverService::Store(const Decoded& d) const {
                  image.batch_images, image.decode_ms + MsSince(t1));
     return ack;
   } catch (const std::exception& e) {
-    return Failure(packet.id, absl::InternalError(absl::StrCat("receiver failed: ", e.what())));
+    return AckFromStatus(packet.id, absl::InternalError(absl::StrCat("receiver failed: ", e.what())));
   }
 }
 

@@ -97,7 +97,7 @@ absl::Status SenderService::Process(grpc::ServerContext* context, const v1::Send
   absl::StatusOr<v1::Ack> ack = link_->Deliver(packet, deadline, [context] { return context->IsCancelled(); });
   const double round_trip_ms = MsSince(t0);
   if (!ack.ok()) return ack.status();
-  if (absl::Status s = FromAckCode(ack->code(), ack->message()); !s.ok())
+  if (absl::Status s = StatusFromAck(*ack); !s.ok())
     return absl::Status(s.code(), absl::StrCat("receiver: ", s.message()));
 
   absl::StatusOr<at::Tensor> stored = DecodeImageRgb(ack->reconstruction_png());

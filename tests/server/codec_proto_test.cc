@@ -74,6 +74,11 @@ TEST(StatusConvertTest, DataLossKeepsItsCodeAndMessageThroughAcksAndGrpc) {
   const absl::Status bogus = FromAckCode(99, "x");
   EXPECT_EQ(bogus.code(), absl::StatusCode::kUnknown);
   EXPECT_NE(bogus.message().find("99"), std::string::npos);
+  // The Ack helpers carry the id, code and message both ways.
+  const v1::Ack ack = AckFromStatus("img-1", absl::ResourceExhaustedError("disk full"));
+  EXPECT_EQ(ack.id(), "img-1");
+  EXPECT_EQ(ack.code(), static_cast<int>(absl::StatusCode::kResourceExhausted));
+  EXPECT_EQ(StatusFromAck(ack), absl::ResourceExhaustedError("disk full"));
 }
 
 }  // namespace
