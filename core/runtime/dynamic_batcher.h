@@ -17,6 +17,7 @@
 #include <future>
 #include <mutex>
 #include <stdexcept>
+#include <string>
 #include <thread>
 #include <utility>
 #include <vector>
@@ -28,6 +29,13 @@ struct BatchingOptions {
   int64_t max_weight = 1 << 30;              // sum of item weights per batch (e.g. tiles); one item may exceed it alone
   std::chrono::microseconds max_delay{0};    // how long the first item of a batch may wait for company
   int workers = 1;                           // batches run concurrently (each on its own thread)
+  int64_t max_queued_weight = 0;             // queued (not yet running) weight beyond which Submit refuses; 0 = no bound
+};
+
+// What a refused Submit's future throws: the queue already holds max_queued_weight.
+class BatcherQueueFull : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
 };
 
 template <typename In, typename Out>
@@ -54,11 +62,19 @@ class DynamicBatcher {
   DynamicBatcher& operator=(const DynamicBatcher&) = delete;
 
   // Queues `in` (weighing `weight` toward max_weight); the future holds its Out (or exception).
+  // With max_queued_weight, an item that would take the queued weight past it (while others
+  // wait) is not queued: its future throws BatcherQueueFull at once. An empty queue takes any item.
   std::future<Out> Submit(In in, int64_t weight = 1) {
     Pending p{std::move(in), weight, std::chrono::steady_clock::now(), {}};
     std::future<Out> f = p.promise.get_future();
     {
       std::lock_guard<std::mutex> lock(mu_);
+      if (options_.max_queued_weight > 0 && !queue_.empty() && queued_weight_ + weight > options_.max_queued_weight) {
+        p.promise.set_exception(std::make_exception_ptr(BatcherQueueFull(
+            "queue full: " + std::to_string(queued_weight_) + " queued, limit " + std::to_string(options_.max_queued_weight))));
+        return f;
+      }
+      queued_weight_ += weight;
       queue_.push_back(std::move(p));
     }
     cv_.notify_all();
@@ -110,6 +126,7 @@ class DynamicBatcher {
           }
         }
         for (size_t i = 0; i < n; ++i) {
+          queued_weight_ -= queue_.front().weight;
           batch.push_back(std::move(queue_.front()));
           queue_.pop_front();
         }
@@ -136,6 +153,7 @@ class DynamicBatcher {
   std::deque<Pending> queue_;
   bool stopping_ = false;
   int64_t batches_ = 0, items_ = 0;
+  int64_t queued_weight_ = 0;  // sum of the weights in queue_
   std::vector<std::thread> workers_;  // last: start after every other member is ready
 };
 

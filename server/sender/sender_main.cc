@@ -17,6 +17,9 @@
 ABSL_FLAG(std::string, listen, "0.0.0.0:50051", "address to serve clients on (host:port)");
 ABSL_FLAG(std::string, receiver, "localhost:50052", "mt-receiver address");
 ABSL_FLAG(std::string, masker_checkpoint, "weights/masker.pt", "masker checkpoint");
+ABSL_FLAG(int64_t, max_queued_tiles, 4 << 16,
+          "tiles waiting for the encoder beyond which a request is refused with RESOURCE_EXHAUSTED (0 = no bound; "
+          "the default holds four --max_pixels images of 32x32 tiles)");
 ABSL_FLAG(double, keep_ratio, 0.16, "keep ratio when a request names no selection");
 ABSL_FLAG(int64_t, receiver_max_message_bytes, 64 << 20,
           "the receiver's --max_message_bytes: a larger packet is refused with RESOURCE_EXHAUSTED before it is sent "
@@ -72,7 +75,7 @@ int main(int argc, char** argv) {
   config.token = mt::server::FlagOrEnv(absl::GetFlag(FLAGS_token), "MT_TOKEN");
   config.batching = {absl::GetFlag(FLAGS_max_batch), absl::GetFlag(FLAGS_max_batch_tiles),
                      std::chrono::microseconds(static_cast<int64_t>(absl::GetFlag(FLAGS_max_batch_delay_ms) * 1000)),
-                     absl::GetFlag(FLAGS_batch_workers)};
+                     absl::GetFlag(FLAGS_batch_workers), absl::GetFlag(FLAGS_max_queued_tiles)};
 
   mt::server::ChannelSecurity security{absl::GetFlag(FLAGS_receiver_tls), absl::GetFlag(FLAGS_receiver_ca),
                                        absl::GetFlag(FLAGS_receiver_cert), absl::GetFlag(FLAGS_receiver_key),

@@ -85,8 +85,15 @@ absl::Status SenderService::Process(grpc::ServerContext* context, const v1::Send
   auto deadline = context->deadline();
   if (deadline == std::chrono::system_clock::time_point::max())
     deadline = std::chrono::system_clock::now() + config_.default_deadline;
-  absl::StatusOr<EncodedImage> encoded =
-      batcher_.Submit({image, request.id(), valid->options, deadline}, grid->count()).get();
+  std::future<absl::StatusOr<EncodedImage>> pending =
+      batcher_.Submit({image, request.id(), valid->options, deadline}, grid->count());
+  absl::StatusOr<EncodedImage> encoded = absl::UnknownError("not encoded");
+  try {
+    encoded = pending.get();
+  } catch (const BatcherQueueFull& e) {
+    return absl::ResourceExhaustedError(absl::StrCat("sender busy (", e.what(), " tiles waiting for the encoder; "
+                                                     "--max_queued_tiles): retry later"));
+  }
   if (!encoded.ok()) return encoded.status();
   const double queue_ms = std::max(0.0, MsSince(t0) - encoded->masker_ms - encoded->encoder_ms);
   if (absl::Status s = Interrupted(context); !s.ok()) return s;

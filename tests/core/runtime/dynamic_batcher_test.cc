@@ -90,6 +90,41 @@ TEST(DynamicBatcherTest, ExceptionReachesCallersAndWorkerSurvives) {
 }
 
 // The destructor finishes queued work instead of dropping it.
+// A bounded queue refuses what would overfill it while others wait (BatcherQueueFull at once),
+// runs what it accepted, and accepts again once the queue has drained.
+TEST(DynamicBatcherTest, BoundedQueueRefusesOverflowAndRecovers) {
+  std::mutex mu;
+  std::condition_variable cv;
+  bool release = false, running = false;
+  BatchingOptions o;
+  o.max_items = 1;
+  o.max_queued_weight = 10;
+  DynamicBatcher<int, int> batcher(o, [&](std::vector<int>& batch) {
+    std::unique_lock<std::mutex> lock(mu);
+    running = true;
+    cv.notify_all();
+    cv.wait(lock, [&] { return release; });
+    return batch;
+  });
+  std::future<int> busy = batcher.Submit(0, 100);  // taken by the worker (an empty queue takes anything)
+  {
+    std::unique_lock<std::mutex> lock(mu);
+    cv.wait(lock, [&] { return running; });
+  }
+  std::future<int> a = batcher.Submit(1, 6), b = batcher.Submit(2, 4);  // 10 queued: at the limit
+  std::future<int> refused = batcher.Submit(3, 1);
+  EXPECT_THROW(refused.get(), BatcherQueueFull);
+  {
+    std::lock_guard<std::mutex> lock(mu);
+    release = true;
+  }
+  cv.notify_all();
+  EXPECT_EQ(busy.get(), 0);
+  EXPECT_EQ(a.get(), 1);
+  EXPECT_EQ(b.get(), 2);
+  EXPECT_EQ(batcher.Submit(4, 9).get(), 4);  // drained: accepted again
+}
+
 TEST(DynamicBatcherTest, DestructorDrainsQueue) {
   std::vector<std::future<int>> futures;
   {
