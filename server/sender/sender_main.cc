@@ -17,9 +17,9 @@
 ABSL_FLAG(std::string, listen, "0.0.0.0:50051", "address to serve clients on (host:port)");
 ABSL_FLAG(std::string, receiver, "localhost:50052", "mt-receiver address");
 ABSL_FLAG(std::string, masker_checkpoint, "weights/masker.pt", "masker checkpoint");
-ABSL_FLAG(int64_t, max_queued_tiles, 4 << 16,
+ABSL_FLAG(int64_t, max_queued_tiles, 1 << 15,
           "tiles waiting for the encoder beyond which a request is refused with RESOURCE_EXHAUSTED (0 = no bound; "
-          "the default holds four --max_pixels images of 32x32 tiles)");
+          "the default is two --max_pixels images of 32x32 tiles, ~400 MB of decoded pixels)");
 ABSL_FLAG(double, keep_ratio, 0.16, "keep ratio when a request names no selection");
 ABSL_FLAG(int64_t, receiver_max_message_bytes, 64 << 20,
           "the receiver's --max_message_bytes: a larger packet is refused with RESOURCE_EXHAUSTED before it is sent "
