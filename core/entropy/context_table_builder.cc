@@ -6,7 +6,6 @@
 
 #include "absl/strings/str_cat.h"
 #include "core/entropy/contract_check.h"
-#include "core/entropy/keep_mask_coder.h"
 
 namespace mt {
 namespace {
@@ -61,29 +60,14 @@ ContextTableBuilder::ContextTableBuilder(int channels, int buckets) : channels_(
 }
 
 absl::Status ContextTableBuilder::Add(int grid, const LatentTile& tile) {
-  if (grid < 1 || grid > kMaxKeepGrid || tile.keep.size() != static_cast<size_t>(grid) * grid)
-    return absl::InvalidArgumentError(absl::StrCat("tile keep has ", tile.keep.size(), " entries for grid ", grid));
-  std::vector<int32_t> slot(tile.keep.size(), -1);
-  int32_t kept = 0;
-  for (size_t i = 0; i < tile.keep.size(); ++i) {
-    if (tile.keep[i] > 1) return absl::InvalidArgumentError(absl::StrCat("keep[", i, "] is not 0 or 1"));
-    if (tile.keep[i]) slot[i] = kept++;
-  }
-  if (tile.symbols.size() != static_cast<size_t>(kept) * channels_)
-    return absl::InvalidArgumentError(absl::StrCat("symbols has ", tile.symbols.size(), " entries; ", kept,
-                                                   " kept patches need ", static_cast<int64_t>(kept) * channels_));
-  for (int cell = 0; cell < grid * grid; ++cell) {
-    const int32_t k = slot[static_cast<size_t>(cell)];
-    if (k < 0) continue;
-    for (int c = 0; c < channels_; ++c) {
-      const SymbolContext ctx = ContextOf(shape_, grid, slot, tile.symbols.data(), cell, c);
-      const int32_t v = tile.symbols[static_cast<size_t>(k) * channels_ + c];
-      const size_t at = static_cast<size_t>(c) * (buckets_ + 1) + static_cast<size_t>(ctx.bucket);
-      ++raw_[at][v];
-      ++residual_[at][ToResidual(v, ctx.prediction)];
-    }
-  }
-  symbols_ += static_cast<int64_t>(kept) * channels_;
+  absl::StatusOr<size_t> kept = CheckLatentTileShape(grid, static_cast<size_t>(channels_), tile);
+  if (!kept.ok()) return kept.status();
+  ForEachSymbolContext(shape_, grid, tile.keep, tile.symbols, [&](int c, int32_t, int32_t v, SymbolContext ctx) {
+    const size_t at = static_cast<size_t>(c) * (buckets_ + 1) + static_cast<size_t>(ctx.bucket);
+    ++raw_[at][v];
+    ++residual_[at][ToResidual(v, ctx.prediction)];
+  });
+  symbols_ += static_cast<int64_t>(*kept) * channels_;
   return absl::OkStatus();
 }
 

@@ -72,6 +72,14 @@ SymbolContext ContextOf(const LatentTables& t, int grid, const std::vector<int32
   return ctx;
 }
 
+std::vector<int32_t> KeptSlots(const std::vector<uint8_t>& keep) {
+  std::vector<int32_t> slot(keep.size(), -1);
+  int32_t next = 0;
+  for (size_t i = 0; i < keep.size(); ++i)
+    if (keep[i]) slot[i] = next++;
+  return slot;
+}
+
 int32_t ToResidual(int32_t value, int32_t prediction) {
   return static_cast<int32_t>(static_cast<uint32_t>(value) - static_cast<uint32_t>(prediction));
 }

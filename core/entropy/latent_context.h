@@ -53,8 +53,32 @@ struct SymbolContext {
 SymbolContext ContextOf(const LatentTables& t, int grid, const std::vector<int32_t>& slot,
                         const int32_t* symbols, int cell, int c);
 
+// slot[i] = index of cell i among the kept cells (raster order), -1 where keep[i] is 0: the
+// `slot` ContextOf reads.
+std::vector<int32_t> KeptSlots(const std::vector<uint8_t>& keep);
+
+// Calls visit(c, k, value, context) for every symbol of a tile in stream order: kept patch k
+// (raster order) at cell, then channel c, `value` = symbols[k·C + c]. Requires a well-formed tile
+// (keep grid·grid of 0/1, symbols K·C with C = t.channels()) and a valid `t`.
+template <typename Visit>
+void ForEachSymbolContext(const LatentTables& t, int grid, const std::vector<uint8_t>& keep,
+                          const std::vector<int32_t>& symbols, Visit visit);
+
 // v - prediction and its inverse, wrapping modulo 2^32 (so neither overflows).
 int32_t ToResidual(int32_t value, int32_t prediction);
 int32_t FromResidual(int32_t residual, int32_t prediction);
+
+template <typename Visit>
+void ForEachSymbolContext(const LatentTables& t, int grid, const std::vector<uint8_t>& keep,
+                          const std::vector<int32_t>& symbols, Visit visit) {
+  const std::vector<int32_t> slot = KeptSlots(keep);
+  const int channels = static_cast<int>(t.channels());
+  for (int cell = 0; cell < grid * grid; ++cell) {
+    const int32_t k = slot[static_cast<size_t>(cell)];
+    if (k < 0) continue;
+    for (int c = 0; c < channels; ++c)
+      visit(c, k, symbols[static_cast<size_t>(k) * channels + c], ContextOf(t, grid, slot, symbols.data(), cell, c));
+  }
+}
 
 }  // namespace mt

@@ -20,48 +20,17 @@ absl::Status CheckTablesAndGrid(const LatentTables& tables, int grid) {
 
 // Validates everything EncodeLatentTile needs; returns K, the number of kept patches.
 absl::StatusOr<size_t> CheckTile(const LatentTables& tables, int grid, const LatentTile& tile) {
-  if (absl::Status s = CheckTablesAndGrid(tables, grid); !s.ok()) return s;
-  const size_t cells = static_cast<size_t>(grid) * static_cast<size_t>(grid);
-  if (tile.keep.size() != cells)
-    return absl::InvalidArgumentError(
-        absl::StrCat("keep has ", tile.keep.size(), " entries; grid ", grid, " needs ", cells));
-  size_t kept = 0;
-  for (size_t i = 0; i < cells; ++i) {
-    if (tile.keep[i] > 1)
-      return absl::InvalidArgumentError(absl::StrCat("keep[", i, "] = ", int{tile.keep[i]}, "; need 0 or 1"));
-    kept += tile.keep[i];
-  }
-  if (tile.symbols.size() != kept * tables.channels())
-    return absl::InvalidArgumentError(absl::StrCat("symbols has ", tile.symbols.size(), " entries; ", kept,
-                                                   " kept patches × ", tables.channels(), " channels need ",
-                                                   kept * tables.channels()));
-  return kept;
-}
-
-// slot[i] = index of cell i among the kept cells (raster order), -1 when not kept.
-std::vector<int32_t> Slots(const std::vector<uint8_t>& keep) {
-  std::vector<int32_t> slot(keep.size(), -1);
-  int32_t next = 0;
-  for (size_t i = 0; i < keep.size(); ++i)
-    if (keep[i]) slot[i] = next++;
-  return slot;
+  if (absl::Status s = ValidateLatentTables(tables); !s.ok()) return s;
+  return CheckLatentTileShape(grid, tables.channels(), tile);
 }
 
 // Calls visit(table, coded value, patch index) for each symbol of a well-formed tile, in stream order.
 template <typename Visit>
 void ForEachCodedSymbol(const LatentTables& tables, int grid, const LatentTile& tile, Visit visit) {
-  const std::vector<int32_t> slot = Slots(tile.keep);
-  const int channels = static_cast<int>(tables.channels());
-  for (int cell = 0; cell < grid * grid; ++cell) {
-    const int32_t k = slot[static_cast<size_t>(cell)];
-    if (k < 0) continue;
-    for (int c = 0; c < channels; ++c) {
-      const SymbolContext ctx = ContextOf(tables, grid, slot, tile.symbols.data(), cell, c);
-      const int32_t v = tile.symbols[static_cast<size_t>(k) * channels + c];
-      visit(tables.tables[static_cast<size_t>(c)][static_cast<size_t>(ctx.bucket)],
-            tables.predict[static_cast<size_t>(c)] ? ToResidual(v, ctx.prediction) : v, k);
-    }
-  }
+  ForEachSymbolContext(tables, grid, tile.keep, tile.symbols, [&](int c, int32_t k, int32_t v, SymbolContext ctx) {
+    visit(tables.tables[static_cast<size_t>(c)][static_cast<size_t>(ctx.bucket)],
+          tables.predict[static_cast<size_t>(c)] ? ToResidual(v, ctx.prediction) : v, k);
+  });
 }
 
 void EncodeTileInto(RansEncoder& encoder, const LatentTables& tables, int grid, const LatentTile& tile) {
@@ -76,7 +45,7 @@ absl::StatusOr<LatentTile> DecodeTileFrom(RansDecoder& decoder, const LatentTabl
   absl::StatusOr<std::vector<uint8_t>> keep = DecodeKeepMask(decoder, grid);
   if (!keep.ok()) return keep.status();
   tile.keep = *std::move(keep);
-  const std::vector<int32_t> slot = Slots(tile.keep);
+  const std::vector<int32_t> slot = KeptSlots(tile.keep);
   size_t kept = 0;
   for (uint8_t k : tile.keep) kept += k;
   const int channels = static_cast<int>(tables.channels());
@@ -100,6 +69,25 @@ absl::StatusOr<LatentTile> DecodeTileFrom(RansDecoder& decoder, const LatentTabl
 
 }  // namespace
 
+absl::StatusOr<size_t> CheckLatentTileShape(int grid, size_t channels, const LatentTile& tile) {
+  if (grid < 1 || grid > kMaxKeepGrid)
+    return absl::InvalidArgumentError(absl::StrCat("latent tile grid ", grid, " is outside [1, ", kMaxKeepGrid, "]"));
+  const size_t cells = static_cast<size_t>(grid) * static_cast<size_t>(grid);
+  if (tile.keep.size() != cells)
+    return absl::InvalidArgumentError(
+        absl::StrCat("keep has ", tile.keep.size(), " entries; grid ", grid, " needs ", cells));
+  size_t kept = 0;
+  for (size_t i = 0; i < cells; ++i) {
+    if (tile.keep[i] > 1)
+      return absl::InvalidArgumentError(absl::StrCat("keep[", i, "] = ", int{tile.keep[i]}, "; need 0 or 1"));
+    kept += tile.keep[i];
+  }
+  if (tile.symbols.size() != kept * channels)
+    return absl::InvalidArgumentError(absl::StrCat("symbols has ", tile.symbols.size(), " entries; ", kept,
+                                                   " kept patches × ", channels, " channels need ", kept * channels));
+  return kept;
+}
+
 absl::StatusOr<std::string> EncodeLatentTile(const LatentTables& tables, int grid,
                                              const LatentTile& tile) {
   return EncodeLatentTiles(tables, grid, {tile});
@@ -114,10 +102,13 @@ absl::StatusOr<LatentTile> DecodeLatentTile(const LatentTables& tables, int grid
 
 absl::StatusOr<std::string> EncodeLatentTiles(const LatentTables& tables, int grid,
                                               const std::vector<LatentTile>& tiles) {
-  for (size_t t = 0; t < tiles.size(); ++t)
-    if (absl::Status s = CheckTile(tables, grid, tiles[t]).status(); !s.ok())
-      return absl::Status(s.code(), absl::StrCat("tiles[", t, "]: ", s.message()));
   if (tiles.empty()) return absl::InvalidArgumentError("a latent stream needs at least one tile");
+  // The tables once, then each tile's shape (validating the tables is O(table sizes) per call).
+  if (absl::Status s = ValidateLatentTables(tables); !s.ok())
+    return absl::Status(s.code(), absl::StrCat("tiles[0]: ", s.message()));
+  for (size_t t = 0; t < tiles.size(); ++t)
+    if (absl::Status s = CheckLatentTileShape(grid, tables.channels(), tiles[t]).status(); !s.ok())
+      return absl::Status(s.code(), absl::StrCat("tiles[", t, "]: ", s.message()));
   RansEncoder encoder;
   for (const LatentTile& tile : tiles) EncodeTileInto(encoder, tables, grid, tile);
   return encoder.Finish();

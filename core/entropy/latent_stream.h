@@ -22,6 +22,10 @@ struct LatentTile {
                                  // K = number of kept
 };
 
+// K, the number of kept patches, when 1 <= grid <= kMaxKeepGrid and `tile` has grid·grid keep
+// entries of 0/1 and K·channels symbols; INVALID_ARGUMENT naming the first violation otherwise.
+absl::StatusOr<size_t> CheckLatentTileShape(int grid, size_t channels, const LatentTile& tile);
+
 // tile → stream bytes (>= 4). INVALID_ARGUMENT when tables fail ValidateLatentTables,
 // grid is outside [1, kMaxKeepGrid], keep is not grid·grid values of 0/1, or symbols is not K·C long.
 absl::StatusOr<std::string> EncodeLatentTile(const LatentTables& tables, int grid,

@@ -22,6 +22,10 @@ torch::nn::Sequential ProjectionMlp(int64_t in, int64_t hidden, int64_t out) {
 
 }  // namespace
 
+at::Tensor QuantizeLatents(const at::Tensor& y, double step) {
+  return at::round(y / step).clamp(-kMaxLatentSymbol, kMaxLatentSymbol).to(at::kInt);
+}
+
 LatentCodecImpl::LatentCodecImpl(const LatentCodecOptions& o) : options_(o) {
   TORCH_CHECK(o.latent_channels > 0 && o.bottleneck_hidden > 0, "latent_channels and bottleneck_hidden must be > 0");
   mae = register_module("mae", MaskedAutoencoder(o.mae));

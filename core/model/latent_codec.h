@@ -31,6 +31,14 @@ struct LatentCodecOptions {
   int64_t context_width = 0;     // longest context table's CDF length (set by SetContextTables)
 };
 
+// Symbols beyond this are clamped: the tables' escape codes any int32, but a latent this far out
+// means a broken model, and clamping keeps round() → int32 defined.
+inline constexpr double kMaxLatentSymbol = 1 << 24;
+
+// y (…) float → integer symbols round(y / step), clamped to ±kMaxLatentSymbol, int32: what the
+// sender codes at a step (and what export fits the context tables to).
+at::Tensor QuantizeLatents(const at::Tensor& y, double step);
+
 class LatentCodecImpl : public torch::nn::Module {
  public:
   explicit LatentCodecImpl(const LatentCodecOptions& options = {});

@@ -56,8 +56,7 @@ absl::Status FitContextTables(LatentCodec& codec, const std::vector<at::Tensor>&
     for (int64_t start = 0; start < tiles.size(0); start += options.batch_tiles) {
       const at::Tensor y = codec->EncodeImages(tiles.narrow(0, start, std::min(options.batch_tiles, tiles.size(0) - start)));
       for (int64_t s = 0; s < levels; ++s) {
-        // Same rounding as LatentCoder::Quantize (the latents are far inside its clamp).
-        const at::Tensor q = at::round(y / codec->step(s)).to(at::kInt).contiguous();
+        const at::Tensor q = QuantizeLatents(y, codec->step(s)).contiguous();
         std::mt19937_64 rng(options.seed + static_cast<uint64_t>(i * 1000003 + start) * 131 + static_cast<uint64_t>(s));
         if (absl::Status st = AddTiles(q, grid, rng, &builders[static_cast<size_t>(s)]); !st.ok()) return st;
       }

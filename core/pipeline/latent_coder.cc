@@ -13,14 +13,6 @@
 namespace mt {
 namespace {
 
-// Symbols beyond this are clamped: the tables' escape codes any int32, but a latent this far out
-// means a broken model, and clamping keeps round() → int32 defined.
-constexpr double kMaxSymbolMagnitude = 1 << 24;
-
-}  // namespace
-
-namespace {
-
 // The factorized prior's tables, one LatentTables per level.
 absl::StatusOr<std::vector<LatentTables>> FactorizedTablesOf(const LatentCodec& codec) {
   const int64_t levels = codec->num_levels(), c = codec->options().latent_channels;
@@ -95,7 +87,7 @@ at::Tensor LatentCoder::Analyze(const at::Tensor& tiles) const {
 }
 
 at::Tensor LatentCoder::Quantize(const at::Tensor& y, int64_t level) const {
-  return at::round(y / step(level)).clamp(-kMaxSymbolMagnitude, kMaxSymbolMagnitude).to(at::kInt);
+  return QuantizeLatents(y, step(level));
 }
 
 at::Tensor LatentCoder::PatchBits(const at::Tensor& symbols, int64_t level) const {

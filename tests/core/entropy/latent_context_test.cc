@@ -24,20 +24,12 @@ LatentTables Shape(int buckets, int channels, uint8_t predict) {
   return t;
 }
 
-std::vector<int32_t> SlotsOf(const std::vector<uint8_t>& keep) {
-  std::vector<int32_t> slot(keep.size(), -1);
-  int32_t next = 0;
-  for (size_t i = 0; i < keep.size(); ++i)
-    if (keep[i]) slot[i] = next++;
-  return slot;
-}
-
 TEST(LatentContextTest, BucketsAndMedianPredictionByHand) {
   // 3×3 tile, one channel; rows: [5 -3 2] [4 7 .] [. . .] (only the first five cells matter).
   const LatentTables t = Shape(/*buckets=*/3, 1, /*predict=*/1);
   const std::vector<uint8_t> keep(9, 1);
   const std::vector<int32_t> symbols = {5, -3, 2, 4, 7, 0, 0, 0, 0};
-  const std::vector<int32_t> slot = SlotsOf(keep);
+  const std::vector<int32_t> slot = KeptSlots(keep);
   auto ctx = [&](int cell) { return ContextOf(t, 3, slot, symbols.data(), cell, 0); };
   EXPECT_EQ(ctx(0).bucket, 3);  // no neighbour: the extra bucket
   EXPECT_EQ(ctx(0).prediction, 0);
@@ -59,7 +51,7 @@ TEST(LatentContextTest, NeighboursThatWereNotSentAreIgnored) {
   const LatentTables t = Shape(3, 1, 1);
   const std::vector<uint8_t> keep = {1, 0, 1, 1, 1, 0, 0, 0, 0};  // cell 1 not sent
   const std::vector<int32_t> symbols = {5, 2, 4, 7};                // cells 0, 2, 3, 4
-  const std::vector<int32_t> slot = SlotsOf(keep);
+  const std::vector<int32_t> slot = KeptSlots(keep);
   const SymbolContext c2 = ContextOf(t, 3, slot, symbols.data(), 2, 0);  // no L, no T
   EXPECT_EQ(c2.bucket, 3);
   EXPECT_EQ(c2.prediction, 0);
@@ -81,7 +73,7 @@ TEST(LatentContextTest, ResidualsWrapAroundWithoutOverflow) {
   const LatentTables t = Shape(4, 1, 1);
   const std::vector<uint8_t> keep(4, 1);
   const std::vector<int32_t> symbols = {kMin, kMax, kMax, 0};
-  const SymbolContext c = ContextOf(t, 2, SlotsOf(keep), symbols.data(), 3, 0);
+  const SymbolContext c = ContextOf(t, 2, KeptSlots(keep), symbols.data(), 3, 0);
   EXPECT_EQ(c.prediction, kMax);  // median(kMax, kMax, kMax + kMax - kMin) = kMax
   EXPECT_EQ(c.bucket, 3);
 }
