@@ -21,6 +21,7 @@
 
 #include "client/commands.h"
 #include "client/connection.h"
+#include "core/io/atomic_file.h"
 #include "core/io/fingerprint.h"
 #include "core/io/image_io.h"
 #include "mt/v1/transmission.grpc.pb.h"
@@ -106,7 +107,7 @@ absl::StatusOr<std::vector<std::string>> LoadBodies(const LoadConfig& c) {
   }
   std::vector<std::string> bodies;
   for (const std::string& f : files) {
-    absl::StatusOr<std::string> bytes = server::ReadFileToString(f);
+    absl::StatusOr<std::string> bytes = ReadFileToString(f);
     if (!bytes.ok()) return bytes.status();
     if (c.crop <= 0) {
       bodies.push_back(*std::move(bytes));

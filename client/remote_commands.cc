@@ -9,6 +9,7 @@
 #include "client/connection.h"
 #include "core/codec/bitmap.h"
 #include "core/codec/tiling.h"
+#include "core/io/atomic_file.h"
 #include "core/io/image_io.h"
 #include "core/io/visualization.h"
 #include "core/model/patchify.h"
@@ -84,7 +85,7 @@ int RunSend(const SendConfig& config, const std::vector<std::string>& images) {
   int failures = 0;
   std::vector<at::Tensor> grid_rows;  // original | kept patches | overlay | reconstruction
   for (const std::string& path : images) {
-    absl::StatusOr<std::string> bytes = server::ReadFileToString(path);
+    absl::StatusOr<std::string> bytes = ReadFileToString(path);
     if (!bytes.ok()) {
       std::fprintf(stderr, "%s\n", bytes.status().ToString().c_str());
       ++failures;

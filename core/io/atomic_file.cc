@@ -8,6 +8,8 @@
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
+#include <fstream>
+#include <sstream>
 
 #include "absl/strings/str_cat.h"
 
@@ -31,6 +33,15 @@ int RenameNoReplace(const char* from, const char* to) {
 }
 
 }  // namespace
+
+absl::StatusOr<std::string> ReadFileToString(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return absl::NotFoundError(absl::StrCat("cannot read '", path, "'"));
+  std::ostringstream s;
+  s << in.rdbuf();
+  if (in.bad()) return absl::InternalError(absl::StrCat("cannot read '", path, "' to the end"));
+  return s.str();
+}
 
 absl::Status FileErrorStatus(int err, std::string_view what) {
   const std::string text = absl::StrCat(std::string(what), ": ", std::strerror(err));

@@ -1,10 +1,11 @@
-// Crash-safe file replacement. Thread-safe for distinct temp names (the temp name is unique per call).
+// Crash-safe file replacement, and whole-file reads. Thread-safe for distinct temp names (the temp name is unique per call).
 #pragma once
 
 #include <string>
 #include <string_view>
 
 #include "absl/status/status.h"
+#include "absl/status/statusor.h"
 
 namespace mt {
 
@@ -20,6 +21,9 @@ enum class WriteMode {
 // writable, INTERNAL otherwise (a failed folder fsync included: the file may then not survive a
 // crash).
 absl::Status WriteFileAtomic(const std::string& path, std::string_view bytes, WriteMode mode = WriteMode::kReplace);
+
+// The whole file. NOT_FOUND names it when it cannot be opened; INTERNAL when reading fails midway.
+absl::StatusOr<std::string> ReadFileToString(const std::string& path);
 
 // errno `err` of a file operation → status with `what` and strerror(err); the codes as for
 // WriteFileAtomic (ENOSPC/EDQUOT → RESOURCE_EXHAUSTED, …; EEXIST → ALREADY_EXISTS).

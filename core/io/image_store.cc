@@ -1,8 +1,6 @@
 #include "core/io/image_store.h"
 
 #include <filesystem>
-#include <fstream>
-#include <sstream>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
@@ -12,16 +10,6 @@ namespace mt {
 namespace {
 
 constexpr char kKeyDir[] = ".content";
-
-// The file's bytes; NOT_FOUND when it does not exist.
-absl::StatusOr<std::string> ReadAll(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return absl::NotFoundError(absl::StrCat("cannot read '", path, "'"));
-  std::ostringstream s;
-  s << in.rdbuf();
-  if (in.bad()) return absl::InternalError(absl::StrCat("cannot read '", path, "'"));
-  return s.str();
-}
 
 }  // namespace
 
@@ -51,14 +39,14 @@ absl::StatusOr<ImageStore::Put> ImageStore::Store(const std::string& id, const s
   std::lock_guard<std::mutex> lock(mu_);
   std::error_code ec;
   if (!options_.overwrite && std::filesystem::exists(out.path, ec)) {
-    absl::StatusOr<std::string> recorded = ReadAll(KeyPathOf(id));
+    absl::StatusOr<std::string> recorded = ReadFileToString(KeyPathOf(id));
     if (!recorded.ok() || *recorded != content_key)
       return absl::AlreadyExistsError(absl::StrCat("id '", id, "' is already stored at ", out.path, " with ",
                                                    recorded.ok() ? "other content" : "no content record",
                                                    "; use a new id (or start the receiver with --overwrite)"));
     out.already_stored = true;
     if (want_stored_bytes) {
-      absl::StatusOr<std::string> stored = ReadAll(out.path);
+      absl::StatusOr<std::string> stored = ReadFileToString(out.path);
       if (!stored.ok()) return stored.status();
       out.stored_png = *std::move(stored);
     }

@@ -49,7 +49,5 @@ class TokenCheck {
 // Adds the bearer token to an outgoing call (no-op for an empty token).
 void AttachToken(grpc::ClientContext* context, const std::string& token);
 
-// Reads a whole file; NOT_FOUND names it.
-absl::StatusOr<std::string> ReadFileToString(const std::string& path);
 
 }  // namespace mt::server
