@@ -42,7 +42,7 @@ struct Sample {
   v1::StageTimings timings;
   int64_t wire_bytes = 0;
   double psnr = 0;
-  std::string stored_path, hash;
+  std::string stored_path, hash, receiver;
 };
 
 struct Watched {
@@ -213,6 +213,7 @@ class LoadRun {
       s.wire_bytes = reply.wire_bytes();
       s.psnr = reply.psnr_db();
       s.stored_path = reply.stored_path();
+      s.receiver = reply.receiver();
       if (c_.verify) s.hash = ContentHash(reply.reconstruction_png());
     }
     return s;
@@ -324,7 +325,7 @@ int RunLoad(const LoadConfig& config) {
     requests_csv.open(config.requests_csv);
     requests_csv << "concurrency,id,code,start_s,latency_ms,wire_bytes,psnr_db,queue_ms,masker_ms,encoder_ms,"
                     "transmit_ms,decoder_ms,write_ms,server_total_ms,sender_batch,receiver_batch,stored_path,png_hash,"
-                    "message\n";
+                    "receiver,message\n";
   }
   for (int c : config.concurrency) {
     if (config.warmup_s > 0) run.Phase(c, config.warmup_s, 0, config.id_prefix + "-warm" + std::to_string(c), &watched);
@@ -350,7 +351,7 @@ int RunLoad(const LoadConfig& config) {
                      << x.wire_bytes << ',' << x.psnr << ',' << t.queue_ms() << ',' << t.masker_ms() << ','
                      << t.encoder_ms() << ',' << t.transmit_ms() << ',' << t.decoder_ms() << ',' << t.write_ms() << ','
                      << t.total_ms() << ',' << t.sender_batch() << ',' << t.receiver_batch() << ',' << x.stored_path
-                     << ',' << x.hash << ',' << message << '\n';
+                     << ',' << x.hash << ',' << x.receiver << ',' << message << '\n';
       }
     }
   }

@@ -4,6 +4,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <map>
 
 #include "client/commands.h"
 #include "client/connection.h"
@@ -84,6 +85,7 @@ int RunSend(const SendConfig& config, const std::vector<std::string>& images) {
               latent_head, "raw B", "file B", "bpp", "PSNR", "SSIM", "ms: masker enc xmit dec write total");
   int failures = 0;
   std::vector<at::Tensor> grid_rows;  // original | kept patches | overlay | reconstruction
+  std::map<std::string, int> by_receiver;  // which receiver stored how many (several behind one sender)
   for (const std::string& path : images) {
     absl::StatusOr<std::string> bytes = ReadFileToString(path);
     if (!bytes.ok()) {
@@ -112,6 +114,7 @@ int RunSend(const SendConfig& config, const std::vector<std::string>& images) {
       continue;
     }
     PrintRow(req.id(), r, latent);
+    ++by_receiver[r.receiver()];
     if (!config.out_dir.empty()) {
       const std::string recon_path = config.out_dir + "/" + req.id() + "_recon.png";
       std::ofstream(recon_path, std::ios::binary) << r.reconstruction_png();
@@ -123,6 +126,8 @@ int RunSend(const SendConfig& config, const std::vector<std::string>& images) {
       }
     }
   }
+  for (const auto& [receiver, n] : by_receiver)
+    if (!receiver.empty()) std::printf("stored by %s: %d image%s\n", receiver.c_str(), n, n == 1 ? "" : "s");
   if (!grid_rows.empty()) {
     const std::string grid = config.out_dir + "/grid.png";
     if (SavePng(grid, StackRows(grid_rows)).ok())

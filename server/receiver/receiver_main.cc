@@ -1,5 +1,6 @@
 // mt-receiver: reconstructs transmitted images with the MAE decoder and stores them.
 #include <spdlog/spdlog.h>
+#include <unistd.h>
 
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
@@ -14,6 +15,9 @@
 
 ABSL_FLAG(std::string, listen, "0.0.0.0:50052", "address to serve on (host:port)");
 ABSL_FLAG(std::string, output_dir, "received", "folder for <id>.png (created if missing)");
+ABSL_FLAG(std::string, name, "",
+          "this receiver's name in every acknowledgement, so the sender's reply says which receiver stored an image "
+          "(default: the host name, e.g. the Kubernetes pod name)");
 ABSL_FLAG(bool, overwrite, false, "replace an existing <id>.png (default: refuse the packet with ALREADY_EXISTS)");
 
 int main(int argc, char** argv) {
@@ -42,6 +46,11 @@ int main(int argc, char** argv) {
   }
   mt::server::ReceiverConfig config;
   config.output_dir = absl::GetFlag(FLAGS_output_dir);
+  config.name = absl::GetFlag(FLAGS_name);
+  if (config.name.empty()) {
+    char host[256] = {};
+    if (gethostname(host, sizeof host - 1) == 0) config.name = host;
+  }
   config.mae_checkpoint = absl::GetFlag(FLAGS_checkpoint);
   config.codec_checkpoint = codec->checkpoint;
   config.max_pixels = absl::GetFlag(FLAGS_max_pixels);

@@ -174,7 +174,8 @@ grpc::Status ReceiverService::Deliver(grpc::ServerContext* context,
       pending.pop_front();
       cv.notify_all();
     }
-    const v1::Ack ack = Store(next.get());  // neither DecodeBatch nor Store throws
+    v1::Ack ack = Store(next.get());  // neither DecodeBatch nor Store throws
+    ack.set_receiver(config_.name);
     // After a failed write the sender is gone; keep draining so every queued packet finishes.
     if (writable && !stream->Write(ack)) writable = false;
     if (writable) ++count;

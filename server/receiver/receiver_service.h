@@ -24,6 +24,7 @@ namespace mt::server {
 
 struct ReceiverConfig {
   std::string output_dir = "received";  // where <id>.png files go (created if missing)
+  std::string name;                     // this receiver in every Ack (the sender's reply names it)
   std::string mae_checkpoint;           // for Info
   std::string codec_checkpoint;         // for Info ("" when the decoder has no latent codec)
   int64_t max_pixels = 16 << 20;        // largest image (height·width) a packet may describe

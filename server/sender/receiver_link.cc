@@ -26,8 +26,9 @@ struct ReceiverLink::Stream {
   std::atomic<bool> done{false};  // the reader thread has finished
 };
 
-ReceiverLink::ReceiverLink(std::shared_ptr<grpc::Channel> channel, LinkOptions options)
-    : channel_(std::move(channel)), stub_(v1::Receiver::NewStub(channel_)), options_(std::move(options)) {}
+ReceiverLink::ReceiverLink(std::string address, std::shared_ptr<grpc::Channel> channel, LinkOptions options)
+    : address_(std::move(address)),
+      channel_(std::move(channel)), stub_(v1::Receiver::NewStub(channel_)), options_(std::move(options)) {}
 
 ReceiverLink::~ReceiverLink() {
   std::list<std::pair<std::shared_ptr<Stream>, std::thread>> readers;
@@ -60,7 +61,8 @@ void ReceiverLink::Drop(const std::shared_ptr<Stream>& s, const std::string& rea
     s->reason = reason;
     waiting.swap(s->waiting);
   }
-  for (auto& w : waiting) w.promise->set_value(absl::UnavailableError(absl::StrCat("receiver stream broke: ", reason)));
+  for (auto& w : waiting)
+    w.promise->set_value(absl::UnavailableError(absl::StrCat("receiver ", address_, " stream broke: ", reason)));
 }
 
 absl::StatusOr<std::shared_ptr<ReceiverLink::Stream>> ReceiverLink::Connect(
@@ -78,7 +80,7 @@ absl::StatusOr<std::shared_ptr<ReceiverLink::Stream>> ReceiverLink::Connect(
   const auto wait_until = std::min(deadline, std::chrono::system_clock::now() + options_.connect_timeout);
   if (!channel_->WaitForConnected(wait_until)) {
     last_error_ = "cannot connect";
-    return absl::UnavailableError("receiver unreachable (connection failed or timed out)");
+    return absl::UnavailableError(absl::StrCat("receiver ", address_, " unreachable (connection failed or timed out)"));
   }
   auto s = std::make_shared<Stream>();
   AttachToken(&s->context, options_.token);
@@ -107,7 +109,7 @@ absl::StatusOr<std::shared_ptr<ReceiverLink::Stream>> ReceiverLink::Connect(
       w.promise->set_value(ack);
     }
     if (!mismatch.empty()) {
-      spdlog::error("receiver stream: {}; reconnecting", mismatch);
+      spdlog::error("receiver {} stream: {}; reconnecting", address_, mismatch);
       s->context.TryCancel();
     }
     const grpc::Status st = s->rw->Finish();
@@ -117,12 +119,13 @@ absl::StatusOr<std::shared_ptr<ReceiverLink::Stream>> ReceiverLink::Connect(
     s->done = true;
   }));
   lock.unlock();
-  spdlog::info("connected to receiver");
+  spdlog::info("connected to receiver {}", address_);
   return s;
 }
 
-absl::StatusOr<v1::Ack> ReceiverLink::TryOnce(const v1::Packet& packet, std::chrono::system_clock::time_point deadline,
-                                              const std::function<bool()>& cancelled) {
+absl::StatusOr<v1::Ack> ReceiverLink::DeliverOnce(const v1::Packet& packet,
+                                                  std::chrono::system_clock::time_point deadline,
+                                                  const std::function<bool()>& cancelled) {
   if (const size_t bytes = packet.ByteSizeLong(); static_cast<int64_t>(bytes) > options_.max_packet_bytes)
     return absl::ResourceExhaustedError(
         absl::StrCat("the packet for '", packet.id(), "' is ", bytes, " bytes, over the receiver's message limit of ",
@@ -136,7 +139,8 @@ absl::StatusOr<v1::Ack> ReceiverLink::TryOnce(const v1::Packet& packet, std::chr
     std::lock_guard<std::mutex> w((*s)->write_mu);
     {
       std::lock_guard<std::mutex> l((*s)->mu);
-      if ((*s)->broken) return absl::UnavailableError(absl::StrCat("receiver stream broke: ", (*s)->reason));
+      if ((*s)->broken)
+        return absl::UnavailableError(absl::StrCat("receiver ", address_, " stream broke: ", (*s)->reason));
       (*s)->waiting.push_back({packet.id(), promise});
     }
     // A failed write means the stream is finished; the reader then fails `promise` with the
@@ -152,28 +156,6 @@ absl::StatusOr<v1::Ack> ReceiverLink::TryOnce(const v1::Packet& packet, std::chr
     if (future.wait_until(std::min(deadline, now + kSlice)) == std::future_status::ready) return future.get();
     if (cancelled && cancelled()) return absl::CancelledError("the caller went away while waiting for the receiver");
   }
-}
-
-absl::StatusOr<v1::Ack> ReceiverLink::Deliver(const v1::Packet& packet, std::chrono::system_clock::time_point deadline,
-                                              const std::function<bool()>& cancelled) {
-  absl::Status last;
-  for (int attempt = 1; attempt <= options_.max_attempts; ++attempt) {
-    absl::StatusOr<v1::Ack> ack;
-    if (attempt == 1) {
-      ack = TryOnce(packet, deadline, cancelled);
-    } else {
-      v1::Packet resend = packet;
-      resend.set_attempt(attempt);
-      ack = TryOnce(resend, deadline, cancelled);
-    }
-    if (ack.ok() || ack.status().code() != absl::StatusCode::kUnavailable) return ack;
-    last = ack.status();
-    if (std::chrono::system_clock::now() >= deadline)
-      return absl::DeadlineExceededError(absl::StrCat("deadline passed while delivering: ", last.message()));
-    spdlog::warn("delivering '{}' (attempt {}/{}): {}", packet.id(), attempt, options_.max_attempts, last.ToString());
-  }
-  return absl::UnavailableError(absl::StrCat("receiver unavailable after ", options_.max_attempts,
-                                             " attempts: ", last.message()));
 }
 
 }  // namespace mt::server

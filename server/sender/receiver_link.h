@@ -1,10 +1,10 @@
-// The sender's one long-lived Deliver stream to the receiver. Packets from concurrent requests
+// The sender's one long-lived Deliver stream to one receiver. Packets from concurrent requests
 // are written in turn; acks come back in the same order and are handed to the waiting caller
-// after their id is checked (an ack for another id ends the stream: every waiting caller retries).
-// When the stream breaks, every waiting caller gets UNAVAILABLE and the next Deliver() reconnects
-// (gRPC's channel backoff paces the attempts); a packet whose ack was lost is sent again, which
-// is safe because the receiver's writes are idempotent (same id, same bytes, atomic rename).
-// Thread-safety: Deliver() and State() may be called from any number of threads.
+// after their id is checked (an ack for another id ends the stream: every waiting caller fails).
+// When the stream breaks, every waiting caller gets UNAVAILABLE and the next DeliverOnce()
+// reconnects (gRPC's channel backoff paces the attempts). Retrying, on this receiver or another,
+// is ReceiverPool's job; it is safe because the receiver's store is idempotent by content.
+// Thread-safety: DeliverOnce() and State() may be called from any number of threads.
 #pragma once
 
 #include <grpcpp/channel.h>
@@ -28,7 +28,6 @@ namespace mt::server {
 
 struct LinkOptions {
   std::string token;              // bearer token the receiver requires (empty: none)
-  int max_attempts = 3;           // sends of one packet before giving up with UNAVAILABLE
   std::chrono::milliseconds connect_timeout{2000};  // per attempt, capped by the caller's deadline
   // Largest packet written (the receiver's --max_message_bytes): a bigger one would make the
   // receiver end the shared stream for every request in flight, so it is refused first.
@@ -37,28 +36,29 @@ struct LinkOptions {
 
 class ReceiverLink {
  public:
-  ReceiverLink(std::shared_ptr<grpc::Channel> channel, LinkOptions options);
+  // `address` names the receiver in logs and states.
+  ReceiverLink(std::string address, std::shared_ptr<grpc::Channel> channel, LinkOptions options);
   ~ReceiverLink();
   ReceiverLink(const ReceiverLink&) = delete;
   ReceiverLink& operator=(const ReceiverLink&) = delete;
 
-  // Sends `packet` and waits for its Ack until `deadline`. UNAVAILABLE when the receiver cannot
-  // be reached after max_attempts; DEADLINE_EXCEEDED when the deadline passes first;
-  // RESOURCE_EXHAUSTED (nothing sent) for a packet over max_packet_bytes; CANCELLED within 0.1 s
-  // of `cancelled` (polled while waiting; may be null) turning true.
-  absl::StatusOr<v1::Ack> Deliver(const v1::Packet& packet, std::chrono::system_clock::time_point deadline,
-                                  const std::function<bool()>& cancelled = nullptr);
+  // Sends `packet` once and waits for its Ack until `deadline`. UNAVAILABLE when the receiver
+  // cannot be reached or the stream breaks before the ack; DEADLINE_EXCEEDED when the deadline
+  // passes first; RESOURCE_EXHAUSTED (nothing sent) for a packet over max_packet_bytes;
+  // CANCELLED within 0.1 s of `cancelled` (polled while waiting; may be null) turning true.
+  absl::StatusOr<v1::Ack> DeliverOnce(const v1::Packet& packet, std::chrono::system_clock::time_point deadline,
+                                      const std::function<bool()>& cancelled = nullptr);
 
   // "connected", "idle" (no stream yet) or "down: <reason>".
   std::string State() const;
+  const std::string& address() const { return address_; }
 
  private:
   struct Stream;  // one Deliver call: context, reader thread, waiting callers
   absl::StatusOr<std::shared_ptr<Stream>> Connect(std::chrono::system_clock::time_point deadline);
-  absl::StatusOr<v1::Ack> TryOnce(const v1::Packet& packet, std::chrono::system_clock::time_point deadline,
-                                  const std::function<bool()>& cancelled);
   void Drop(const std::shared_ptr<Stream>& stream, const std::string& reason);
 
+  std::string address_;
   std::shared_ptr<grpc::Channel> channel_;
   std::unique_ptr<v1::Receiver::Stub> stub_;
   LinkOptions options_;

@@ -15,7 +15,11 @@
 #include "server/sender/sender_service.h"
 
 ABSL_FLAG(std::string, listen, "0.0.0.0:50051", "address to serve clients on (host:port)");
-ABSL_FLAG(std::string, receiver, "localhost:50052", "mt-receiver address");
+ABSL_FLAG(std::string, receiver, "localhost:50052",
+          "mt-receiver address(es), comma-separated; each a gRPC target (host:port) or a DNS name that stands for "
+          "every address it resolves to (dns:///receivers:50052: a Kubernetes headless Service, compose --scale). "
+          "Packets are spread over the healthy receivers; one that fails is skipped and its packets go to another");
+ABSL_FLAG(double, receiver_resolve_s, 5.0, "how often dns: names in --receiver are looked up again (seconds)");
 ABSL_FLAG(std::string, masker_checkpoint, "weights/masker.pt", "masker checkpoint");
 ABSL_FLAG(int64_t, max_queued_tiles, 1 << 15,
           "tiles waiting for the encoder beyond which a request is refused with RESOURCE_EXHAUSTED (0 = no bound; "
@@ -36,7 +40,7 @@ int main(int argc, char** argv) {
   mt::InstallCliHelp(
       "mt-sender [flags]\n\nAccepts images from mt-client, keeps the patches the masker scores as important, "
       "encodes them with the MAE encoder (or, for payload 'latent', the codec of --codec_checkpoint) and streams only "
-      "those to mt-receiver over one long-lived stream.",
+      "those to mt-receiver over one long-lived stream per receiver (several receivers: packets spread over them).",
       "server/");
   absl::ParseCommandLine(argc, argv);
   spdlog::info("runtime: {}", mt::ConfigureCpuRuntime({absl::GetFlag(FLAGS_threads), true}));
@@ -97,15 +101,31 @@ int main(int argc, char** argv) {
   args.SetInt(GRPC_ARG_KEEPALIVE_TIMEOUT_MS, mt::server::kKeepaliveTimeoutMs);
   args.SetInt(GRPC_ARG_KEEPALIVE_PERMIT_WITHOUT_CALLS, 1);
   args.SetInt(GRPC_ARG_HTTP2_MAX_PINGS_WITHOUT_DATA, 0);
-  if (!security.target_name.empty()) args.SetSslTargetNameOverride(security.target_name);
-  mt::server::LinkOptions link_options;
-  link_options.token = mt::server::FlagOrEnv(absl::GetFlag(FLAGS_receiver_token), "MT_RECEIVER_TOKEN");
-  if (link_options.token.empty()) link_options.token = config.token;
-  link_options.max_packet_bytes = absl::GetFlag(FLAGS_receiver_max_message_bytes);
-  auto link = std::make_shared<mt::server::ReceiverLink>(
-      grpc::CreateCustomChannel(config.receiver, *creds, args), link_options);
+  // Each receiver gets its own channel (one stream each). An address resolved from a dns: name
+  // is checked against that name's certificate unless --receiver_tls_name says otherwise.
+  auto channel_for = [creds = *creds, args, security](const std::string& target, const std::string& tls_name) {
+    grpc::ChannelArguments a = args;
+    const std::string& name = !security.target_name.empty() ? security.target_name : tls_name;
+    if (!name.empty()) {
+      if (security.tls) a.SetSslTargetNameOverride(name);
+      a.SetString(GRPC_ARG_DEFAULT_AUTHORITY, name);
+    }
+    return grpc::CreateCustomChannel(target, creds, a);
+  };
+  mt::server::PoolOptions pool_options;
+  pool_options.link.token = mt::server::FlagOrEnv(absl::GetFlag(FLAGS_receiver_token), "MT_RECEIVER_TOKEN");
+  if (pool_options.link.token.empty()) pool_options.link.token = config.token;
+  pool_options.link.max_packet_bytes = absl::GetFlag(FLAGS_receiver_max_message_bytes);
+  pool_options.resolve_every =
+      std::chrono::milliseconds(static_cast<int64_t>(std::max(0.1, absl::GetFlag(FLAGS_receiver_resolve_s)) * 1000));
+  absl::StatusOr<std::shared_ptr<mt::server::ReceiverPool>> receivers =
+      mt::server::ReceiverPool::Create(config.receiver, channel_for, pool_options);
+  if (!receivers.ok()) {
+    spdlog::error("{}", receivers.status().ToString());
+    return 1;
+  }
   auto encoder = std::make_shared<mt::PacketEncoder>(*mae, *masker, *compute, codec->coder);
-  mt::server::SenderService service(encoder, link, config);
+  mt::server::SenderService service(encoder, *receivers, config);
 
   mt::server::ServerOptions options;
   options.listen = absl::GetFlag(FLAGS_listen);

@@ -61,10 +61,10 @@ void FillReply(const v1::SendRequest& request, const EncodeOptions& options, con
 
 }  // namespace
 
-SenderService::SenderService(std::shared_ptr<const PacketEncoder> encoder, std::shared_ptr<ReceiverLink> link,
+SenderService::SenderService(std::shared_ptr<const PacketEncoder> encoder, std::shared_ptr<ReceiverPool> receivers,
                              SenderConfig config)
     : encoder_(std::move(encoder)),
-      link_(std::move(link)),
+      receivers_(std::move(receivers)),
       config_(std::move(config)),
       token_(config_.token),
       batcher_(config_.batching, [this](std::vector<EncodeRequest>& batch) { return encoder_->EncodeBatch(batch); }) {}
@@ -101,9 +101,11 @@ absl::Status SenderService::Process(grpc::ServerContext* context, const v1::Send
   v1::Packet packet = ToProto(encoded->packet);
   packet.set_want_reconstruction(true);  // PSNR/SSIM are measured on what the receiver stored
   t0 = Clock::now();
-  absl::StatusOr<v1::Ack> ack = link_->Deliver(packet, deadline, [context] { return context->IsCancelled(); });
+  absl::StatusOr<Delivery> delivery =
+      receivers_->Deliver(packet, deadline, [context] { return context->IsCancelled(); });
   const double round_trip_ms = MsSince(t0);
-  if (!ack.ok()) return ack.status();
+  if (!delivery.ok()) return delivery.status();
+  const v1::Ack* ack = &delivery->ack;
   if (absl::Status s = StatusFromAck(*ack); !s.ok())
     return absl::Status(s.code(), absl::StrCat("receiver: ", s.message()));
 
@@ -111,6 +113,8 @@ absl::Status SenderService::Process(grpc::ServerContext* context, const v1::Send
   if (!stored.ok() || stored->sizes() != image.sizes())
     return absl::InternalError("receiver returned an unreadable reconstruction");
   FillReply(request, valid->options, *encoded, image, *stored, *ack, reply);
+  reply->set_receiver(ack->receiver().empty() ? delivery->address
+                                              : absl::StrCat(ack->receiver(), " at ", delivery->address));
   v1::StageTimings* t = reply->mutable_timings();
   t->set_decode_image_ms(decode_ms);
   t->set_masker_ms(encoded->masker_ms);
@@ -165,7 +169,7 @@ grpc::Status SenderService::Info(grpc::ServerContext* context, const v1::InfoReq
   reply->set_masker_checkpoint(config_.masker_checkpoint);
   reply->set_max_pixels(config_.max_pixels);
   reply->set_receiver(config_.receiver);
-  reply->set_receiver_state(link_->State());
+  reply->set_receiver_state(receivers_->State());
   return grpc::Status::OK;
 }
 

@@ -1,7 +1,7 @@
 // mt.v1.Sender: decodes client images, runs core's PacketEncoder (masker → selection → MAE
-// encoder, or the latent codec), ships the packet over the ReceiverLink, and reports bytes on
+// encoder, or the latent codec), ships the packet to a receiver of the ReceiverPool, and reports bytes on
 // the wire, keep ratio, PSNR/SSIM of the receiver's stored image, and per-stage timings.
-// Thread-safety: gRPC calls the handlers concurrently; the encoder and link are thread-safe, and
+// Thread-safety: gRPC calls the handlers concurrently; the encoder and pool are thread-safe, and
 // concurrent requests meet in a DynamicBatcher that runs the models on one worker thread.
 #pragma once
 
@@ -14,12 +14,12 @@
 #include "core/runtime/dynamic_batcher.h"
 #include "mt/v1/transmission.grpc.pb.h"
 #include "server/common/security.h"
-#include "server/sender/receiver_link.h"
+#include "server/sender/receiver_pool.h"
 
 namespace mt::server {
 
 struct SenderConfig {
-  std::string receiver;           // receiver address, for Info
+  std::string receiver;           // --receiver as given, for Info
   std::string mae_checkpoint, masker_checkpoint;  // for Info
   std::string codec_checkpoint;   // for Info ("" when the encoder has no latent codec)
   int64_t max_pixels = 16 << 20;  // largest decoded image (RESOURCE_EXHAUSTED beyond)
@@ -33,7 +33,7 @@ struct SenderConfig {
 
 class SenderService final : public v1::Sender::Service {
  public:
-  SenderService(std::shared_ptr<const PacketEncoder> encoder, std::shared_ptr<ReceiverLink> link,
+  SenderService(std::shared_ptr<const PacketEncoder> encoder, std::shared_ptr<ReceiverPool> receivers,
                 SenderConfig config);
 
   grpc::Status Send(grpc::ServerContext* context, const v1::SendRequest* request, v1::SendReply* reply) override;
@@ -48,7 +48,7 @@ class SenderService final : public v1::Sender::Service {
   absl::Status ProcessNoThrow(grpc::ServerContext* context, const v1::SendRequest& request, v1::SendReply* reply);
 
   std::shared_ptr<const PacketEncoder> encoder_;
-  std::shared_ptr<ReceiverLink> link_;
+  std::shared_ptr<ReceiverPool> receivers_;
   SenderConfig config_;
   TokenCheck token_;
   DynamicBatcher<EncodeRequest, absl::StatusOr<EncodedImage>> batcher_;

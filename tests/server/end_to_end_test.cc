@@ -1,4 +1,4 @@
-// In-process loopback: client stub → SenderService → ReceiverLink → ReceiverService → file on
+// In-process loopback: client stub → SenderService → ReceiverPool → ReceiverService → file on
 // disk, with small random models; every bad-input class gets its status and the daemons keep
 // serving.
 #include <ATen/ATen.h>
@@ -233,8 +233,12 @@ class TlsTest : public ::testing::Test {
                         client_cert ? certs_ + "/client.key" : "", ""};
     LinkOptions lo;
     lo.connect_timeout = std::chrono::milliseconds(500);
-    auto link = std::make_shared<ReceiverLink>(
-        grpc::CreateChannel("127.0.0.1:" + std::to_string(receiver_.port), *MakeChannelCredentials(hop)), lo);
+    PoolOptions po;
+    po.link = lo;
+    auto creds = *MakeChannelCredentials(hop);
+    auto link = *ReceiverPool::Create(
+        "127.0.0.1:" + std::to_string(receiver_.port),
+        [creds](const std::string& target, const std::string&) { return grpc::CreateChannel(target, creds); }, po);
     auto encoder = std::make_shared<PacketEncoder>(mae_, Masker(test::TinyMaskerOptions()));
     sender_service_ = std::make_unique<SenderService>(encoder, link, SenderConfig{});
     ServerOptions o;

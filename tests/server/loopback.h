@@ -1,5 +1,5 @@
 // Loopback fixture for service tests: a ReceiverService and a SenderService (small random
-// models) on 127.0.0.1 ephemeral ports, joined by a ReceiverLink, writing to a temp folder.
+// models) on 127.0.0.1 ephemeral ports, joined by a ReceiverPool of one receiver, writing to a temp folder.
 #pragma once
 
 #include <ATen/ATen.h>
@@ -78,10 +78,14 @@ class EndToEndTest : public ::testing::Test {
     grpc::ChannelArguments args;
     args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, 50);
     args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 200);
-    link_ = std::make_shared<ReceiverLink>(
-        grpc::CreateCustomChannel("127.0.0.1:" + std::to_string(receiver_.port), grpc::InsecureChannelCredentials(),
-                                  args),
-        lo);
+    PoolOptions po;
+    po.link = lo;
+    link_ = *ReceiverPool::Create(
+        "127.0.0.1:" + std::to_string(receiver_.port),
+        [args](const std::string& target, const std::string&) {
+          return grpc::CreateCustomChannel(target, grpc::InsecureChannelCredentials(), args);
+        },
+        po);
     sender_service_ = std::make_unique<SenderService>(
         std::make_shared<PacketEncoder>(mae_, masker_, ComputePrecision::kFloat32, std::move(codec)), link_, sc);
     ServerOptions o;
@@ -126,7 +130,7 @@ class EndToEndTest : public ::testing::Test {
   std::string out_dir_;
   std::unique_ptr<ReceiverService> receiver_service_;
   std::unique_ptr<SenderService> sender_service_;
-  std::shared_ptr<ReceiverLink> link_;
+  std::shared_ptr<ReceiverPool> link_;
   RunningServer receiver_, sender_;
   std::unique_ptr<v1::Sender::Stub> stub_;
   int good_count_ = 0;
