@@ -43,6 +43,12 @@ missing=()
 for p in "${PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
+# tests/deploy (k8s_manifests): kubectl renders deploy/k8s, Node.js and npm run the schema check
+# (scripts/validate_k8s.sh). Installed only where the command is missing, so that a newer kubectl or
+# Node.js already on the machine is kept (Debian's packages would replace or conflict with them).
+for tool in kubectl:kubernetes-client node:nodejs npm:npm; do
+  command -v "${tool%%:*}" >/dev/null || missing+=("${tool#*:}")
+done
 
 if [ ${#missing[@]} -eq 0 ]; then
   log "all ${#PACKAGES[@]} packages already installed"
