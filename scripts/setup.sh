@@ -33,6 +33,8 @@ PACKAGES=(
   "libopenblas0-${BLAS_VARIANT}"
   # frontends (server/, client/): gRPC, Protobuf, the standard health .proto, openssl for test certs
   libgrpc++-dev libprotobuf-dev protobuf-compiler protobuf-compiler-grpc grpc-proto openssl libssl-dev
+  # --metrics_listen: Prometheus metrics of both daemons
+  prometheus-cpp-dev
   # mt-client bench plots
   gnuplot-nox
   # tests: GoogleTest, NumPy reference values, PyTorch to check checkpoints open in Python

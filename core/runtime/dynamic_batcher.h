@@ -81,6 +81,12 @@ class DynamicBatcher {
     return f;
   }
 
+  // Weight queued and not yet running (for metrics).
+  int64_t QueuedWeight() const {
+    std::lock_guard<std::mutex> lock(mu_);
+    return queued_weight_;
+  }
+
   // Sizes of the batches run so far (for logs and benchmarks): count and item total.
   std::pair<int64_t, int64_t> Stats() const {
     std::lock_guard<std::mutex> lock(mu_);

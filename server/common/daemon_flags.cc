@@ -45,6 +45,10 @@ ABSL_FLAG(std::string, compute, "fp32",
           "avx512_bf16/amx_bf16, ~30x slower without them); or auto (bf16 only where the CPU has native bf16). "
           "Default fp32: bit-exact with the reference and faster at low concurrency (docs/RESULTS.md)");
 
+ABSL_FLAG(std::string, metrics_listen, "",
+          "serve Prometheus metrics over HTTP at http://<host:port>/metrics (e.g. 0.0.0.0:9090; empty: off): requests "
+          "by status code, latency and per-stage histograms, queue depth, batch sizes, wire bytes, stored PSNR");
+
 namespace mt::server {
 
 absl::StatusOr<ComputePrecision> ComputeFromFlags() {
@@ -55,6 +59,14 @@ absl::StatusOr<ComputePrecision> ComputeFromFlags() {
                name == "auto" ? " (auto)" : "", CpuSpeedFlags());
   if (const std::string warning = ComputePrecisionWarning(*compute); !warning.empty()) spdlog::warn("--compute: {}", warning);
   return compute;
+}
+
+absl::StatusOr<std::shared_ptr<DaemonMetrics>> MetricsFromFlags(const std::string& role) {
+  const std::string listen = absl::GetFlag(FLAGS_metrics_listen);
+  absl::StatusOr<std::shared_ptr<DaemonMetrics>> metrics = DaemonMetrics::Create(role, listen);
+  if (metrics.ok() && !listen.empty())
+    spdlog::info("metrics on http://{}/metrics (port {})", listen, (*metrics)->port());
+  return metrics;
 }
 
 absl::StatusOr<DaemonCodec> CodecFromFlags(ComputePrecision compute, const MaskedAutoencoderOptions& mae) {

@@ -9,6 +9,7 @@
 #include "core/model/mae.h"
 #include "core/runtime/compute_precision.h"
 #include "server/common/daemon.h"
+#include "server/common/metrics.h"
 
 ABSL_DECLARE_FLAG(std::string, checkpoint);
 ABSL_DECLARE_FLAG(int64_t, max_message_bytes);
@@ -28,6 +29,7 @@ ABSL_DECLARE_FLAG(int, batch_workers);
 ABSL_DECLARE_FLAG(double, max_batch_delay_ms);
 ABSL_DECLARE_FLAG(std::string, codec_checkpoint);
 ABSL_DECLARE_FLAG(std::string, compute);
+ABSL_DECLARE_FLAG(std::string, metrics_listen);
 
 namespace mt::server {
 
@@ -40,5 +42,8 @@ absl::StatusOr<ComputePrecision> ComputeFromFlags();
 // --codec_checkpoint through LoadDaemonCodec (the default path may be absent: then one info
 // line and no codec); logs the codec's fingerprint, levels and channels when one loads.
 absl::StatusOr<DaemonCodec> CodecFromFlags(ComputePrecision compute, const MaskedAutoencoderOptions& mae);
+
+// --metrics_listen through DaemonMetrics::Create for `role`; logs the address when serving.
+absl::StatusOr<std::shared_ptr<DaemonMetrics>> MetricsFromFlags(const std::string& role);
 
 }  // namespace mt::server

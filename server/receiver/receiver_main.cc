@@ -60,7 +60,12 @@ int main(int argc, char** argv) {
                      std::chrono::microseconds(static_cast<int64_t>(absl::GetFlag(FLAGS_max_batch_delay_ms) * 1000)),
                      absl::GetFlag(FLAGS_batch_workers)};
   auto decoder = std::make_shared<mt::PacketDecoder>(*mae, config.max_pixels, *compute, codec->coder);
-  mt::server::ReceiverService service(decoder, config);
+  absl::StatusOr<std::shared_ptr<mt::server::DaemonMetrics>> metrics = mt::server::MetricsFromFlags("receiver");
+  if (!metrics.ok()) {
+    spdlog::error("{}", metrics.status().ToString());
+    return 1;
+  }
+  mt::server::ReceiverService service(decoder, config, *metrics);
 
   mt::server::ServerOptions options;
   options.listen = absl::GetFlag(FLAGS_listen);

@@ -41,9 +41,11 @@ std::unique_ptr<ImageStore> OpenStore(const ReceiverConfig& c) {
 
 }  // namespace
 
-ReceiverService::ReceiverService(std::shared_ptr<const PacketDecoder> decoder, ReceiverConfig config)
+ReceiverService::ReceiverService(std::shared_ptr<const PacketDecoder> decoder, ReceiverConfig config,
+                                 std::shared_ptr<DaemonMetrics> metrics)
     : decoder_(std::move(decoder)),
       config_(std::move(config)),
+      metrics_(metrics ? std::move(metrics) : *DaemonMetrics::Create("receiver", "")),
       token_(config_.token),
       store_(OpenStore(config_)),
       batcher_(config_.batching, [this](std::vector<Queued>& batch) {
@@ -56,6 +58,7 @@ ReceiverService::ReceiverService(std::shared_ptr<const PacketDecoder> decoder, R
           decoded[i].queue_ms = std::chrono::duration<double, std::milli>(start - batch[i].arrived).count();
         return decoded;
       }) {
+  metrics_->SetQueueProbe([this] { return static_cast<double>(batcher_.QueuedWeight()); });
   // A receiver killed mid-write leaves a temp file (never a partial <id>.png): Open cleared them.
   if (const int stale = store_->removed_temp_files(); stale > 0)
     spdlog::warn("removed {} temp file(s) left in {} by an interrupted write", stale, config_.output_dir);
@@ -137,6 +140,9 @@ v1::Ack ReceiverService::Store(const Decoded& d) const {
   }
 }
 
+// The metrics may outlive this service (the daemon's exposer holds them): unhook the queue probe.
+ReceiverService::~ReceiverService() { metrics_->SetQueueProbe(nullptr); }
+
 grpc::Status ReceiverService::Deliver(grpc::ServerContext* context,
                                       grpc::ServerReaderWriter<v1::Ack, v1::Packet>* stream) {
   if (grpc::Status s = token_.Check(*context); !s.ok()) return s;
@@ -151,6 +157,7 @@ grpc::Status ReceiverService::Deliver(grpc::ServerContext* context,
     v1::Packet packet;
     while (stream->Read(&packet)) {
       const int64_t weight = BatchWeight(packet);
+      metrics_->AddWireBytes(static_cast<int64_t>(packet.ByteSizeLong()));
       std::future<Decoded> ack = batcher_.Submit({std::move(packet), std::chrono::steady_clock::now()}, weight);
       std::unique_lock<std::mutex> lock(mu);
       pending.push_back(std::move(ack));
@@ -176,6 +183,13 @@ grpc::Status ReceiverService::Deliver(grpc::ServerContext* context,
     }
     v1::Ack ack = Store(next.get());  // neither DecodeBatch nor Store throws
     ack.set_receiver(config_.name);
+    metrics_->CountRequest(static_cast<absl::StatusCode>(ack.code()));
+    if (ack.code() == 0) {
+      metrics_->ObserveStage("queue", ack.queue_ms());
+      metrics_->ObserveStage("decoder", ack.decoder_ms());
+      metrics_->ObserveStage("write", ack.write_ms());
+      metrics_->ObserveBatch(ack.batch_size());
+    }
     // After a failed write the sender is gone; keep draining so every queued packet finishes.
     if (writable && !stream->Write(ack)) writable = false;
     if (writable) ++count;

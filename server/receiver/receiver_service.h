@@ -18,6 +18,7 @@
 #include "core/pipeline/packet_decoder.h"
 #include "core/runtime/dynamic_batcher.h"
 #include "mt/v1/transmission.grpc.pb.h"
+#include "server/common/metrics.h"
 #include "server/common/security.h"
 
 namespace mt::server {
@@ -39,7 +40,10 @@ struct ReceiverConfig {
 
 class ReceiverService final : public v1::Receiver::Service {
  public:
-  ReceiverService(std::shared_ptr<const PacketDecoder> decoder, ReceiverConfig config);
+  // `metrics` (null: kept privately, unserved) records every packet.
+  ReceiverService(std::shared_ptr<const PacketDecoder> decoder, ReceiverConfig config,
+                  std::shared_ptr<DaemonMetrics> metrics = nullptr);
+  ~ReceiverService() override;
 
   grpc::Status Deliver(grpc::ServerContext* context, grpc::ServerReaderWriter<v1::Ack, v1::Packet>* stream) override;
   grpc::Status Info(grpc::ServerContext* context, const v1::InfoRequest* request, v1::ModelInfo* reply) override;
@@ -70,6 +74,7 @@ class ReceiverService final : public v1::Receiver::Service {
 
   std::shared_ptr<const PacketDecoder> decoder_;
   ReceiverConfig config_;
+  std::shared_ptr<DaemonMetrics> metrics_;
   TokenCheck token_;
   std::unique_ptr<ImageStore> store_;  // overwrite and idempotency policy (thread-safe)
   DynamicBatcher<Queued, Decoded> batcher_;

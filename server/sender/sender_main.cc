@@ -125,7 +125,12 @@ int main(int argc, char** argv) {
     return 1;
   }
   auto encoder = std::make_shared<mt::PacketEncoder>(*mae, *masker, *compute, codec->coder);
-  mt::server::SenderService service(encoder, *receivers, config);
+  absl::StatusOr<std::shared_ptr<mt::server::DaemonMetrics>> metrics = mt::server::MetricsFromFlags("sender");
+  if (!metrics.ok()) {
+    spdlog::error("{}", metrics.status().ToString());
+    return 1;
+  }
+  mt::server::SenderService service(encoder, *receivers, config, *metrics);
 
   mt::server::ServerOptions options;
   options.listen = absl::GetFlag(FLAGS_listen);

@@ -62,12 +62,33 @@ void FillReply(const v1::SendRequest& request, const EncodeOptions& options, con
 }  // namespace
 
 SenderService::SenderService(std::shared_ptr<const PacketEncoder> encoder, std::shared_ptr<ReceiverPool> receivers,
-                             SenderConfig config)
+                             SenderConfig config, std::shared_ptr<DaemonMetrics> metrics)
     : encoder_(std::move(encoder)),
       receivers_(std::move(receivers)),
       config_(std::move(config)),
+      metrics_(metrics ? std::move(metrics) : *DaemonMetrics::Create("sender", "")),
       token_(config_.token),
-      batcher_(config_.batching, [this](std::vector<EncodeRequest>& batch) { return encoder_->EncodeBatch(batch); }) {}
+      batcher_(config_.batching, [this](std::vector<EncodeRequest>& batch) { return encoder_->EncodeBatch(batch); }) {
+  metrics_->SetQueueProbe([this] { return static_cast<double>(batcher_.QueuedWeight()); });
+}
+
+// The metrics may outlive this service (the daemon's exposer holds them): unhook the queue probe.
+SenderService::~SenderService() { metrics_->SetQueueProbe(nullptr); }
+
+void SenderService::Record(const absl::Status& status, const v1::SendReply& reply, double seconds) {
+  metrics_->CountRequest(status.code());
+  metrics_->ObserveLatency(seconds);
+  if (!status.ok()) return;
+  const v1::StageTimings& t = reply.timings();
+  metrics_->ObserveStage("decode_image", t.decode_image_ms());
+  metrics_->ObserveStage("queue", t.queue_ms());
+  metrics_->ObserveStage("masker", t.masker_ms());
+  metrics_->ObserveStage("encoder", t.encoder_ms());
+  metrics_->ObserveStage("transmit", t.transmit_ms());
+  metrics_->ObserveBatch(t.sender_batch());
+  metrics_->AddWireBytes(reply.wire_bytes());
+  metrics_->ObservePsnr(reply.psnr_db());
+}
 
 absl::Status SenderService::Process(grpc::ServerContext* context, const v1::SendRequest& request,
                                     v1::SendReply* reply) {
@@ -106,6 +127,7 @@ absl::Status SenderService::Process(grpc::ServerContext* context, const v1::Send
   const double round_trip_ms = MsSince(t0);
   if (!delivery.ok()) return delivery.status();
   const v1::Ack* ack = &delivery->ack;
+  metrics_->CountDelivery(delivery->address, static_cast<absl::StatusCode>(ack->code()));
   if (absl::Status s = StatusFromAck(*ack); !s.ok())
     return absl::Status(s.code(), absl::StrCat("receiver: ", s.message()));
 
@@ -141,7 +163,9 @@ absl::Status SenderService::ProcessNoThrow(grpc::ServerContext* context, const v
 grpc::Status SenderService::Send(grpc::ServerContext* context, const v1::SendRequest* request,
                                  v1::SendReply* reply) {
   if (grpc::Status s = token_.Check(*context); !s.ok()) return s;
+  const auto t0 = Clock::now();
   const absl::Status s = ProcessNoThrow(context, *request, reply);
+  Record(s, *reply, MsSince(t0) / 1000.0);
   if (!s.ok()) spdlog::warn("send '{}' from {}: {}", request->id(), context->peer(), s.ToString());
   return ToGrpcStatus(s);
 }
@@ -152,7 +176,9 @@ grpc::Status SenderService::SendStream(grpc::ServerContext* context,
   v1::SendRequest request;
   while (stream->Read(&request)) {
     v1::SendReply reply;
+    const auto t0 = Clock::now();
     const absl::Status s = ProcessNoThrow(context, request, &reply);
+    Record(s, reply, MsSince(t0) / 1000.0);
     // A stream has one final status: the first failing image ends it, naming the image.
     if (!s.ok()) return ToGrpcStatus(absl::Status(s.code(), absl::StrCat("image '", request.id(), "': ", s.message())));
     if (!stream->Write(reply)) break;

@@ -13,6 +13,7 @@
 #include "core/pipeline/packet_encoder.h"
 #include "core/runtime/dynamic_batcher.h"
 #include "mt/v1/transmission.grpc.pb.h"
+#include "server/common/metrics.h"
 #include "server/common/security.h"
 #include "server/sender/receiver_pool.h"
 
@@ -33,8 +34,10 @@ struct SenderConfig {
 
 class SenderService final : public v1::Sender::Service {
  public:
+  // `metrics` (null: kept privately, unserved) records every request.
   SenderService(std::shared_ptr<const PacketEncoder> encoder, std::shared_ptr<ReceiverPool> receivers,
-                SenderConfig config);
+                SenderConfig config, std::shared_ptr<DaemonMetrics> metrics = nullptr);
+  ~SenderService() override;
 
   grpc::Status Send(grpc::ServerContext* context, const v1::SendRequest* request, v1::SendReply* reply) override;
   grpc::Status SendStream(grpc::ServerContext* context,
@@ -46,10 +49,13 @@ class SenderService final : public v1::Sender::Service {
   absl::Status Process(grpc::ServerContext* context, const v1::SendRequest& request, v1::SendReply* reply);
   // Process(), with exceptions (LibTorch errors) turned into INTERNAL.
   absl::Status ProcessNoThrow(grpc::ServerContext* context, const v1::SendRequest& request, v1::SendReply* reply);
+  // Counts a finished request and its stages in metrics_.
+  void Record(const absl::Status& status, const v1::SendReply& reply, double seconds);
 
   std::shared_ptr<const PacketEncoder> encoder_;
   std::shared_ptr<ReceiverPool> receivers_;
   SenderConfig config_;
+  std::shared_ptr<DaemonMetrics> metrics_;
   TokenCheck token_;
   DynamicBatcher<EncodeRequest, absl::StatusOr<EncodedImage>> batcher_;
 };

@@ -18,16 +18,17 @@ done
 "$RECEIVER" --listen 127.0.0.1:0 --checkpoint "$SRC/weights/mae.pt" --codec_checkpoint "$tmp/missing.pt" \
   --output_dir "$tmp/unused" > "$tmp/bad_codec.log" 2>&1 && fail "receiver started with a missing --codec_checkpoint"
 grep -q -- "--codec_checkpoint" "$tmp/bad_codec.log" || fail "no --codec_checkpoint error: $(cat "$tmp/bad_codec.log")"
-read -r rport sport < <(python3 -c 'import socket
-s=[socket.socket() for _ in range(2)]
+read -r rport sport rmetrics smetrics < <(python3 -c 'import socket
+s=[socket.socket() for _ in range(4)]
 [x.bind(("127.0.0.1",0)) for x in s]
 print(*[x.getsockname()[1] for x in s])')
 export OMP_WAIT_POLICY=passive
 "$RECEIVER" --listen "127.0.0.1:$rport" --checkpoint "$SRC/weights/mae.pt" --output_dir "$tmp/out" \
-  --threads 1 > "$tmp/receiver.log" 2>&1 &
+  --threads 1 --metrics_listen "127.0.0.1:$rmetrics" > "$tmp/receiver.log" 2>&1 &
 pids+=($!)
 "$SENDER" --listen "127.0.0.1:$sport" --receiver "127.0.0.1:$rport" --checkpoint "$SRC/weights/mae.pt" \
-  --masker_checkpoint "$SRC/weights/masker.pt" --threads 1 > "$tmp/sender.log" 2>&1 &
+  --masker_checkpoint "$SRC/weights/masker.pt" --threads 1 --metrics_listen "127.0.0.1:$smetrics" \
+  > "$tmp/sender.log" 2>&1 &
 pids+=($!)
 for i in $(seq 1 120); do
   "$CLIENT" health --sender "127.0.0.1:$sport" --deadline_s 1 > /dev/null 2>&1 &&
@@ -52,6 +53,39 @@ grep -q "^pic .* 70x45 " "$tmp/send.txt" || fail "no report row: $(cat "$tmp/sen
 [ -s "$tmp/client/grid.png" ] || fail "client wrote no grid.png"
 "$CLIENT" info --sender "127.0.0.1:$sport" > "$tmp/info.txt" || fail "info"
 grep -q "receiver .*connected" "$tmp/info.txt" || fail "info: $(cat "$tmp/info.txt")"
+grep -q "^stored by .* at 127.0.0.1:$rport: 1 image" "$tmp/send.txt" || fail "send names no receiver: $(cat "$tmp/send.txt")"
+# Prometheus metrics of both daemons count the one image (and one refused request).
+"$CLIENT" send "$tmp/missing.png" --sender "127.0.0.1:$sport" > /dev/null 2>&1 || true
+printf 'not an image' > "$tmp/bad.png"
+"$CLIENT" send "$tmp/bad.png" --sender "127.0.0.1:$sport" > /dev/null 2>&1 && fail "a bad image was accepted"
+python3 - "$smetrics" "$rmetrics" <<'PY' || fail "metrics"
+import re, sys, urllib.request
+def scrape(port):
+    return urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5).read().decode()
+def value(text, series):
+    m = re.search("^" + re.escape(series) + r" (\S+)$", text, re.M)
+    if not m:
+        sys.exit(f"no {series} in:\n{text}")
+    return float(m.group(1))
+s, r = scrape(sys.argv[1]), scrape(sys.argv[2])
+checks = [
+    (value(s, 'mt_requests_total{role="sender",code="OK"}'), 1),
+    (value(s, 'mt_requests_total{role="sender",code="INVALID_ARGUMENT"}'), 1),
+    (value(s, 'mt_request_duration_seconds_count{role="sender"}'), 2),
+    (value(s, 'mt_stage_duration_seconds_count{role="sender",stage="masker"}'), 1),
+    (value(s, 'mt_stored_psnr_db_count{role="sender"}'), 1),
+    (value(r, 'mt_requests_total{role="receiver",code="OK"}'), 1),
+    (value(r, 'mt_stage_duration_seconds_count{role="receiver",stage="decoder"}'), 1),
+]
+for got, want in checks:
+    if got != want:
+        sys.exit(f"metric {got} != {want}")
+if value(s, 'mt_wire_bytes_total{role="sender"}') != value(r, 'mt_wire_bytes_total{role="receiver"}'):
+    sys.exit("sender and receiver disagree on wire bytes")
+if value(s, 'mt_wire_bytes_total{role="sender"}') <= 0 or value(s, 'mt_queue_tiles{role="sender"}') != 0:
+    sys.exit("wire bytes or queue gauge wrong")
+print("metrics ok")
+PY
 # Without a codec file at the default path both run with payload latent off, and say so.
 if [ ! -e weights/codec.pt ]; then
   grep -q "payload 'latent' disabled" "$tmp/sender.log" || fail "sender did not log that latent is off"
