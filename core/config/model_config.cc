@@ -128,6 +128,7 @@ absl::Status CheckGrid(int64_t img_size, int64_t patch_size) {
 }  // namespace
 
 bool IsMaeOptionKey(std::string_view key) {
+  if (key == "input_mean" || key == "input_std") return true;
   for (const auto& f : Fields<MaskedAutoencoderOptions>())
     if (f.key == key) return true;
   return false;
@@ -148,6 +149,13 @@ absl::Status Validate(const MaskedAutoencoderOptions& o) {
                          CheckPositive("depth", o.depth), CheckPositive("decoder_depth", o.decoder_depth)})
     if (!s.ok()) return s;
   if (!(o.mlp_ratio > 0)) return absl::InvalidArgumentError("mlp_ratio must be > 0");
+  const bool both_empty = o.input_mean.empty() && o.input_std.empty();
+  if (!both_empty && (static_cast<int64_t>(o.input_mean.size()) != o.in_chans ||
+                      static_cast<int64_t>(o.input_std.size()) != o.in_chans))
+    return absl::InvalidArgumentError(absl::StrCat("input_mean and input_std need ", o.in_chans,
+                                                   " values each (in_chans), or neither"));
+  for (double s : o.input_std)
+    if (!(s > 0)) return absl::InvalidArgumentError("input_std values must be > 0");
   return absl::OkStatus();
 }
 
@@ -170,6 +178,9 @@ std::string ToYaml(const MaskedAutoencoderOptions& o) {
   YAML::Emitter out;
   out << YAML::BeginMap;
   EmitFields(out, o);
+  if (o.normalizes_input())  // only then: our own checkpoints keep their YAML as before
+    out << YAML::Key << "input_mean" << YAML::Value << YAML::Flow << o.input_mean << YAML::Key << "input_std"
+        << YAML::Value << YAML::Flow << o.input_std;
   out << YAML::EndMap;
   return out.c_str();
 }
@@ -186,7 +197,16 @@ absl::StatusOr<MaskedAutoencoderOptions> MaeOptionsFromYaml(std::string_view yam
   absl::StatusOr<YAML::Node> node = ParseYaml(yaml);
   if (!node.ok()) return node.status();
   MaskedAutoencoderOptions o;
-  if (absl::Status s = ParseFields(*node, o, UnknownKey); !s.ok()) return s;
+  auto normalisation = [&o](const std::string& key, const YAML::Node& v) -> absl::Status {
+    if (key != "input_mean" && key != "input_std") return UnknownKey(key, v);
+    try {
+      (key == "input_mean" ? o.input_mean : o.input_std) = v.as<std::vector<double>>();
+    } catch (const YAML::Exception&) {
+      return absl::InvalidArgumentError(absl::StrCat("option '", key, "' must be a list of numbers"));
+    }
+    return absl::OkStatus();
+  };
+  if (absl::Status s = ParseFields(*node, o, normalisation); !s.ok()) return s;
   if (absl::Status s = Validate(o); !s.ok()) return s;
   return o;
 }

@@ -23,6 +23,10 @@ RandomMaskingResult RandomMasking(int64_t batch, int64_t num_patches, double mas
 }
 
 MaskedAutoencoderImpl::MaskedAutoencoderImpl(const MaskedAutoencoderOptions& o) : options_(o) {
+  TORCH_CHECK(o.input_mean.empty() ? o.input_std.empty()
+                                   : static_cast<int64_t>(o.input_mean.size()) == o.in_chans &&
+                                         static_cast<int64_t>(o.input_std.size()) == o.in_chans,
+              "input_mean and input_std need one value per input channel (or both empty)");
   TORCH_CHECK(o.img_size % o.patch_size == 0, "img_size must be a multiple of patch_size");
   const int64_t g = o.grid_size();
   patch_embed = register_module("patch_embed", PatchEmbed(PatchEmbedOptions{o.patch_size, o.in_chans, o.embed_dim}));
@@ -62,7 +66,11 @@ at::Tensor MaskedAutoencoderImpl::EmbedPatches(const at::Tensor& images) {
                   images.size(3) == options_.img_size,
               "MAE expects (B, ", options_.in_chans, ", ", options_.img_size, ", ",
               options_.img_size, "), got ", images.sizes());
-  return patch_embed->forward(images) + pos_embed.narrow(1, 1, options_.num_patches());
+  if (!options_.normalizes_input())
+    return patch_embed->forward(images) + pos_embed.narrow(1, 1, options_.num_patches());
+  const at::Tensor mean = at::tensor(options_.input_mean, images.options()).view({1, -1, 1, 1});
+  const at::Tensor scale = at::tensor(options_.input_std, images.options()).view({1, -1, 1, 1});
+  return patch_embed->forward((images - mean) / scale) + pos_embed.narrow(1, 1, options_.num_patches());
 }
 
 at::Tensor MaskedAutoencoderImpl::EncodeFull(const at::Tensor& images) {
@@ -110,8 +118,13 @@ at::Tensor MaskedAutoencoderImpl::SoftMix(const at::Tensor& latent, const at::Te
 at::Tensor MaskedAutoencoderImpl::Decode(const at::Tensor& cls, const at::Tensor& patch_tokens) {
   at::Tensor x = at::cat({cls, patch_tokens}, 1) + decoder_pos_embed;
   for (const auto& block : *decoder_blocks) x = block->as<Block>()->forward(x);
-  x = decoder_pred->forward(decoder_norm->forward(x));
-  return x.narrow(1, 1, options_.num_patches());
+  x = decoder_pred->forward(decoder_norm->forward(x)).narrow(1, 1, options_.num_patches());
+  if (!options_.normalizes_input()) return x;
+  // Patches are (p·p·C) with the channel innermost (official patchify order).
+  const at::Tensor mean = at::tensor(options_.input_mean, x.options());
+  const at::Tensor scale = at::tensor(options_.input_std, x.options());
+  const auto shape = x.sizes().vec();
+  return (x.view({shape[0], shape[1], -1, options_.in_chans}) * scale + mean).view(shape);
 }
 
 at::Tensor MaskedAutoencoderImpl::ReconstructionLoss(const at::Tensor& images, const at::Tensor& pred,

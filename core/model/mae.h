@@ -11,6 +11,8 @@
 
 #include <ATen/core/Generator.h>
 
+#include <vector>
+
 #include "core/model/vit.h"
 
 namespace mt {
@@ -28,11 +30,20 @@ struct MaskedAutoencoderOptions {
   double mlp_ratio = 4.0;           // MLP hidden = width·ratio
   bool norm_pix_loss = false;       // per-patch normalised targets (keep off: receivers need pixels)
   AttentionKernel attention = AttentionKernel::kAuto;  // attention implementation
+  // Per-channel normalisation the weights expect: the encoder sees (x − mean)/std and the decoder's
+  // patches are mapped back (·std + mean), so every public input and output stays in [0,1] pixels.
+  // Empty (identity) for our models; ImageNet's for imported official MAE weights (kImageNetMean/Std).
+  std::vector<double> input_mean;   // empty, or one value per input channel
+  std::vector<double> input_std;    // empty, or one value (> 0) per input channel
+  bool normalizes_input() const { return !input_mean.empty(); }
 
   int64_t grid_size() const { return img_size / patch_size; }
   int64_t num_patches() const { return grid_size() * grid_size(); }
   int64_t patch_dim() const { return patch_size * patch_size * in_chans; }
 };
+
+inline const std::vector<double> kImageNetMean{0.485, 0.456, 0.406};
+inline const std::vector<double> kImageNetStd{0.229, 0.224, 0.225};
 
 // Result of random masking.
 struct RandomMaskingResult {

@@ -55,5 +55,26 @@ TEST(ModelConfigTest, ErrorsNameTheKey) {
   EXPECT_EQ(MaeOptionsFromYaml("[1, 2").status().code(), absl::StatusCode::kInvalidArgument);
 }
 
+// The input normalisation of imported official MAEs: stored only when set, read back exactly,
+// and a list of the wrong length or a non-positive std refused.
+TEST(ModelConfigTest, InputNormalisationRoundTripsOnlyWhenSet) {
+  MaskedAutoencoderOptions plain;
+  EXPECT_EQ(ToYaml(plain).find("input_mean"), std::string::npos);
+  MaskedAutoencoderOptions o;
+  o.input_mean = kImageNetMean;
+  o.input_std = kImageNetStd;
+  absl::StatusOr<MaskedAutoencoderOptions> back = MaeOptionsFromYaml(ToYaml(o));
+  ASSERT_TRUE(back.ok()) << back.status();
+  EXPECT_EQ(back->input_mean, kImageNetMean);
+  EXPECT_EQ(back->input_std, kImageNetStd);
+  EXPECT_TRUE(back->normalizes_input());
+  EXPECT_EQ(MaeOptionsFromYaml("input_mean: [0.5, 0.5]\ninput_std: [1, 1]").status().code(),
+            absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(MaeOptionsFromYaml("input_mean: [0.5, 0.5, 0.5]\ninput_std: [1, 0, 1]").status().code(),
+            absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(MaeOptionsFromYaml("input_mean: [0.5, 0.5, 0.5]").status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(MaeOptionsFromYaml("input_mean: nope").status().code(), absl::StatusCode::kInvalidArgument);
+}
+
 }  // namespace
 }  // namespace mt
