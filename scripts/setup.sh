@@ -30,6 +30,7 @@ PACKAGES=(
   libtorch-dev libopencv-core-dev libopencv-imgproc-dev libopencv-imgcodecs-dev
   libopencv-photo-dev  # mt-eval: Telea inpainting baseline
   libabsl-dev libspdlog-dev libyaml-cpp-dev
+  libgloo-dev  # mt-train data-parallel (trainer.devices > 1): LibTorch's ProcessGroupGloo header needs it
   "libopenblas0-${BLAS_VARIANT}"
   # frontends (server/, client/): gRPC, Protobuf, the standard health .proto, openssl for test certs
   libgrpc++-dev libprotobuf-dev protobuf-compiler protobuf-compiler-grpc grpc-proto openssl libssl-dev

@@ -1,13 +1,16 @@
 // mt-train: LightningCLI-style trainer for the MAE and the masker.
 //   mt-train fit --config configs/masker_config_cifar10.yaml --model.init_args.lr=3e-4
 //   mt-train validate --config ... --ckpt_path runs/mae/version_0/checkpoints/best.pt
+//   mt-train fit --config ... --trainer.devices=2     (2 data-parallel processes: train/launcher.h)
 // Arguments are parsed here (not with ABSL_FLAG) because any dotted config key is a flag.
 #include "core/runtime/log.h"
 
 #include <cmath>
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "absl/strings/match.h"
@@ -17,12 +20,14 @@
 #include "core/data/dataset_factory.h"
 #include "core/io/checkpoint.h"
 #include "core/runtime/cpu_runtime.h"
+#include "core/train/data_parallel.h"
 #include "core/train/fit_loop.h"
 #include "core/train/codec_task.h"
 #include "core/train/mae_task.h"
 #include "core/train/masker_task.h"
 #include "core/train/run_directory.h"
 #include "train/export_codec.h"
+#include "train/launcher.h"
 
 namespace {
 
@@ -46,7 +51,18 @@ usage: mt-train {fit|validate} --config FILE [--config FILE2 ...] [--KEY=VALUE .
   --KEY=VALUE  override any config key by its dotted path, e.g.
              --model.init_args.lr=3e-4 --data.init_args.batch_size=256 --trainer.max_steps=1000
   --print_config  print the merged config and exit
-  --threads N     CPU intra-op threads (default: all cores)
+  --threads N     CPU intra-op threads (default: all cores; with trainer.devices > 1 on CPU,
+                  the cores divided by the processes per node)
+  --rendezvous_timeout_s S  data-parallel: give up joining the job after S s (default 300)
+  --collective_timeout_s S  data-parallel: give up on one collective after S s (default 1800;
+                  the other ranks wait in one while rank 0 validates)
+
+Data-parallel training (Lightning's strategy ddp; gradients averaged every optimizer step,
+data.batch_size per process, rank 0 validates and writes every file):
+  mt-train fit --config C --trainer.devices=2       starts and supervises the 2 ranks itself
+  torchrun --nproc_per_node=2 mt-train fit --config C --trainer.devices=2
+             or any launcher setting WORLD_SIZE, RANK, LOCAL_RANK, MASTER_ADDR, MASTER_PORT
+  trainer.num_nodes=N: run it on every node with NODE_RANK, MASTER_ADDR, MASTER_PORT set
 
 Outputs go to <trainer.default_root_dir>/<name>/version_N/: config.yaml, metrics.csv,
 checkpoints/{last,best}.pt, viz/step_*.png. Configs: configs/*.yaml.
@@ -64,6 +80,8 @@ struct Args {
   std::string context_data = "data/photos/train";  // export of a codec: photos for the context tables
   int context_buckets = 4;
   int threads = 0;
+  double rendezvous_timeout_s = 300;
+  double collective_timeout_s = 1800;
 };
 
 // Returns an error text, or empty on success.
@@ -96,10 +114,14 @@ std::string ParseArgs(int argc, char** argv, Args* a) {
     else if (key == "context_data") a->context_data = value;
     else if (key == "context_buckets") a->context_buckets = std::atoi(value.c_str());
     else if (key == "threads") a->threads = std::atoi(value.c_str());
+    else if (key == "rendezvous_timeout_s") a->rendezvous_timeout_s = std::atof(value.c_str());
+    else if (key == "collective_timeout_s") a->collective_timeout_s = std::atof(value.c_str());
     else a->overrides.emplace_back(key, value);
   }
   if (a->command != "fit" && a->command != "validate" && a->command != "export")
     return "the first argument must be 'fit', 'validate' or 'export'";
+  if (!(a->rendezvous_timeout_s > 0) || !(a->collective_timeout_s > 0))
+    return "--rendezvous_timeout_s and --collective_timeout_s must be > 0";
   return "";
 }
 
@@ -162,13 +184,32 @@ int main(int argc, char** argv) {
     std::printf("%s", merged.ToString().c_str());
     return 0;
   }
-  mt::log::info("runtime: {}", mt::ConfigureCpuRuntime({args.threads, true}));
-  at::manual_seed(static_cast<uint64_t>(config->seed_everything));
+  // validate runs in one process whatever trainer.devices says.
+  mt::train_cli::WorldSpec world;
+  if (args.command == "fit") {
+    absl::StatusOr<mt::train_cli::WorldSpec> w = mt::train_cli::ResolveWorld(config->trainer);
+    if (!w.ok()) return Fail(w.status());
+    world = *w;
+  }
+  // A plain launch of a multi-process job only starts and supervises the ranks.
+  if (world.spawn_local_ranks)
+    return mt::train_cli::RunLocalRanks(world, static_cast<int>(config->trainer.devices),
+                                        std::vector<std::string>(argv, argv + argc));
+  const bool chief = world.rank == 0;
+  int threads = args.threads;
+  if (threads == 0 && world.world_size > 1 && std::getenv("OMP_NUM_THREADS") == nullptr)  // share the cores
+    threads = std::max(1, static_cast<int>(std::thread::hardware_concurrency() / config->trainer.devices));
+  const std::string runtime = mt::ConfigureCpuRuntime({threads, true});
+  if (chief) mt::log::info("runtime: {}", runtime);
+  // Each rank its own stream (MAE masks differ across ranks); the data order and augmentations
+  // are seeded by seed_everything alone, so every rank agrees on them.
+  at::manual_seed(static_cast<uint64_t>(config->seed_everything + world.rank));
 
-  absl::StatusOr<mt::TrainDevice> device =
-      mt::SelectTrainDevice(config->trainer.accelerator, config->trainer.precision, &config->warnings);
+  absl::StatusOr<mt::TrainDevice> device = mt::SelectTrainDevice(config->trainer.accelerator, config->trainer.precision,
+                                                                 &config->warnings, world.local_rank);
   if (!device.ok()) return Fail(device.status());
-  for (const std::string& w : config->warnings) mt::log::warn("{}", w);
+  if (chief)
+    for (const std::string& w : config->warnings) mt::log::warn("{}", w);
 
   std::unique_ptr<mt::TrainingTask> task;
   if (config->model_class == mt::kMaeTaskClass) {
@@ -212,20 +253,44 @@ int main(int argc, char** argv) {
   train_opts.num_workers = config->data.num_workers;
   train_opts.seed = static_cast<uint64_t>(config->seed_everything);
   train_opts.pin_memory = device->device.is_cuda();
+  train_opts.rank = world.rank;
+  train_opts.world_size = world.world_size;
   mt::DataLoader train(std::shared_ptr<const mt::ImageDataset>(std::move(*train_set)), train_opts);
 
   // Resuming from <run>/checkpoints/x.pt continues in <run>; otherwise a new version_N.
+  // Only rank 0 writes files, so only it needs a run directory.
   std::string run_dir;
   namespace fs = std::filesystem;
   if (!args.ckpt_path.empty() && fs::path(args.ckpt_path).parent_path().filename() == "checkpoints") {
     run_dir = fs::path(args.ckpt_path).parent_path().parent_path().string();
-  } else {
+  } else if (chief) {
     absl::StatusOr<std::string> dir = mt::CreateRunDirectory(config->trainer.default_root_dir, config->name);
     if (!dir.ok()) return Fail(dir.status());
     run_dir = *dir;
   }
-  if (absl::Status s = mt::WriteTextFile(run_dir + "/config.yaml", merged.ToString()); !s.ok()) return Fail(s);
-  mt::log::info("run directory: {}", run_dir);
-  if (absl::Status s = mt::Fit(*config, *task, train, val, *device, {run_dir, args.ckpt_path}); !s.ok()) return Fail(s);
+  if (chief) {
+    if (absl::Status s = mt::WriteTextFile(run_dir + "/config.yaml", merged.ToString()); !s.ok()) return Fail(s);
+    mt::log::info("run directory: {}", run_dir);
+  }
+  std::unique_ptr<mt::DataParallelGroup> group;
+  if (world.world_size > 1) {
+    mt::DataParallelOptions dp;
+    dp.rank = world.rank;
+    dp.world_size = world.world_size;
+    dp.master_addr = world.master_addr;
+    dp.master_port = world.master_port;
+    dp.rendezvous_timeout_s = args.rendezvous_timeout_s;
+    dp.collective_timeout_s = args.collective_timeout_s;
+    dp.device = device->device;
+    absl::StatusOr<std::unique_ptr<mt::DataParallelGroup>> g = mt::DataParallelGroup::Connect(dp);
+    if (!g.ok()) return Fail(g.status());
+    group = std::move(*g);
+    if (chief)
+      mt::log::info("data-parallel: {} processes ({}), rendezvous at {}:{}", world.world_size, group->backend(),
+                    world.master_addr, world.master_port);
+  }
+  mt::FitOptions fit{run_dir, args.ckpt_path};
+  fit.group = group.get();
+  if (absl::Status s = mt::Fit(*config, *task, train, val, *device, fit); !s.ok()) return Fail(s);
   return 0;
 }

@@ -45,7 +45,7 @@ Setter OneOf(std::string* target, std::set<std::string> allowed) {
 // Keys a LightningCLI config may carry that this trainer ignores (one warning each).
 const std::set<std::string>& IgnoredKeys() {
   static const std::set<std::string> kKeys = {
-      "trainer.logger", "trainer.callbacks", "trainer.strategy", "trainer.num_nodes",
+      "trainer.logger", "trainer.callbacks",
       "trainer.benchmark", "trainer.deterministic", "trainer.enable_checkpointing",
       "trainer.enable_model_summary", "trainer.fast_dev_run", "trainer.profiler",
       "trainer.num_sanity_val_steps", "trainer.sync_batchnorm", "model.init_args.compile",
@@ -84,6 +84,8 @@ std::map<std::string, Setter> TrainerSetters(TrainerConfig* t) {
           {"precision", OneOf(&t->precision, {"32", "32-true", "bf16-mixed", "16-mixed", "bf16", "16"})},
           {"accelerator", OneOf(&t->accelerator, {"auto", "cpu", "cuda", "gpu"})},
           {"devices", Scalar(&t->devices)},
+          {"num_nodes", Scalar(&t->num_nodes)},
+          {"strategy", OneOf(&t->strategy, {"auto", "ddp", "single_device"})},
           {"gradient_clip_val", Scalar(&t->gradient_clip_val)},
           {"accumulate_grad_batches", Scalar(&t->accumulate_grad_batches)},
           {"log_every_n_steps", Scalar(&t->log_every_n_steps)},
@@ -143,6 +145,22 @@ absl::Status ReadCodecArgs(const YAML::Node& args, CodecTaskConfig* m, std::vect
   if (!(m->keep_all_fraction >= 0 && m->keep_all_fraction <= 1 && m->min_keep_ratio > 0 && m->min_keep_ratio <= 1))
     return absl::InvalidArgumentError("config keys 'keep_all_fraction' and 'min_keep_ratio' must be in [0, 1] and (0, 1]");
   if (!(m->lmbda > 0)) return absl::InvalidArgumentError("config key 'model.init_args.lambda' must be > 0");
+  return absl::OkStatus();
+}
+
+// devices, num_nodes, strategy and precision: what the trainer can run.
+absl::Status CheckParallelism(const TrainerConfig& t) {
+  if (t.devices < 1) return absl::InvalidArgumentError("config key 'trainer.devices' must be >= 1");
+  if (t.num_nodes < 1) return absl::InvalidArgumentError("config key 'trainer.num_nodes' must be >= 1");
+  if (t.strategy == "single_device" && t.devices * t.num_nodes != 1)
+    return absl::InvalidArgumentError(absl::StrCat("config key 'trainer.strategy' is single_device but trainer.devices × "
+                                                   "trainer.num_nodes is ", t.devices * t.num_nodes,
+                                                   "; use strategy ddp (or auto)"));
+  if (t.precision == "16-mixed" || t.precision == "16")
+    return absl::InvalidArgumentError(absl::StrCat(
+        "config key 'trainer.precision': ", t.precision,
+        " (fp16 autocast) needs dynamic loss scaling, which the C++ trainer does not implement; "
+        "use bf16-mixed (same speed-up on CUDA, no scaling needed) or 32-true"));
   return absl::OkStatus();
 }
 
@@ -266,8 +284,7 @@ absl::StatusOr<TrainConfig> ParseTrainConfig(const YamlConfig& config) {
   if (d.batch_size <= 0) return absl::InvalidArgumentError("config key 'data.init_args.batch_size' must be > 0");
   if (c.trainer.accumulate_grad_batches <= 0)
     return absl::InvalidArgumentError("config key 'trainer.accumulate_grad_batches' must be > 0");
-  if (c.trainer.devices != 1)
-    return absl::InvalidArgumentError("config key 'trainer.devices': only 1 device is supported");
+  if (absl::Status s = CheckParallelism(c.trainer); !s.ok()) return s;
   if (c.trainer.max_epochs < 0 && c.trainer.max_steps < 0)
     return absl::InvalidArgumentError("set 'trainer.max_epochs' or 'trainer.max_steps'");
   const int64_t model_img = c.model_class == kMaeTaskClass     ? c.mae.model.img_size

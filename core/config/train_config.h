@@ -18,9 +18,11 @@ struct TrainerConfig {
   int64_t max_epochs = -1;               // stop after this many epochs (-1: unbounded)
   int64_t max_steps = -1;                // stop after this many optimizer steps (-1: unbounded)
   std::string max_time;                  // "DD:HH:MM:SS": stop (saving last.pt) after this wall time
-  std::string precision = "32-true";     // 32 | 32-true | bf16-mixed | 16-mixed
+  std::string precision = "32-true";     // 32 | 32-true | bf16-mixed (16-mixed is refused: no fp16 loss scaling)
   std::string accelerator = "auto";      // auto | cpu | cuda | gpu
-  int64_t devices = 1;                   // only 1 is supported
+  int64_t devices = 1;                   // processes per node; > 1 trains data-parallel (README "Multi-process training")
+  int64_t num_nodes = 1;                 // nodes; world size = devices × num_nodes
+  std::string strategy = "auto";         // auto | ddp | single_device (auto: ddp when the world size is > 1)
   double gradient_clip_val = 0.0;        // max global grad norm (0: off)
   int64_t accumulate_grad_batches = 1;   // micro-batches per optimizer step
   int64_t log_every_n_steps = 50;        // metrics.csv / log cadence in optimizer steps

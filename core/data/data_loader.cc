@@ -11,12 +11,16 @@ namespace mt {
 DataLoader::DataLoader(std::shared_ptr<const ImageDataset> dataset, const DataLoaderOptions& options)
     : dataset_(std::move(dataset)), options_(options) {
   TORCH_CHECK(options_.batch_size > 0, "batch_size must be > 0");
+  TORCH_CHECK(options_.world_size >= 1 && options_.rank >= 0 && options_.rank < options_.world_size,
+              "rank must be in [0, world_size)");
 }
+
+int64_t DataLoader::ShardSize() const { return dataset_->size() / options_.world_size; }
 
 DataLoader::~DataLoader() { StopWorkers(); }
 
 int64_t DataLoader::batches_per_epoch() const {
-  const int64_t n = dataset_->size(), b = options_.batch_size;
+  const int64_t n = ShardSize(), b = options_.batch_size;
   int64_t batches = options_.drop_last ? n / b : (n + b - 1) / b;
   if (options_.limit_batches >= 0) batches = std::min(batches, options_.limit_batches);
   return batches;
@@ -36,14 +40,15 @@ void DataLoader::StopWorkers() {
 
 at::Tensor DataLoader::MakeBatch(int64_t batch) const {
   const int64_t start = batch * options_.batch_size;
-  const int64_t stop = std::min<int64_t>(start + options_.batch_size, static_cast<int64_t>(order_.size()));
+  const int64_t stop = std::min<int64_t>(start + options_.batch_size, ShardSize());
   std::vector<at::Tensor> samples;
   samples.reserve(static_cast<size_t>(stop - start));
   for (int64_t i = start; i < stop; ++i) {
-    // Seeded per (seed, epoch, position): identical whichever worker draws it.
-    std::seed_seq seq{options_.seed, static_cast<uint64_t>(epoch_), static_cast<uint64_t>(i)};
+    const int64_t position = i * options_.world_size + options_.rank;  // in the epoch's permutation
+    // Seeded per (seed, epoch, position): identical whichever worker (or rank) draws it.
+    std::seed_seq seq{options_.seed, static_cast<uint64_t>(epoch_), static_cast<uint64_t>(position)};
     std::mt19937_64 rng(seq);
-    samples.push_back(dataset_->Get(order_[static_cast<size_t>(i)], rng));
+    samples.push_back(dataset_->Get(order_[static_cast<size_t>(position)], rng));
   }
   at::Tensor out = at::stack(samples);
   return options_.pin_memory ? out.pin_memory() : out;

@@ -24,6 +24,12 @@ struct DataLoaderOptions {
   uint64_t seed = 0;         // permutation and augmentation seed
   int64_t limit_batches = -1;  // at most this many batches per epoch (-1: all)
   bool pin_memory = false;     // page-locked batches, so a CUDA upload does not block the host
+  // Distributed-sampler sharding: of each epoch's permutation (the same on every rank, by seed)
+  // this loader takes positions rank, rank + world_size, ... (the tail that does not divide
+  // evenly is dropped, so every rank has as many batches). Batch b of ranks 0..W-1 together
+  // holds the samples, augmented identically, of batch b of one loader with W× the batch size.
+  int64_t rank = 0;
+  int64_t world_size = 1;
 };
 
 class DataLoader {
@@ -44,6 +50,7 @@ class DataLoader {
 
  private:
   at::Tensor MakeBatch(int64_t batch) const;
+  int64_t ShardSize() const;  // samples this rank sees per epoch
   void StopWorkers();
 
   std::shared_ptr<const ImageDataset> dataset_;

@@ -18,10 +18,11 @@ struct TrainDevice {
 };
 
 // accelerator: auto (CUDA if LibTorch has it) | cpu | cuda | gpu; precision: 32, 32-true,
-// bf16-mixed, 16-mixed. Fallbacks (CPU mixed precision, fp16 without a grad scaler) add a
-// line to `warnings`; asking for CUDA without it is FAILED_PRECONDITION.
+// bf16-mixed (16-mixed is INVALID_ARGUMENT: no fp16 loss scaling). The CPU fallback of mixed
+// precision to fp32 adds a line to `warnings`; asking for CUDA without it is FAILED_PRECONDITION.
+// `cuda_index` picks the GPU (a data-parallel rank's LOCAL_RANK).
 absl::StatusOr<TrainDevice> SelectTrainDevice(const std::string& accelerator, const std::string& precision,
-                                              std::vector<std::string>* warnings);
+                                              std::vector<std::string>* warnings, int cuda_index = 0);
 
 // RAII: enables bf16 autocast for the scope when `on` (CUDA), else does nothing.
 class AutocastScope {

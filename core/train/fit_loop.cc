@@ -1,66 +1,36 @@
 #include "core/train/fit_loop.h"
 
 #include <ATen/ATen.h>
-#include <ATen/CPUGeneratorImpl.h>
-#include "core/runtime/log.h"
 #include <torch/nn/utils/clip_grad.h>
 
 #include <chrono>
-#include <mutex>
 #include <cmath>
+#include <optional>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "core/runtime/log.h"
+#include "core/train/data_parallel.h"
+#include "core/train/loop_state.h"
 #include "core/train/progress_bar.h"
 #include "core/train/run_directory.h"
 
 namespace mt {
 namespace {
 
-// Where the loop stands; stored in checkpoints so a resumed run continues exactly.
-struct LoopState {
-  int64_t step = 0;          // optimizer steps taken
-  int64_t epoch = 0;         // current epoch
-  int64_t next_batch = 0;    // first micro-batch of `epoch` not yet consumed
-  double best = std::nan("");  // best monitored value so far
-};
-
 constexpr double kCheckpointEverySeconds = 600.0;  // bound the work lost to a crash or kill
 
-ArchiveWriter StateWriter(const LoopState& s, torch::optim::Optimizer& optimizer) {
-  return [&s, &optimizer](torch::serialize::OutputArchive& a) {
-    a.write("step", c10::IValue(s.step));
-    a.write("epoch", c10::IValue(s.epoch));
-    a.write("next_batch", c10::IValue(s.next_batch));
-    a.write("best", c10::IValue(s.best));
-    a.write("cpu_rng", at::detail::getDefaultCPUGenerator().get_state(), /*is_buffer=*/true);
-    torch::serialize::OutputArchive opt(a.compilation_unit());
-    optimizer.save(opt);
-    a.write("optimizer", opt);
-  };
-}
-
-ArchiveReader StateReader(LoopState* s, torch::optim::Optimizer& optimizer) {
-  return [s, &optimizer](torch::serialize::InputArchive& a) -> absl::Status {
-    c10::IValue step, epoch, next_batch, best;
-    if (!a.try_read("step", step) || !a.try_read("epoch", epoch) || !a.try_read("next_batch", next_batch) ||
-        !a.try_read("best", best))
-      return absl::DataLossError("trainer state is incomplete");
-    s->step = step.toInt();
-    s->epoch = epoch.toInt();
-    s->next_batch = next_batch.toInt();
-    s->best = best.toDouble();
-    at::Tensor rng;
-    if (a.try_read("cpu_rng", rng, true)) {
-      at::Generator gen = at::detail::getDefaultCPUGenerator();
-      std::lock_guard<std::mutex> lock(gen.mutex());
-      gen.set_state(rng);
-    }
-    torch::serialize::InputArchive opt;
-    if (!a.try_read("optimizer", opt)) return absl::DataLossError("trainer state has no optimizer");
-    optimizer.load(opt);
-    return absl::OkStatus();
-  };
+// Averages the running metric sums over the ranks (every rank holds the same keys).
+absl::Status AverageMetrics(DataParallelGroup& group, std::map<std::string, at::Tensor>* running) {
+  if (running->empty()) return absl::OkStatus();
+  std::vector<at::Tensor> values;
+  for (const auto& [k, v] : *running) values.push_back(v.reshape({1}));
+  std::vector<at::Tensor> stacked = {at::cat(values)};
+  if (absl::Status s = group.AllReduceSum(stacked); !s.ok()) return s;
+  stacked[0].div_(group.world_size());
+  int64_t i = 0;
+  for (auto& [k, v] : *running) v = stacked[0][i++];
+  return absl::OkStatus();
 }
 
 std::string Summary(const std::map<std::string, double>& m) {
@@ -81,7 +51,12 @@ absl::Status Fit(const TrainConfig& config, TrainingTask& task, DataLoader& trai
                                                       " batches, fewer than accumulate_grad_batches"));
   ScheduleContext ctx;
   ctx.steps_per_epoch = micro_per_epoch / accumulate;
-  ctx.effective_batch = config.data.batch_size * accumulate;
+  DataParallelGroup* const group = options.group;
+  const int world = group ? group->world_size() : 1;
+  const int rank = group ? group->rank() : 0;
+  const bool chief = rank == 0;  // the one rank that logs and writes files
+  // Lightning's convention: data.batch_size is per process.
+  ctx.effective_batch = config.data.batch_size * accumulate * world;
   const int64_t by_epochs = tc.max_epochs >= 0 ? tc.max_epochs * ctx.steps_per_epoch : -1;
   ctx.total_steps = tc.max_steps >= 0 ? (by_epochs >= 0 ? std::min(tc.max_steps, by_epochs) : tc.max_steps) : by_epochs;
 
@@ -89,33 +64,54 @@ absl::Status Fit(const TrainConfig& config, TrainingTask& task, DataLoader& trai
   std::unique_ptr<torch::optim::AdamW> optimizer = MakeAdamW(task.module(), task.Optimizer(ctx));
   LoopState state;
   if (!options.ckpt_path.empty()) {
-    absl::Status s = LoadCheckpointInto(options.ckpt_path, task.kind(), task.module(), StateReader(&state, *optimizer));
+    absl::Status s = LoadCheckpointInto(options.ckpt_path, task.kind(), task.module(),
+                                        StateReader(&state, *optimizer, rank, world, device.device));
     if (!s.ok()) return s;
     task.To(device.device);
-    log::info("resumed from {} at step {} (epoch {}, batch {})", options.ckpt_path, state.step, state.epoch,
+    if (chief) log::info("resumed from {} at step {} (epoch {}, batch {})", options.ckpt_path, state.step, state.epoch,
                  state.next_batch);
   }
 
   std::vector<std::string> columns = {"step", "epoch", "lr"};
   for (const std::string& c : task.MetricColumns()) columns.push_back(c);
-  absl::StatusOr<MetricsCsv> csv = MetricsCsv::Open(options.run_dir + "/metrics.csv", columns);
-  if (!csv.ok()) return csv.status();
+  // Same seed, same initialisation on every rank; broadcasting rank 0's makes sure of it.
+  if (group)
+    if (absl::Status s = BroadcastModule(*group, task.module()); !s.ok()) return s;
+  std::optional<MetricsCsv> csv;
+  if (chief) {
+    absl::StatusOr<MetricsCsv> opened = MetricsCsv::Open(options.run_dir + "/metrics.csv", columns);
+    if (!opened.ok()) return opened.status();
+    csv.emplace(std::move(*opened));
+  }
   const std::string ckpt_dir = options.run_dir + "/checkpoints";
 
-  auto save = [&](const std::string& name) {
-    absl::Status s = task.Save(ckpt_dir + "/" + name, StateWriter(state, *optimizer));
+  // Rank 0 writes `name` with every rank's generator states `rngs` (from GatherRng).
+  auto write = [&](const std::string& name, const std::vector<RngState>& rngs) {
+    if (!chief) return absl::OkStatus();
+    absl::Status s = task.Save(ckpt_dir + "/" + name, StateWriter(state, *optimizer, rngs));
     if (!s.ok()) log::error("checkpoint {} not written: {}", name, s.ToString());
     return s;
+  };
+  // Collective: every rank calls it at the same step.
+  auto save = [&](const std::string& name) {
+    absl::StatusOr<std::vector<RngState>> rngs = GatherRng(group, device.device);
+    return rngs.ok() ? write(name, *rngs) : rngs.status();
   };
   int64_t validated_step = -1;
   auto validate = [&]() -> absl::Status {
     if (validated_step == state.step) return absl::OkStatus();  // the step- and end-of-run triggers coincide
     validated_step = state.step;
-    task.SetTraining(false);
+    // Rank 0 validates on the whole validation set; the others wait for it in GatherRng.
+    std::map<std::string, double> m;
     const auto t0 = std::chrono::steady_clock::now();
-    std::map<std::string, double> m =
-        task.Validate(val, device.device, state.step, absl::StrCat(options.run_dir, "/viz/step_", state.step, ".png"));
-    task.SetTraining(true);
+    if (chief) {
+      task.SetTraining(false);
+      m = task.Validate(val, device.device, state.step, absl::StrCat(options.run_dir, "/viz/step_", state.step, ".png"));
+      task.SetTraining(true);
+    }
+    absl::StatusOr<std::vector<RngState>> rngs = GatherRng(group, device.device);
+    if (!rngs.ok()) return rngs.status();
+    if (!chief) return absl::OkStatus();
     const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     log::info("validation at step {} ({:.1f} s): {}", state.step, secs, Summary(m));
     m["step"] = static_cast<double>(state.step);
@@ -125,16 +121,18 @@ absl::Status Fit(const TrainConfig& config, TrainingTask& task, DataLoader& trai
     if (it != m.end() && std::isfinite(it->second) &&
         (std::isnan(state.best) || (task.MonitorHigherIsBetter() ? it->second > state.best : it->second < state.best))) {
       state.best = it->second;
-      if (absl::Status s = save("best.pt"); !s.ok()) return s;
+      if (absl::Status s = write("best.pt", *rngs); !s.ok()) return s;
       log::info("new best {} = {:.5g} → checkpoints/best.pt", task.Monitor(), state.best);
     }
-    return save("last.pt");
+    return write("last.pt", *rngs);
   };
 
-  log::info("training {} on {}: {} steps ({} per epoch, {} micro-batches of {}), effective batch {}, lr {:.3g}",
-               task.kind(), device.description, ctx.total_steps, ctx.steps_per_epoch, accumulate,
-               config.data.batch_size, ctx.effective_batch, task.Optimizer(ctx).lr);
-  ProgressBar bar(task.kind(), ctx.total_steps, 0.5, tc.enable_progress_bar);
+  if (chief)
+    log::info("training {} on {}{}: {} steps ({} per epoch, {} micro-batches of {}{}), effective batch {}, lr {:.3g}",
+              task.kind(), device.description, group ? absl::StrCat(", ", world, " processes (", group->backend(), ")") : "",
+              ctx.total_steps, ctx.steps_per_epoch, accumulate, config.data.batch_size, group ? " per process" : "",
+              ctx.effective_batch, task.Optimizer(ctx).lr);
+  ProgressBar bar(task.kind(), ctx.total_steps, 0.5, tc.enable_progress_bar && chief);
   task.SetTraining(true);
   auto last_save = std::chrono::steady_clock::now();
   std::map<std::string, at::Tensor> running;  // sums since the last log row, on the device
@@ -154,11 +152,18 @@ absl::Status Fit(const TrainConfig& config, TrainingTask& task, DataLoader& trai
     return max_seconds >= 0 &&
            std::chrono::duration<double>(std::chrono::steady_clock::now() - run_start).count() > max_seconds;
   };
-  while (state.step < stop_step && !out_of_time()) {
+  auto checkpoint_due = [&] {
+    return std::chrono::duration<double>(std::chrono::steady_clock::now() - last_save).count() > kCheckpointEverySeconds;
+  };
+  // Clock-driven decisions (max_time, the periodic checkpoint) are rank 0's, sent to the others
+  // with the gradients so that every rank stops and saves at the same step.
+  bool stop_requested = false, save_requested = false;
+  auto should_stop = [&] { return group ? stop_requested : out_of_time(); };
+  while (state.step < stop_step && !should_stop()) {
     train.StartEpoch(state.epoch, state.next_batch);
     optimizer->zero_grad();  // drop gradients of a previous epoch's unfinished accumulation
     int64_t micro = 0;
-    for (at::Tensor batch = train.Next(); batch.defined() && state.step < stop_step && !out_of_time();
+    for (at::Tensor batch = train.Next(); batch.defined() && state.step < stop_step && !should_stop();
          batch = train.Next()) {
       at::Tensor x = batch.to(device.device, /*non_blocking=*/true);
       StepResult r;
@@ -175,6 +180,12 @@ absl::Status Fit(const TrainConfig& config, TrainingTask& task, DataLoader& trai
       ++state.next_batch;
       if (++micro % accumulate != 0) continue;
 
+      if (group) {
+        std::vector<float> flags = {chief && out_of_time() ? 1.f : 0.f, chief && checkpoint_due() ? 1.f : 0.f};
+        if (absl::Status s = AverageGradients(*group, task.module(), &flags); !s.ok()) return s;
+        stop_requested = flags[0] > 0;
+        save_requested = flags[1] > 0;
+      }
       const double lr = task.LearningRate(state.step, ctx);
       SetLearningRate(*optimizer, lr);
       if (tc.gradient_clip_val > 0)
@@ -183,9 +194,11 @@ absl::Status Fit(const TrainConfig& config, TrainingTask& task, DataLoader& trai
       optimizer->zero_grad();
       ++state.step;
       if (state.step - first_step == kWarmupSteps) warm_start = std::chrono::steady_clock::now();
-      if (state.step - first_step > kWarmupSteps) warm_images += x.size(0) * accumulate;
+      if (state.step - first_step > kWarmupSteps) warm_images += x.size(0) * accumulate * world;
 
       if (state.step % tc.log_every_n_steps == 0 || state.step == ctx.total_steps) {
+        if (group)
+          if (absl::Status s = AverageMetrics(*group, &running); !s.ok()) return s;
         std::map<std::string, double> row = {{"step", static_cast<double>(state.step)},
                                              {"epoch", static_cast<double>(state.epoch)}, {"lr", lr}};
         for (const auto& [k, v] : running) row["train_" + k] = v.item<double>() / static_cast<double>(running_count);
@@ -195,17 +208,17 @@ absl::Status Fit(const TrainConfig& config, TrainingTask& task, DataLoader& trai
         if (!std::isfinite(shown_loss))
           return absl::InternalError(absl::StrCat("mean training loss became ", shown_loss, " by step ", state.step,
                                                   "; lower the learning rate"));
-        if (absl::Status s = csv->Append(row); !s.ok()) return s;
+        if (chief)
+          if (absl::Status s = csv->Append(row); !s.ok()) return s;
       }
-      bar.Update(state.step, x.size(0) * accumulate,
+      bar.Update(state.step, x.size(0) * accumulate * world,
                  std::isnan(shown_loss) ? absl::StrFormat("loss -      lr %.2e", lr)
                                         : absl::StrFormat("loss %.4f lr %.2e", shown_loss, lr));
       const bool step_val = tc.val_every_n_steps > 0 && state.step % tc.val_every_n_steps == 0;
       if (step_val) {
         if (absl::Status s = validate(); !s.ok()) return s;
         last_save = std::chrono::steady_clock::now();
-      } else if (std::chrono::duration<double>(std::chrono::steady_clock::now() - last_save).count() >
-                 kCheckpointEverySeconds) {
+      } else if (group ? save_requested : checkpoint_due()) {
         if (absl::Status s = save("last.pt"); !s.ok()) return s;
         last_save = std::chrono::steady_clock::now();
       }
@@ -223,15 +236,15 @@ absl::Status Fit(const TrainConfig& config, TrainingTask& task, DataLoader& trai
     }
   }
   const double warm_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - warm_start).count();
-  if (warm_images > 0 && warm_s > 0)
+  if (chief && warm_images > 0 && warm_s > 0)
     log::info("throughput: {} images in {:.1f} s after {} warm-up steps = {:.1f} img/s", warm_images, warm_s,
               kWarmupSteps, warm_images / warm_s);
   if (state.step < ctx.total_steps) {
     if (absl::Status s = save("last.pt"); !s.ok()) return s;
-    log::info("stopped at step {} of {}; resume with --ckpt_path {}/last.pt", state.step, ctx.total_steps, ckpt_dir);
+    if (chief) log::info("stopped at step {} of {}; resume with --ckpt_path {}/last.pt", state.step, ctx.total_steps, ckpt_dir);
   }
   bar.Finish();
-  log::info("done: {} steps; checkpoints in {}", state.step, ckpt_dir);
+  if (chief) log::info("done: {} steps; checkpoints in {}", state.step, ckpt_dir);
   return absl::OkStatus();
 }
 

@@ -91,6 +91,36 @@ TEST(TrainConfigTest, UnsupportedKeysWarnOncePerKey) {
   EXPECT_EQ(warn->warnings.size(), 3u);
 }
 
+absl::StatusOr<TrainConfig> WithTrainer(const std::string& trainer) {
+  return ParseText("trainer: {max_steps: 10, " + trainer + "}\n"
+                   "model: {class_path: mt.MaePretraining, init_args: {embed_dim: 64, num_heads: 4}}\n"
+                   "data: {class_path: mt.data.Cifar10, init_args: {data_dir: x}}\n");
+}
+
+TEST(TrainConfigTest, DataParallelKeysAreReadAndChecked) {
+  auto ddp = WithTrainer("devices: 2, num_nodes: 3, strategy: ddp");
+  ASSERT_TRUE(ddp.ok()) << ddp.status();
+  EXPECT_EQ(ddp->trainer.devices, 2);
+  EXPECT_EQ(ddp->trainer.num_nodes, 3);
+  EXPECT_EQ(ddp->trainer.strategy, "ddp");
+  EXPECT_TRUE(ddp->warnings.empty());  // no longer "ignored"
+  auto single = WithTrainer("devices: 2, strategy: single_device");
+  EXPECT_EQ(single.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_NE(single.status().message().find("trainer.strategy"), std::string::npos) << single.status();
+  EXPECT_EQ(WithTrainer("devices: 0").status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(WithTrainer("num_nodes: 0").status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(WithTrainer("strategy: fsdp").status().code(), absl::StatusCode::kInvalidArgument);
+}
+
+TEST(TrainConfigTest, Fp16MixedPrecisionIsRefusedNotSilentlyBf16) {
+  for (const char* p : {"16-mixed", "16"}) {
+    auto c = WithTrainer(std::string("precision: ") + p);
+    EXPECT_EQ(c.status().code(), absl::StatusCode::kInvalidArgument) << p;
+    EXPECT_NE(c.status().message().find("loss scaling"), std::string::npos) << c.status();
+  }
+  EXPECT_TRUE(WithTrainer("precision: bf16-mixed").ok());
+}
+
 TEST(TrainConfigTest, MaskerNeedsAnMaeCheckpoint) {
   auto c = ParseText(
       "trainer: {max_steps: 1}\nmodel: {class_path: mt.MaskerTraining}\n"

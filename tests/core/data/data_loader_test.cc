@@ -93,5 +93,34 @@ TEST(DataLoaderTest, StoppingEarlyDoesNotHang) {
   EXPECT_TRUE(loader.Next().defined());
 }  // destructor joins the workers
 
+TEST(DataLoaderTest, RankShardsTogetherFormTheOneProcessBatch) {
+  // 103 samples, 3 ranks: 34 each (the last sample is dropped), 8 per rank-batch = 4 batches,
+  // as a single loader with batch 24 has (103 / 24 = 4).
+  auto data = std::make_shared<CountingDataset>(103);
+  DataLoaderOptions o;
+  o.batch_size = 24;
+  o.seed = 9;
+  o.num_workers = 0;
+  DataLoader whole(data, o);
+  std::vector<std::vector<at::Tensor>> ranks;
+  o.batch_size = 8;
+  o.world_size = 3;
+  for (int64_t r = 0; r < 3; ++r) {
+    o.rank = r;
+    o.num_workers = r;  // threading must not matter either
+    DataLoader shard(data, o);
+    EXPECT_EQ(shard.batches_per_epoch(), 4);
+    ranks.push_back(Epoch(shard, 1));
+  }
+  std::vector<at::Tensor> want = Epoch(whole, 1);
+  ASSERT_EQ(want.size(), 4u);
+  for (size_t b = 0; b < want.size(); ++b) {
+    ASSERT_EQ(ranks[0][b].size(0), 8);
+    // Rank r holds positions r, r + 3, ... of the one-process batch: interleave them back.
+    at::Tensor merged = at::stack({ranks[0][b], ranks[1][b], ranks[2][b]}, 1).reshape({24, 3, 4, 4});
+    EXPECT_TRUE(at::equal(merged, want[b])) << "batch " << b;  // same samples, same augmentation
+  }
+}
+
 }  // namespace
 }  // namespace mt
