@@ -27,6 +27,7 @@
 #include "core/train/masker_task.h"
 #include "core/train/run_directory.h"
 #include "train/export_codec.h"
+#include "train/import_mae.h"
 #include "train/launcher.h"
 
 namespace {
@@ -37,6 +38,8 @@ usage: mt-train {fit|validate} --config FILE [--config FILE2 ...] [--KEY=VALUE .
                 [--ckpt_path CKPT] [--print_config]
        mt-train export --ckpt_path CKPT --out FILE [--fp16] [--steps LO:HI:LEVELS]
                        [--context_data DIR|none] [--context_buckets N]
+       mt-train import --from OFFICIAL.pth --out FILE [--num_heads N] [--decoder_num_heads N]
+                       [--no_imagenet_norm] [--fp16]
 
   fit        train; with --ckpt_path, resume exactly (optimizer, step, data order, RNG)
   validate   evaluate --ckpt_path on the validation split and print the metrics
@@ -47,6 +50,11 @@ usage: mt-train {fit|validate} --config FILE [--config FILE2 ...] [--KEY=VALUE .
              tables (N magnitude buckets, default 4) to the codec's latents of the photos in
              DIR (default data/photos/train; scripts/fetch_photos.sh); `none` keeps only the
              factorized prior's tables
+  import     convert a facebookresearch/mae checkpoint (torch.save of {"model": state_dict},
+             e.g. mae_visualize_vit_base.pth; the decoder is needed, so not mae_pretrain_*) to
+             our MAE checkpoint: the architecture is read off the tensor shapes (encoder heads
+             width/64, ViT-H 16; decoder heads 16: override with --num_heads/--decoder_num_heads)
+             and the ImageNet mean/std input normalisation is recorded (--no_imagenet_norm: none)
   --config   YAML file; several are merged in order (later wins)
   --KEY=VALUE  override any config key by its dotted path, e.g.
              --model.init_args.lr=3e-4 --data.init_args.batch_size=256 --trainer.max_steps=1000
@@ -82,6 +90,7 @@ struct Args {
   int threads = 0;
   double rendezvous_timeout_s = 300;
   double collective_timeout_s = 1800;
+  mt::train_cli::MaeImportArgs import;  // mt-train import
 };
 
 // Returns an error text, or empty on success.
@@ -96,7 +105,7 @@ std::string ParseArgs(int argc, char** argv, Args* a) {
     }
     std::string key = arg.substr(2), value;
     const size_t eq = key.find('=');
-    const bool flag_only = key == "print_config" || key == "help" || key == "fp16";
+    const bool flag_only = key == "print_config" || key == "help" || key == "fp16" || key == "no_imagenet_norm";
     if (eq != std::string::npos) {
       value = key.substr(eq + 1);
       key = key.substr(0, eq);
@@ -108,7 +117,11 @@ std::string ParseArgs(int argc, char** argv, Args* a) {
     if (key == "config") a->configs.push_back(value);
     else if (key == "ckpt_path") a->ckpt_path = value;
     else if (key == "print_config") a->print_config = true;
-    else if (key == "fp16") a->fp16 = true;
+    else if (key == "fp16") a->fp16 = a->import.fp16 = true;
+    else if (key == "from") a->import.from = value;
+    else if (key == "num_heads") a->import.num_heads = std::atoi(value.c_str());
+    else if (key == "decoder_num_heads") a->import.decoder_num_heads = std::atoi(value.c_str());
+    else if (key == "no_imagenet_norm") a->import.imagenet_normalization = false;
     else if (key == "out") a->out = value;
     else if (key == "steps") a->steps = value;
     else if (key == "context_data") a->context_data = value;
@@ -118,8 +131,9 @@ std::string ParseArgs(int argc, char** argv, Args* a) {
     else if (key == "collective_timeout_s") a->collective_timeout_s = std::atof(value.c_str());
     else a->overrides.emplace_back(key, value);
   }
-  if (a->command != "fit" && a->command != "validate" && a->command != "export")
-    return "the first argument must be 'fit', 'validate' or 'export'";
+  if (a->command != "fit" && a->command != "validate" && a->command != "export" && a->command != "import")
+    return "the first argument must be 'fit', 'validate', 'export' or 'import'";
+  a->import.out = a->out;
   if (!(a->rendezvous_timeout_s > 0) || !(a->collective_timeout_s > 0))
     return "--rendezvous_timeout_s and --collective_timeout_s must be > 0";
   return "";
@@ -162,6 +176,10 @@ int main(int argc, char** argv) {
   if (std::string err = ParseArgs(argc, argv, &args); !err.empty()) {
     std::fprintf(err == "help" ? stdout : stderr, "%s%s", err == "help" ? "" : ("mt-train: " + err + "\n\n").c_str(), kUsage);
     return err == "help" ? 0 : 2;
+  }
+  if (args.command == "import") {
+    absl::Status s = mt::train_cli::ImportOfficialMae(args.import);
+    return s.ok() ? 0 : Fail(s);
   }
   if (args.command == "export") {
     absl::Status s = Export(args);
