@@ -57,16 +57,99 @@ int64_t ArgumentBytes(unsigned char op, const std::string& p, size_t at) {
 
 }  // namespace
 
+namespace {
+
+// Where each value on the unpickler's stack starts in the output, so that a SETITEM can be turned
+// into MARK ... SETITEMS (LibTorch's unpickler has no SETITEM, which Python writes for a dict
+// with one item, e.g. {"model": ...}).
+class StackStarts {
+ public:
+  // Applies `op` (written at `at`) to the stack; false on underflow or an opcode without a known effect.
+  bool Apply(unsigned char op, size_t at) {
+    switch (op) {
+      case '(': stack_.push_back({at, true}); return true;
+      case 'q': case 'r': case 'p': case 0x94: case 0x80: case 0x95: case '.': return true;  // memo, proto, frame, stop
+      case 't': case 'l': case 'd': case 'o': case 0x91: {  // pop to mark, push the result where the mark was
+        const int m = LastMark();
+        if (m < 0) return false;
+        const size_t start = stack_[static_cast<size_t>(m)].start;
+        stack_.resize(static_cast<size_t>(m));
+        stack_.push_back({start, false});
+        return true;
+      }
+      case 'u': case 'e': case 0x90: case '1': {  // pop to mark
+        const int m = LastMark();
+        if (m < 0) return false;
+        stack_.resize(static_cast<size_t>(m));
+        return true;
+      }
+      case 'a': case 'b': case '0': return Pop(1);
+      case 's': return Pop(2);
+      case 0x85: return Combine(1);
+      case 0x86: case 'R': case 0x81: return Combine(2);
+      case 0x87: return Combine(3);
+      case 'Q': return Combine(1);
+      case '2': stack_.push_back({at, false}); return true;
+      case 0x93: return Combine(2);  // STACK_GLOBAL
+      case 0x92: return Combine(3);  // NEWOBJ_EX
+      case 0x98: return true;        // READONLY_BUFFER
+      case '}': case ')': case ']': case 'N': case 0x88: case 0x89: case 0x8f: case 'c': case 'X': case 'T':
+      case 'U': case 'C': case 'B': case 0x8c: case 0x8d: case 0x8e: case 0x96: case 0x97: case 'J': case 'K':
+      case 'M': case 'G': case 0x8a: case 0x8b: case 'I': case 'L': case 'F': case 'S': case 'V': case 'g':
+      case 'h': case 'j': case 'P':  // push one value
+        stack_.push_back({at, false});
+        return true;
+      default: return false;
+    }
+  }
+  // Start of the value `depth` from the top (0 = top); -1 if absent or a mark.
+  int64_t StartOf(size_t depth) const {
+    if (depth >= stack_.size() || stack_[stack_.size() - 1 - depth].mark) return -1;
+    return static_cast<int64_t>(stack_[stack_.size() - 1 - depth].start);
+  }
+
+ private:
+  struct Entry {
+    size_t start;
+    bool mark;
+  };
+  int LastMark() const {
+    for (size_t k = stack_.size(); k-- > 0;)
+      if (stack_[k].mark) return static_cast<int>(k);
+    return -1;
+  }
+  bool Pop(size_t n) {
+    if (stack_.size() < n) return false;
+    stack_.resize(stack_.size() - n);
+    return true;
+  }
+  bool Combine(size_t n) {  // pop n, push one value starting where the first of them started
+    if (stack_.size() < n || stack_[stack_.size() - n].mark) return false;
+    const size_t start = stack_[stack_.size() - n].start;
+    stack_.resize(stack_.size() - n);
+    stack_.push_back({start, false});
+    return true;
+  }
+  std::vector<Entry> stack_;
+};
+
+}  // namespace
+
 absl::StatusOr<std::string> RewriteOrderedDicts(const std::string& p) {
   // OrderedDict() in a pickle is `GLOBAL collections OrderedDict` (memoized, later fetched again
   // by BINGET), then EMPTY_TUPLE, REDUCE. The class becomes EMPTY_DICT and the `() REDUCE` after
   // it is dropped, so the fresh dict stands where the call's result stood and the items that
   // follow fill it. Memo writes are kept as they are (LibTorch numbers memo slots by order).
+  // SETITEM becomes MARK (before its key) ... SETITEMS.
   std::string out;
-  out.reserve(p.size());
+  out.reserve(p.size() + 64);
+  StackStarts stack;
   std::set<uint64_t> class_slots;  // memo slots that hold the class
   bool class_on_top = false;       // the value just pushed stands for the class
   size_t i = 0;
+  auto bad = [&](const char* what) {
+    return absl::InvalidArgumentError(absl::StrCat("pickle: ", what, " at byte ", i));
+  };
   while (i < p.size()) {
     const auto op = static_cast<unsigned char>(p[i]);
     const int64_t n = ArgumentBytes(op, p, i + 1);
@@ -76,6 +159,7 @@ absl::StatusOr<std::string> RewriteOrderedDicts(const std::string& p) {
     const std::string arg = p.substr(i + 1, static_cast<size_t>(n));
     const bool fetches_class = (op == 'h' || op == 'j') && class_slots.count(ReadLe(arg, 0, op == 'h' ? 1 : 4)) > 0;
     if ((op == 'c' && arg == kOrderedDict) || fetches_class) {
+      if (!stack.Apply('}', out.size())) return bad("stack underflow");
       out += '}';
       class_on_top = true;
     } else if (class_on_top && (op == 'q' || op == 'r')) {
@@ -83,11 +167,18 @@ absl::StatusOr<std::string> RewriteOrderedDicts(const std::string& p) {
       out.append(p, i, 1 + static_cast<size_t>(n));
     } else if (class_on_top) {
       if (op != ')' || i + 1 >= p.size() || p[i + 1] != 'R')
-        return absl::InvalidArgumentError("pickle: an OrderedDict built other than as OrderedDict() is not supported");
+        return bad("an OrderedDict built other than as OrderedDict() is not supported");
       class_on_top = false;
       i += 2;
       continue;
+    } else if (op == 's') {
+      const int64_t key_start = stack.StartOf(1);
+      if (key_start < 0 || stack.StartOf(2) < 0) return bad("SETITEM without a dict, key and value");
+      out.insert(static_cast<size_t>(key_start), 1, '(');
+      out += 'u';
+      stack.Apply('s', out.size());
     } else {
+      if (!stack.Apply(op, out.size())) return bad("stack underflow or unsupported opcode");
       out.append(p, i, 1 + static_cast<size_t>(n));
     }
     if (op == '.') return out;  // STOP

@@ -52,7 +52,9 @@ assert not missing, f"missing {sorted(missing)}"
 for k, v in src.items():
     assert torch.equal(got[k], v), f"{k} differs"
 cfg = m.mt_config
-assert "input_mean" in cfg and "0.485" in cfg and "input_std" in cfg, cfg
+import re
+vals = {k: [float(x) for x in re.search(k + r": \[([^]]*)\]", cfg).group(1).split(",")] for k in ("input_mean", "input_std")}
+assert vals == {"input_mean": [0.485, 0.456, 0.406], "input_std": [0.229, 0.224, 0.225]}, cfg
 print(f"{len(src)} tensors equal; options record the ImageNet normalisation")
 PY
 

@@ -19,10 +19,21 @@ TEST(TorchPickleTest, OrderedDictConstructionsBecomeEmptyDicts) {
   ASSERT_EQ(kPickle.size(), 76u);
   absl::StatusOr<std::string> out = RewriteOrderedDicts(kPickle);
   ASSERT_TRUE(out.ok()) << out.status();
-  // The class becomes EMPTY_DICT (its memo write kept), `() R` goes; the BINGET of the class too.
+  // The class becomes EMPTY_DICT (its memo write kept), `() R` goes; the BINGET of the class too;
+  // the one-item dict's SETITEM becomes MARK (before the key) ... SETITEMS. (Python's
+  // pickle.loads of the expected bytes gives the same {'model': {'a': 1}, 'h': {}}.)
   const std::string expected("\x80\x02}q\x00(X\x05\x00\x00\x00modelq\x01}q\x02q\x03"
-                             "X\x01\x00\x00\x00" "aq\x04K\x01sX\x01\x00\x00\x00hq\x05}q\x06u.", 47);
+                             "(X\x01\x00\x00\x00" "aq\x04K\x01uX\x01\x00\x00\x00hq\x05}q\x06u.", 48);
   EXPECT_EQ(*out, expected);
+}
+
+TEST(TorchPickleTest, ASingleSetItemBecomesMarkAndSetItems) {
+  // pickle.dumps({'model': 1}, protocol=2): LibTorch's unpickler has no SETITEM.
+  const std::string in("\x80\x02}q\x00X\x05\x00\x00\x00modelq\x01K\x01s.", 21);
+  absl::StatusOr<std::string> out = RewriteOrderedDicts(in);
+  ASSERT_TRUE(out.ok()) << out.status();
+  EXPECT_EQ(*out, std::string("\x80\x02}q\x00(X\x05\x00\x00\x00modelq\x01K\x01u.", 22));
+  EXPECT_EQ(RewriteOrderedDicts(std::string("K\x01s.", 4)).status().code(), absl::StatusCode::kInvalidArgument);
 }
 
 TEST(TorchPickleTest, TruncatedOrUnknownPicklesAreInvalidArgument) {
