@@ -10,11 +10,12 @@
 # Settings from the environment (empty or unset = the daemon's default):
 #   both      MT_CHECKPOINT (weights/mae.pt), MT_TOKEN or MT_TOKEN_FILE (bearer token clients must send),
 #             MT_TLS_CERT + MT_TLS_KEY (serve TLS), MT_TLS_CLIENT_CA (ask for client certificates),
-#             MT_TLS_REQUIRE_CLIENT_CERT=1 (mTLS), MT_THREADS (--threads; default: $OMP_NUM_THREADS)
-#   sender    MT_RECEIVER_ADDR (receiver:50052), MT_MASKER_CHECKPOINT (weights/masker.pt), MT_KEEP_RATIO,
+#             MT_TLS_REQUIRE_CLIENT_CERT=1 (mTLS), MT_THREADS (--threads; default: $OMP_NUM_THREADS),
+#             MT_METRICS_LISTEN (--metrics_listen, e.g. 0.0.0.0:9090: Prometheus /metrics)
+#   sender    MT_RECEIVER_ADDR (receiver:50052; a list, or dns:///receiver:50052 for every replica), MT_MASKER_CHECKPOINT (weights/masker.pt), MT_KEEP_RATIO,
 #             MT_RECEIVER_TOKEN or MT_RECEIVER_TOKEN_FILE (default: the token above),
 #             MT_RECEIVER_TLS=1, MT_RECEIVER_CA, MT_RECEIVER_CERT + MT_RECEIVER_KEY (mTLS), MT_RECEIVER_TLS_NAME
-#   receiver  MT_OUTPUT_DIR (/var/lib/mt/received)
+#   receiver  MT_OUTPUT_DIR (/var/lib/mt/received), MT_RECEIVER_NAME (--name; default the host name)
 # *_FILE variables name files (e.g. /run/secrets/...) so secrets stay out of `docker inspect`.
 set -eu
 
@@ -60,6 +61,7 @@ case "$role" in
     set -- --listen "0.0.0.0:$port" \
       --checkpoint "${MT_CHECKPOINT:-$home/weights/mae.pt}" \
       --output_dir "${MT_OUTPUT_DIR:-/var/lib/mt/received}" \
+      ${MT_RECEIVER_NAME:+--name "$MT_RECEIVER_NAME"} \
       "$@"
     ;;
   client) exec mt-client "$@" ;;
@@ -80,6 +82,7 @@ set -- \
   ${MT_TLS_KEY:+--tls_key "$MT_TLS_KEY"} \
   ${MT_TLS_CLIENT_CA:+--tls_client_ca "$MT_TLS_CLIENT_CA"} \
   ${MT_THREADS:+--threads "$MT_THREADS"} \
+  ${MT_METRICS_LISTEN:+--metrics_listen "$MT_METRICS_LISTEN"} \
   "$@"
 if is_true "${MT_TLS_REQUIRE_CLIENT_CERT:-}"; then set -- --tls_require_client_cert "$@"; fi
 

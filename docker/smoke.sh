@@ -9,10 +9,13 @@
 # run (no engine, no base image) took 18 min, 13 of them the image build; with the image built,
 # `--both --no-build` takes ~3.5 min.
 #
-# Usage: docker/smoke.sh [--tls | --both] [--no-build] [--rmi] [--keep]
+# Usage: docker/smoke.sh [--tls | --both | --scale | --all] [--no-build] [--rmi] [--keep]
 #   (default)  plaintext, with a random bearer token (MT_TOKEN) on both daemons
 #   --tls      TLS + token from files (docker/compose.tls.yaml): client -TLS-> sender -mTLS-> receiver
 #   --both     plaintext run, then the TLS run
+#   --scale    plaintext, `up --scale receiver=3` with docker/compose.metrics.yaml: every receiver
+#              stores a share (the replies name them) and Debian's Prometheus scrapes all four daemons
+#   --all      plaintext, TLS, then scale
 #   --rmi      remove the image afterwards (several GB with the vfs storage driver)
 #   --keep     leave the stack running (no teardown) to poke at it; `down -v` is printed
 #   --no-build use the existing $MT_IMAGE as is (it is built only when missing)
@@ -38,16 +41,18 @@ for a in "$@"; do
   case "$a" in
     --tls) MODES=(tls) ;;
     --both) MODES=(plain tls) ;;
+    --scale) MODES=(scale) ;;
+    --all) MODES=(plain tls scale) ;;
     --rmi) RMI=1 ;;
     --keep) KEEP=1 ;;
     --no-build) BUILD=0 ;;
-    -h|--help) sed -n '2,29p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,32p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) die "unknown argument $a (see --help)" ;;
   esac
 done
 IMAGE="${MT_IMAGE:-mt:cpu}"
 export MT_IMAGE="$IMAGE"
-SPORT="${SMOKE_SENDER_PORT:-15051}" RPORT="${SMOKE_RECEIVER_PORT:-15052}"
+SPORT="${SMOKE_SENDER_PORT:-15051}" RPORT="${SMOKE_RECEIVER_PORT:-15052}" PPORT="${SMOKE_PROMETHEUS_PORT:-19090}"
 PROJECT="mt-smoke"
 CLIENT="$PROJECT-client"
 TIMEOUT_S="${SMOKE_TIMEOUT_S:-300}"
@@ -172,11 +177,50 @@ WORK="$(mktemp -d /tmp/mt-smoke.XXXXXX)"
 
 status() { docker inspect -f '{{if .State.Health}}{{.State.Health.Status}}{{else}}{{.State.Status}}{{end}}' "$1" 2>/dev/null; }
 
+# --scale: every receiver replica stored a share (the send report names them), and Prometheus
+# scraped all of them and counts the sent photos.
+check_scale_out() {
+  local photos="$1" names
+  names="$(grep -oE '^stored by [^ ]+' "$WORK/send.txt" | sort -u | wc -l)"
+  grep '^stored by' "$WORK/send.txt" | sed 's/^/    /'
+  [ "$names" = 3 ] || die "expected 3 receivers to store a share, the send report names $names"
+  log "[scale] Prometheus at 127.0.0.1:$PPORT: waiting for 4 targets up and $photos OK sends"
+  python3 - "$PPORT" "$photos" <<'PY' || die "Prometheus did not see the daemons' metrics"
+import json, sys, time, urllib.parse, urllib.request
+port, photos = sys.argv[1], float(sys.argv[2])
+def query(q):
+    url = f"http://127.0.0.1:{port}/api/v1/query?" + urllib.parse.urlencode({"query": q})
+    r = json.load(urllib.request.urlopen(url, timeout=5))["data"]["result"]
+    return float(r[0]["value"][1]) if r else 0.0
+deadline, last = time.time() + 60, None
+while time.time() < deadline:
+    try:
+        last = (query('count(up{job="mt-receiver"} == 1)'), query('count(up{job="mt-sender"} == 1)'),
+                query('sum(mt_requests_total{role="sender",code="OK"})'),
+                query('count(mt_requests_total{role="receiver",code="OK"} > 0)'))
+        if last == (3.0, 1.0, photos, 3.0):
+            print(f"    prometheus: 3 receivers + 1 sender up; {photos:.0f} OK sends; 3 receivers with stored packets")
+            sys.exit(0)
+    except Exception as e:  # not up yet
+        last = repr(e)
+    time.sleep(2)
+sys.exit(f"last answer (receivers up, senders up, OK sends, receivers storing): {last}")
+PY
+}
+
 run_mode() {
   local mode="$1" token client_env=() client_tls=() certs=""
   token="$(od -An -tx1 -N16 /dev/urandom | tr -d ' \n')"
   COMPOSE_FILES=(-f docker/compose.yaml)
   export MT_SENDER_PUBLISH="127.0.0.1:$SPORT" MT_RECEIVER_PUBLISH="127.0.0.1:$RPORT"
+  local replicas=1 up_args=()
+  if [ "$mode" = scale ]; then
+    replicas=3 up_args=(--scale receiver=3)
+    export MT_RECEIVER_PUBLISH="127.0.0.1:" MT_PROMETHEUS_PUBLISH="127.0.0.1:$PPORT"  # an ephemeral port per replica
+    COMPOSE_FILES+=(-f docker/compose.metrics.yaml)
+    log "[$mode] building the Prometheus image (Debian's prometheus package; log /tmp/mt-smoke-prometheus.log)"
+    compose build prometheus > /tmp/mt-smoke-prometheus.log 2>&1 || { tail -n 20 /tmp/mt-smoke-prometheus.log >&2; die "prometheus image build failed"; }
+  fi
   if [ "$mode" = tls ]; then
     certs="$WORK/certs"
     log "[$mode] scripts/make_certs.sh (server certificate for localhost, receiver, 127.0.0.1) + token file"
@@ -200,12 +244,15 @@ run_mode() {
   compose down -v --remove-orphans >/dev/null 2>&1 || true
   log "[$mode] ${COMPOSE[*]} -p $PROJECT ${COMPOSE_FILES[*]} up -d  (sender waits for a healthy receiver)"
   local tu; tu=$(date +%s)
-  compose up -d --no-build 2>&1 | sed 's/^/    /' || die "compose up failed"
-  local rid sid
-  rid="$(compose ps -q receiver)" sid="$(compose ps -q sender)"
-  [ -n "$rid" ] && [ -n "$sid" ] || die "compose did not create both containers"
+  compose up -d --no-build "${up_args[@]}" 2>&1 | sed 's/^/    /' || die "compose up failed"
+  local rid sid rids
+  read -r -a rids <<< "$(compose ps -q receiver | tr '\n' ' ')"
+  rid="${rids[0]:-}" sid="$(compose ps -q sender)"
+  [ "${#rids[@]}" = "$replicas" ] && [ -n "$sid" ] || die "compose did not create $replicas receiver(s) and a sender"
   for i in $(seq 1 "$TIMEOUT_S"); do
-    [ "$(status "$rid")" = healthy ] && [ "$(status "$sid")" = healthy ] && break
+    local all=1 r
+    for r in "${rids[@]}" "$sid"; do [ "$(status "$r")" = healthy ] || all=0; done
+    [ "$all" = 1 ] && break
     [ "$i" = "$TIMEOUT_S" ] && die "not healthy after ${TIMEOUT_S}s: receiver $(status "$rid"), sender $(status "$sid")"
     sleep 1
   done
@@ -217,8 +264,10 @@ run_mode() {
   log "[$mode] client container $CLIENT (host network) -> published ports: health, info, token check"
   client health --sender "127.0.0.1:$SPORT" "${client_flags[@]}" --deadline_s 5 | sed 's/^/    /'
   # With --tls the receiver requires a client certificate (mTLS): present the test client's.
-  client health --target "127.0.0.1:$RPORT" "${client_flags[@]}" \
-    ${certs:+--tls_cert /certs/client.pem --tls_key /certs/client.key} --deadline_s 5 | sed 's/^/    /'
+  if [ "$mode" != scale ]; then
+    client health --target "127.0.0.1:$RPORT" "${client_flags[@]}" \
+      ${certs:+--tls_cert /certs/client.pem --tls_key /certs/client.key} --deadline_s 5 | sed 's/^/    /'
+  fi
   client info --sender "127.0.0.1:$SPORT" "${client_flags[@]}" --deadline_s 10 > "$WORK/info.txt" ||
     die "info failed: $(cat "$WORK/info.txt")"
   grep -E "model fingerprint|receiver " "$WORK/info.txt" | sed 's/^/    /'
@@ -242,6 +291,7 @@ run_mode() {
     die "info failed: $(cat "$WORK/info.txt")"
   grep -q "receiver .*connected" "$WORK/info.txt" || die "the sender is not connected to the receiver: $(cat "$WORK/info.txt")"
   log "[$mode] info: $(grep "receiver " "$WORK/info.txt" | tr -s ' ')"
+  if [ "$mode" = scale ]; then check_scale_out "${#PHOTOS[@]}"; fi
 
   # The receiver stores <id>.png in its volume; copy the folder out and check each file.
   rm -rf "$WORK/received"
@@ -265,7 +315,7 @@ run_mode() {
   if [ "$KEEP" = 1 ] && [ "$mode" = "${MODES[-1]}" ]; then return; fi
   log "[$mode] ${COMPOSE[*]} down -v"
   compose stop -t 15 >/dev/null 2>&1
-  for c in "$rid" "$sid"; do
+  for c in "${rids[@]}" "$sid"; do
     code="$(docker inspect -f '{{.State.ExitCode}}' "$c")"
     [ "$code" = 0 ] || die "container $(docker inspect -f '{{.Name}}' "$c") exited with $code on SIGTERM"
   done
