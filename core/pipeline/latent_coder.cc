@@ -1,3 +1,4 @@
+#include "core/ops/chunked.h"
 #include "core/pipeline/latent_coder.h"
 
 #include <ATen/ATen.h>
@@ -83,7 +84,8 @@ absl::StatusOr<std::shared_ptr<const LatentCoder>> LatentCoder::Create(LatentCod
 at::Tensor LatentCoder::Analyze(const at::Tensor& tiles) const {
   torch::NoGradGuard no_grad;
   ComputePrecisionScope precision(compute_);
-  return codec_->EncodeImages(tiles).to(at::kFloat);
+  return ForwardInChunks(kForwardChunkRows, [&](const at::Tensor& x) { return codec_->EncodeImages(x).to(at::kFloat); },
+                         tiles);
 }
 
 at::Tensor LatentCoder::Quantize(const at::Tensor& y, int64_t level) const {
@@ -164,7 +166,9 @@ absl::Status LatentCoder::DecodeTiles(std::string_view stream, int64_t count, in
 at::Tensor LatentCoder::Reconstruct(const at::Tensor& latents, const at::Tensor& keep) const {
   torch::NoGradGuard no_grad;
   ComputePrecisionScope precision(compute_);
-  at::Tensor patches = codec_->Decode(latents, keep).to(at::kFloat);
+  at::Tensor patches = ForwardInChunks(kForwardChunkRows, [&](const at::Tensor& y, const at::Tensor& k) {
+    return codec_->Decode(y, k).to(at::kFloat);
+  }, latents, keep);
   return codec_->mae->PatchesToImages(patches).clamp(0.0, 1.0);
 }
 

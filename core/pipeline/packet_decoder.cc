@@ -1,3 +1,4 @@
+#include "core/ops/chunked.h"
 #include "core/pipeline/packet_decoder.h"
 
 #include <ATen/ATen.h>
@@ -181,8 +182,10 @@ std::vector<absl::StatusOr<DecodedImage>> PacketDecoder::DecodeBatch(const std::
     }
     const at::Tensor idx = at::tensor(feature_tiles, at::kLong);
     ComputePrecisionScope precision(compute_);
-    pred.index_copy_(0, idx,
-                     mae_->Decode(cls, mae_->ApplyKeepMask(grid_tokens, keep.index_select(0, idx))).to(pred.scalar_type()));
+    const at::Tensor decoded = ForwardInChunks(kForwardChunkRows, [&](const at::Tensor& c, const at::Tensor& t, const at::Tensor& k) {
+      return mae_->Decode(c, mae_->ApplyKeepMask(t, k)).to(pred.scalar_type());
+    }, cls, grid_tokens, keep.index_select(0, idx));
+    pred.index_copy_(0, idx, decoded);
   }
 
   // Latent payloads: every tile of every such packet through one codec decoder forward.
@@ -225,8 +228,10 @@ std::vector<absl::StatusOr<DecodedImage>> PacketDecoder::DecodeBatch(const std::
         ids.push_back(KeptIndices(keep[rows.back()]));
       }
       ComputePrecisionScope precision(compute_);
-      pred.index_copy_(0, at::tensor(rows, at::kLong),
-                       mae_->DecodeVisible(all.index_select(0, local), at::stack(ids)).to(pred.scalar_type()));
+      const at::Tensor decoded = ForwardInChunks(kForwardChunkRows, [&](const at::Tensor& x, const at::Tensor& i) {
+        return mae_->DecodeVisible(x, i).to(pred.scalar_type());
+      }, all.index_select(0, local), at::stack(ids));
+      pred.index_copy_(0, at::tensor(rows, at::kLong), decoded);
     }
   }
 

@@ -1,3 +1,4 @@
+#include "core/ops/chunked.h"
 #include "core/pipeline/packet_encoder.h"
 
 #include <ATen/ATen.h>
@@ -163,7 +164,9 @@ std::vector<absl::StatusOr<EncodedImage>> PacketEncoder::EncodeBatch(const std::
   at::Tensor probs;  // (tiles, L)
   if (!masker_in.empty()) {
     ComputePrecisionScope precision(compute_);
-    probs = at::sigmoid(masker_->forward(at::cat(masker_in)).to(at::kFloat));
+    probs = ForwardInChunks(kForwardChunkRows, [&](const at::Tensor& x) {
+      return at::sigmoid(masker_->forward(x).to(at::kFloat));
+    }, at::cat(masker_in));
   }
   std::vector<EncodedImage> out(plans.size());
   for (size_t i = 0; i < plans.size(); ++i) {
@@ -191,7 +194,9 @@ std::vector<absl::StatusOr<EncodedImage>> PacketEncoder::EncodeBatch(const std::
   at::Tensor tokens;  // (feature_tiles, 1+L, D) decoder-space tokens, cls first
   if (!encoder_in.empty()) {
     ComputePrecisionScope precision(compute_);
-    tokens = mae_->EmbedForDecoder(mae_->EncodeFull(at::cat(encoder_in))).to(at::kFloat);
+    tokens = ForwardInChunks(kForwardChunkRows, [&](const at::Tensor& x) {
+      return mae_->EmbedForDecoder(mae_->EncodeFull(x)).to(at::kFloat);
+    }, at::cat(encoder_in));
   }
   at::Tensor latents;  // (latent_tiles, L, C)
   if (!latent_in.empty()) latents = latent_->Analyze(at::cat(latent_in));
