@@ -32,7 +32,10 @@ absl::StatusOr<std::shared_ptr<ReceiverPool>> ReceiverPool::Create(const std::st
 }
 
 ReceiverPool::ReceiverPool(std::vector<ReceiverTarget> targets, ReceiverChannelFactory factory, PoolOptions options)
-    : targets_(std::move(targets)), factory_(std::move(factory)), options_(std::move(options)) {}
+    : targets_(std::move(targets)),
+      has_dns_(std::any_of(targets_.begin(), targets_.end(), [](const ReceiverTarget& t) { return t.dns; })),
+      factory_(std::move(factory)),
+      options_(std::move(options)) {}
 
 ReceiverPool::~ReceiverPool() = default;
 
@@ -50,14 +53,12 @@ std::shared_ptr<ReceiverPool::Member> ReceiverPool::MemberFor(const std::string&
 
 void ReceiverPool::Refresh(bool urgent) {
   const auto now = Steady::now();
-  bool has_dns = false;
-  for (const ReceiverTarget& t : targets_) has_dns |= t.dns;
   {
     std::lock_guard<std::mutex> lock(mu_);
     // A lookup is due on schedule, or soon after every receiver failed (one may have moved).
     const auto every = urgent ? std::min<std::chrono::milliseconds>(options_.resolve_every, std::chrono::milliseconds(500))
                               : options_.resolve_every;
-    if (resolved_at_ != Steady::time_point{} && (!has_dns || now - resolved_at_ < every)) return;
+    if (resolved_at_ != Steady::time_point{} && (!has_dns_ || now - resolved_at_ < every)) return;
   }
   std::unique_lock<std::mutex> resolving(resolve_mu_, std::try_to_lock);
   if (!resolving.owns_lock()) return;

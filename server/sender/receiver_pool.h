@@ -67,6 +67,7 @@ class ReceiverPool {
   std::shared_ptr<Member> MemberFor(const std::string& address, const std::string& tls_name);
 
   const std::vector<ReceiverTarget> targets_;
+  const bool has_dns_;  // some target is a dns: name (only then is anything looked up again)
   const ReceiverChannelFactory factory_;
   const PoolOptions options_;
   std::mutex resolve_mu_;  // one lookup at a time (others go on with the current members)

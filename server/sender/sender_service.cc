@@ -153,19 +153,21 @@ absl::Status SenderService::Process(grpc::ServerContext* context, const v1::Send
 
 absl::Status SenderService::ProcessNoThrow(grpc::ServerContext* context, const v1::SendRequest& request,
                                            v1::SendReply* reply) {
+  const auto t0 = Clock::now();
+  absl::Status s;
   try {
-    return Process(context, request, reply);
+    s = Process(context, request, reply);
   } catch (const std::exception& e) {  // a LibTorch error must not take the daemon down
-    return absl::InternalError(absl::StrCat("sender failed: ", e.what()));
+    s = absl::InternalError(absl::StrCat("sender failed: ", e.what()));
   }
+  Record(s, *reply, MsSince(t0) / 1000.0);
+  return s;
 }
 
 grpc::Status SenderService::Send(grpc::ServerContext* context, const v1::SendRequest* request,
                                  v1::SendReply* reply) {
   if (grpc::Status s = token_.Check(*context); !s.ok()) return s;
-  const auto t0 = Clock::now();
   const absl::Status s = ProcessNoThrow(context, *request, reply);
-  Record(s, *reply, MsSince(t0) / 1000.0);
   if (!s.ok()) spdlog::warn("send '{}' from {}: {}", request->id(), context->peer(), s.ToString());
   return ToGrpcStatus(s);
 }
@@ -176,9 +178,7 @@ grpc::Status SenderService::SendStream(grpc::ServerContext* context,
   v1::SendRequest request;
   while (stream->Read(&request)) {
     v1::SendReply reply;
-    const auto t0 = Clock::now();
     const absl::Status s = ProcessNoThrow(context, request, &reply);
-    Record(s, reply, MsSince(t0) / 1000.0);
     // A stream has one final status: the first failing image ends it, naming the image.
     if (!s.ok()) return ToGrpcStatus(absl::Status(s.code(), absl::StrCat("image '", request.id(), "': ", s.message())));
     if (!stream->Write(reply)) break;

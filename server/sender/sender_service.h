@@ -47,7 +47,7 @@ class SenderService final : public v1::Sender::Service {
  private:
   // One image end to end; the status is what the client sees.
   absl::Status Process(grpc::ServerContext* context, const v1::SendRequest& request, v1::SendReply* reply);
-  // Process(), with exceptions (LibTorch errors) turned into INTERNAL.
+  // Process(), with exceptions (LibTorch errors) turned into INTERNAL; counted in metrics_.
   absl::Status ProcessNoThrow(grpc::ServerContext* context, const v1::SendRequest& request, v1::SendReply* reply);
   // Counts a finished request and its stages in metrics_.
   void Record(const absl::Status& status, const v1::SendReply& reply, double seconds);
