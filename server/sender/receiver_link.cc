@@ -66,7 +66,7 @@ void ReceiverLink::Drop(const std::shared_ptr<Stream>& s, const std::string& rea
 }
 
 absl::StatusOr<std::shared_ptr<ReceiverLink::Stream>> ReceiverLink::Connect(
-    std::chrono::system_clock::time_point deadline) {
+    std::chrono::system_clock::time_point deadline, const std::function<bool()>& cancelled) {
   std::unique_lock<std::mutex> lock(mu_);
   if (stream_) return stream_;
   for (auto it = readers_.begin(); it != readers_.end();) {
@@ -78,9 +78,12 @@ absl::StatusOr<std::shared_ptr<ReceiverLink::Stream>> ReceiverLink::Connect(
     it = readers_.erase(it);
   }
   const auto wait_until = std::min(deadline, std::chrono::system_clock::now() + options_.connect_timeout);
-  if (!channel_->WaitForConnected(wait_until)) {
-    last_error_ = "cannot connect";
-    return absl::UnavailableError(absl::StrCat("receiver ", address_, " unreachable (connection failed or timed out)"));
+  while (!channel_->WaitForConnected(std::min(wait_until, std::chrono::system_clock::now() + std::chrono::milliseconds(100)))) {
+    if (cancelled && cancelled()) return absl::CancelledError("the caller went away while connecting to the receiver");
+    if (std::chrono::system_clock::now() >= wait_until) {
+      last_error_ = "cannot connect";
+      return absl::UnavailableError(absl::StrCat("receiver ", address_, " unreachable (connection failed or timed out)"));
+    }
   }
   auto s = std::make_shared<Stream>();
   AttachToken(&s->context, options_.token);
@@ -131,7 +134,7 @@ absl::StatusOr<v1::Ack> ReceiverLink::DeliverOnce(const v1::Packet& packet,
         absl::StrCat("the packet for '", packet.id(), "' is ", bytes, " bytes, over the receiver's message limit of ",
                      options_.max_packet_bytes, " (--receiver_max_message_bytes, = the receiver's --max_message_bytes): "
                      "send a smaller image or a more compact payload (latent, or a lower keep ratio)"));
-  absl::StatusOr<std::shared_ptr<Stream>> s = Connect(deadline);
+  absl::StatusOr<std::shared_ptr<Stream>> s = Connect(deadline, cancelled);
   if (!s.ok()) return s.status();
   auto promise = std::make_shared<std::promise<absl::StatusOr<v1::Ack>>>();
   std::future<absl::StatusOr<v1::Ack>> future = promise->get_future();

@@ -55,7 +55,10 @@ class ReceiverLink {
 
  private:
   struct Stream;  // one Deliver call: context, reader thread, waiting callers
-  absl::StatusOr<std::shared_ptr<Stream>> Connect(std::chrono::system_clock::time_point deadline);
+  // The current stream, or a new one; waits for the channel in 0.1 s slices, so a caller that is
+  // `cancelled` (may be null) is let go (CANCELLED) instead of waiting out the connect timeout.
+  absl::StatusOr<std::shared_ptr<Stream>> Connect(std::chrono::system_clock::time_point deadline,
+                                                  const std::function<bool()>& cancelled);
   void Drop(const std::shared_ptr<Stream>& stream, const std::string& reason);
 
   std::string address_;
