@@ -45,8 +45,9 @@ absl::Status LatentRows(const BenchConfig& c, const PacketEncoder& encoder, cons
     KeepSource source;
     const char* method;
   };
-  std::vector<std::pair<Source, double>> selections = {{{KeepSource::kMasker, "all"}, 1.0}};
-  for (double ratio : c.latent_keep_ratios)
+  // The conv codec codes every position of its own tiles: one row per level, no selections.
+  std::vector<std::pair<Source, double>> selections = {{{KeepSource::kMasker, coder.is_conv() ? "conv" : "all"}, 1.0}};
+  for (double ratio : coder.is_conv() ? std::vector<double>{} : c.latent_keep_ratios)
     for (Source s : {Source{KeepSource::kMasker, "masker"}, Source{KeepSource::kRandom, "random"},
                      Source{KeepSource::kUniformGrid, "grid"}})
       if (ratio < 1.0 && (c.latent_baselines || s.source == KeepSource::kMasker)) selections.push_back({s, ratio});
@@ -87,9 +88,7 @@ int RunBench(const BenchConfig& c) {
   }
   std::shared_ptr<const LatentCoder> latent;
   if (!c.codec_checkpoint.empty()) {
-    absl::StatusOr<LatentCodec> codec = LoadLatentCodec(c.codec_checkpoint);
-    absl::StatusOr<std::shared_ptr<const LatentCoder>> coder =
-        codec.ok() ? LatentCoder::Create(*codec, c.compute) : codec.status();
+    absl::StatusOr<std::shared_ptr<const LatentCoder>> coder = LoadLatentCoder(c.codec_checkpoint, c.compute);
     if (!coder.ok()) {
       std::fprintf(stderr, "mt-client bench: --codec_checkpoint: %s\n", coder.status().ToString().c_str());
       return 1;

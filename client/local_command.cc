@@ -72,14 +72,13 @@ absl::StatusOr<std::shared_ptr<const LatentCoder>> LoadCoder(const LocalConfig& 
   if (c.codec_checkpoint.empty() || !std::filesystem::exists(c.codec_checkpoint))
     return absl::NotFoundError(absl::StrCat("--codec_checkpoint '", c.codec_checkpoint,
                                             "' does not exist; payload latent needs an exported codec"));
-  absl::StatusOr<LatentCodec> codec = LoadLatentCodec(c.codec_checkpoint);
-  if (!codec.ok()) return codec.status();
-  const MaskedAutoencoderOptions& o = (*codec)->options().mae;
-  if (o.img_size != mae.img_size || o.patch_size != mae.patch_size)
-    return absl::FailedPreconditionError(absl::StrCat("--codec_checkpoint is for ", o.img_size, "px tiles of ",
-                                                      o.patch_size, "px patches; the MAE and masker use ",
+  absl::StatusOr<std::shared_ptr<const LatentCoder>> coder = LoadLatentCoder(c.codec_checkpoint, c.compute);
+  if (!coder.ok()) return coder.status();
+  if (!(*coder)->is_conv() && ((*coder)->tile_size() != mae.img_size || (*coder)->patch_size() != mae.patch_size))
+    return absl::FailedPreconditionError(absl::StrCat("--codec_checkpoint is for ", (*coder)->tile_size(), "px tiles of ",
+                                                      (*coder)->patch_size(), "px patches; the MAE and masker use ",
                                                       mae.img_size, " / ", mae.patch_size));
-  return LatentCoder::Create(*codec, c.compute);
+  return coder;
 }
 
 // Writes <stem>_grid.png and <stem>_recon.png; false after saying why.

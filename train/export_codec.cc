@@ -88,4 +88,28 @@ absl::Status ExportCodec(const CodecExportArgs& args) {
   return SaveCheckpoint(args.out, *codec);
 }
 
+absl::Status ExportConvCodec(const CodecExportArgs& args) {
+  absl::StatusOr<ConvCodec> codec = LoadConvCodec(args.ckpt_path);
+  if (!codec.ok()) return codec.status();
+  if (!args.steps.empty())
+    return absl::InvalidArgumentError("--steps is for the MAE codec: a conv codec's levels and steps are learned");
+  (*codec)->eval();
+  (*codec)->BuildTables();
+  log::info("conv codec: {} rate levels, tables up to {} entries", (*codec)->options().levels,
+            (*codec)->options().table_width);
+  if (args.context_data != "none") {
+    absl::StatusOr<std::vector<at::Tensor>> images = LoadFolder(args.context_data);
+    if (!images.ok()) return images.status();
+    ContextFitOptions fit;
+    fit.buckets = args.context_buckets;
+    log::info("fitting spatial-context tables ({} buckets) to the latents of {} photos in {}", fit.buckets,
+              images->size(), args.context_data);
+    absl::Status s = FitContextTables(*codec, *images, fit, [](size_t done, size_t total) {
+      log::info("  context fit: {}/{} photos", done, total);
+    });
+    if (!s.ok()) return s;
+  }
+  return SaveCheckpoint(args.out, *codec);
+}
+
 }  // namespace mt::train_cli

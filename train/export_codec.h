@@ -19,5 +19,8 @@ struct CodecExportArgs {
 // Loads ckpt_path, builds the tables and writes `out`. INVALID_ARGUMENT for malformed --steps or
 // buckets; NOT_FOUND when context_data has no images; errors of loading and saving as they are.
 absl::Status ExportCodec(const CodecExportArgs& args);
+// The same for a conv codec checkpoint (kind conv_codec): tables of its learned levels (--steps
+// is refused), then the context fit.
+absl::Status ExportConvCodec(const CodecExportArgs& args);
 
 }  // namespace mt::train_cli

@@ -23,6 +23,7 @@
 #include "core/train/data_parallel.h"
 #include "core/train/fit_loop.h"
 #include "core/train/codec_task.h"
+#include "core/train/conv_codec_task.h"
 #include "core/train/mae_task.h"
 #include "core/train/masker_task.h"
 #include "core/train/run_directory.h"
@@ -155,14 +156,14 @@ absl::Status Export(const Args& args) {
     if (!m.ok()) return m.status();
     return mt::SaveCheckpoint(args.out, *m, storage);
   }
-  if (info->kind == "codec") {
+  if (info->kind == "codec" || info->kind == "conv_codec") {
     mt::train_cli::CodecExportArgs codec;
     codec.ckpt_path = args.ckpt_path;
     codec.out = args.out;
     codec.steps = args.steps;
     codec.context_data = args.context_data;
     codec.context_buckets = args.context_buckets;
-    return mt::train_cli::ExportCodec(codec);
+    return info->kind == "codec" ? mt::train_cli::ExportCodec(codec) : mt::train_cli::ExportConvCodec(codec);
   }
   absl::StatusOr<mt::Masker> m = mt::LoadMasker(args.ckpt_path);
   if (!m.ok()) return m.status();
@@ -239,6 +240,10 @@ int main(int argc, char** argv) {
                                                     config->data.kind != "stl10")
       return Fail(absl::InvalidArgumentError(absl::StrCat("config key 'data.init_args.img_size' (", config->data.img_size,
                                                           ") must equal the MAE's img_size (", s, ")")));
+    task = std::move(*t);
+  } else if (config->model_class == mt::kConvCodecTaskClass) {
+    absl::StatusOr<std::unique_ptr<mt::ConvCodecTask>> t = mt::ConvCodecTask::Create(config->conv_codec);
+    if (!t.ok()) return Fail(t.status());
     task = std::move(*t);
   } else {
     absl::StatusOr<std::unique_ptr<mt::MaskerTask>> t = mt::MaskerTask::Create(config->masker);

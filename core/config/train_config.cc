@@ -9,6 +9,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "core/config/conv_codec_config.h"
 #include "core/config/model_config.h"
 
 namespace mt {
@@ -116,6 +117,25 @@ absl::Status Prefixed(const absl::Status& s, const std::string& path) {
   return absl::Status(s.code(), absl::StrCat("in '", path, "': ", s.message()));
 }
 
+// model.init_args of mt.ConvCodecTraining.
+absl::Status ReadConvCodecArgs(const YAML::Node& args, ConvCodecTaskConfig* m, std::vector<std::string>* warnings) {
+  std::string model_yaml;
+  absl::Status s = ReadInitArgs(
+      args, "model.init_args", &IsConvCodecOptionKey,
+      {{"init_checkpoint", Scalar(&m->init_checkpoint)}, {"lambda_max", Scalar(&m->lambda_max)},
+       {"lambda_min", Scalar(&m->lambda_min)}, {"base_lr", Scalar(&m->base_lr)}, {"lr", Scalar(&m->lr)},
+       {"weight_decay", Scalar(&m->weight_decay)}, {"beta1", Scalar(&m->beta1)}, {"beta2", Scalar(&m->beta2)},
+       {"warmup_fraction", Scalar(&m->warmup_fraction)}},
+      &model_yaml, warnings);
+  if (!s.ok()) return s;
+  absl::StatusOr<ConvCodecOptions> o = ConvCodecOptionsFromYaml(model_yaml);
+  if (!o.ok()) return Prefixed(o.status(), "model.init_args");
+  m->model = *o;
+  if (!(m->lambda_min > 0 && m->lambda_max >= m->lambda_min))
+    return absl::InvalidArgumentError("config keys 'model.init_args.lambda_min/lambda_max' need 0 < lambda_min <= lambda_max");
+  return absl::OkStatus();
+}
+
 // model.init_args of mt.CodecTraining (the MAE options come from mae_checkpoint, not the config).
 absl::Status ReadCodecArgs(const YAML::Node& args, CodecTaskConfig* m, std::vector<std::string>* warnings) {
   std::string model_yaml;
@@ -190,7 +210,7 @@ absl::StatusOr<TrainConfig> ParseTrainConfig(const YamlConfig& config) {
   // model: class_path decides which init_args are valid.
   YAML::Node model_args;
   if (absl::Status s = ReadSection(model, "model",
-                                   {{"class_path", OneOf(&c.model_class, {kMaeTaskClass, kMaskerTaskClass, kCodecTaskClass})},
+                                   {{"class_path", OneOf(&c.model_class, {kMaeTaskClass, kMaskerTaskClass, kCodecTaskClass, kConvCodecTaskClass})},
                                     {"init_args", [&](const YAML::Node& n, const std::string&) {
                                        model_args = n;
                                        return absl::OkStatus();
@@ -200,7 +220,7 @@ absl::StatusOr<TrainConfig> ParseTrainConfig(const YamlConfig& config) {
     return s;
   if (c.model_class.empty())
     return absl::InvalidArgumentError(absl::StrCat("config key 'model.class_path' is required (", kMaeTaskClass,
-                                                   ", ", kMaskerTaskClass, " or ", kCodecTaskClass, ")"));
+                                                   ", ", kMaskerTaskClass, ", ", kCodecTaskClass, " or ", kConvCodecTaskClass, ")"));
   std::string model_yaml;
   if (c.model_class == kMaeTaskClass) {
     MaeTaskConfig& m = c.mae;
@@ -219,6 +239,8 @@ absl::StatusOr<TrainConfig> ParseTrainConfig(const YamlConfig& config) {
       return absl::InvalidArgumentError("config key 'model.init_args.mask_ratio' must be in (0, 1)");
   } else if (c.model_class == kCodecTaskClass) {
     if (absl::Status s = ReadCodecArgs(model_args, &c.codec, &c.warnings); !s.ok()) return s;
+  } else if (c.model_class == kConvCodecTaskClass) {
+    if (absl::Status s = ReadConvCodecArgs(model_args, &c.conv_codec, &c.warnings); !s.ok()) return s;
   } else {
     MaskerTaskConfig& m = c.masker;
     TemperatureScheduleOptions& t = m.temperature;
@@ -289,15 +311,22 @@ absl::StatusOr<TrainConfig> ParseTrainConfig(const YamlConfig& config) {
     return absl::InvalidArgumentError("set 'trainer.max_epochs' or 'trainer.max_steps'");
   const int64_t model_img = c.model_class == kMaeTaskClass     ? c.mae.model.img_size
                             : c.model_class == kCodecTaskClass ? d.img_size  // checked against the MAE file by mt-train
+                            : c.model_class == kConvCodecTaskClass ? d.img_size  // any multiple of 16 (below)
                                                                : c.masker.model.img_size;
   if ((d.kind == "image_folder" || d.kind == "synthetic" || d.kind == "crop_file") && d.img_size != model_img)
     return absl::InvalidArgumentError(absl::StrCat("config key 'data.init_args.img_size' (", d.img_size,
                                                    ") must equal the model's img_size (", model_img, ")"));
+  if (c.model_class == kConvCodecTaskClass && d.img_size % kConvCodecDownsample != 0)
+    return absl::InvalidArgumentError(absl::StrCat("config key 'data.init_args.img_size' (", d.img_size,
+                                                   ") must be a multiple of ", kConvCodecDownsample, " for the conv codec"));
   if (!c.trainer.max_time.empty() && MaxTimeSeconds(c.trainer.max_time) < 0)
     return absl::InvalidArgumentError(absl::StrCat("config key 'trainer.max_time' must be DD:HH:MM:SS, got '",
                                                    c.trainer.max_time, "'"));
   if (c.name.empty())
-    c.name = c.model_class == kMaeTaskClass ? "mae" : c.model_class == kCodecTaskClass ? "codec" : "masker";
+    c.name = c.model_class == kMaeTaskClass         ? "mae"
+             : c.model_class == kCodecTaskClass     ? "codec"
+             : c.model_class == kConvCodecTaskClass ? "conv_codec"
+                                                    : "masker";
   return c;
 }
 

@@ -8,6 +8,7 @@
 #include "absl/status/statusor.h"
 #include "core/config/yaml_config.h"
 #include "core/masking/temperature_schedule.h"
+#include "core/model/conv_codec.h"
 #include "core/model/latent_codec.h"
 #include "core/model/mae.h"
 #include "core/model/masker.h"
@@ -84,6 +85,20 @@ struct CodecTaskConfig {
   double warmup_fraction = 0.05;   // linear warmup over this fraction of steps, then linear decay
 };
 
+// Rate–distortion training of the conv transform codec (mt.ConvCodecTraining): each step one
+// level s, loss = bpp + λ_s·255²·MSE with λ geometric from lambda_max (level 0) to lambda_min.
+struct ConvCodecTaskConfig {
+  ConvCodecOptions model;          // hidden_channels, latent_channels, levels, tile_size
+  std::string init_checkpoint;     // optional conv codec (training or exported) to start from
+  double lambda_max = 0.0932;      // λ of level 0 (finest; CompressAI's quality-7 MSE point)
+  double lambda_min = 0.0018;      // λ of the last level (CompressAI's quality 1)
+  double base_lr = 1e-4;           // lr = base_lr · effective_batch / 256
+  double lr = 0.0;                 // if > 0, used as is
+  double weight_decay = 0.0;       // transform codecs train without decay (CompressAI: plain Adam)
+  double beta1 = 0.9, beta2 = 0.999;
+  double warmup_fraction = 0.02;   // linear warmup over this fraction of steps, then linear decay
+};
+
 struct DataConfig {
   std::string kind;                // cifar10 | stl10 | image_folder | synthetic
   std::string data_dir;            // dataset root
@@ -98,10 +113,11 @@ struct TrainConfig {
   int64_t seed_everything = 0;
   std::string name;                // run name (default: from the model class)
   TrainerConfig trainer;
-  std::string model_class;         // mt.MaePretraining | mt.MaskerTraining | mt.CodecTraining
+  std::string model_class;         // mt.MaePretraining | mt.MaskerTraining | mt.CodecTraining | mt.ConvCodecTraining
   MaeTaskConfig mae;
   MaskerTaskConfig masker;
   CodecTaskConfig codec;
+  ConvCodecTaskConfig conv_codec;
   DataConfig data;
   std::vector<std::string> warnings;  // one line per unsupported-but-harmless key
 };
@@ -109,6 +125,7 @@ struct TrainConfig {
 inline constexpr char kMaeTaskClass[] = "mt.MaePretraining";
 inline constexpr char kMaskerTaskClass[] = "mt.MaskerTraining";
 inline constexpr char kCodecTaskClass[] = "mt.CodecTraining";
+inline constexpr char kConvCodecTaskClass[] = "mt.ConvCodecTraining";
 
 // "DD:HH:MM:SS" → seconds, or −1 if malformed.
 double MaxTimeSeconds(const std::string& text);

@@ -8,6 +8,7 @@
 #include <set>
 
 #include "absl/strings/str_cat.h"
+#include "core/config/conv_codec_config.h"
 #include "core/config/model_config.h"
 #include "core/io/atomic_file.h"
 
@@ -16,7 +17,7 @@ namespace {
 
 constexpr char kMaeKind[] = "mae";
 constexpr char kMaskerKind[] = "masker";
-constexpr char kCodecKind[] = "codec";
+constexpr const char* kCodecKind = kLatentCodecKind;
 
 // Mirrors Module::save, optionally storing floating tensors as fp16.
 void WriteModule(const torch::nn::Module& module, torch::serialize::OutputArchive& archive,
@@ -184,6 +185,14 @@ absl::Status SaveCheckpoint(const std::string& path, LatentCodec& model, const A
   return Save(path, *model, kCodecKind, ToYaml(model->options()), WeightStorage::kFloat32, trainer_state);
 }
 
+absl::Status SaveCheckpoint(const std::string& path, ConvCodec& model) {
+  return Save(path, *model, kConvCodecKind, ToYaml(model->options()), WeightStorage::kFloat32, nullptr);
+}
+
+absl::Status SaveCheckpoint(const std::string& path, ConvCodec& model, const ArchiveWriter& trainer_state) {
+  return Save(path, *model, kConvCodecKind, ToYaml(model->options()), WeightStorage::kFloat32, trainer_state);
+}
+
 absl::Status LoadCheckpointInto(const std::string& path, const std::string& kind, torch::nn::Module& model,
                                 const ArchiveReader& trainer_state) {
   torch::serialize::InputArchive archive;
@@ -225,6 +234,10 @@ absl::StatusOr<Masker> LoadMasker(const std::string& path) {
 
 absl::StatusOr<LatentCodec> LoadLatentCodec(const std::string& path) {
   return Load<LatentCodec, LatentCodecOptions>(path, kCodecKind, &LatentCodecOptionsFromYaml);
+}
+
+absl::StatusOr<ConvCodec> LoadConvCodec(const std::string& path) {
+  return Load<ConvCodec, ConvCodecOptions>(path, kConvCodecKind, &ConvCodecOptionsFromYaml);
 }
 
 }  // namespace mt

@@ -1,6 +1,6 @@
 // Model checkpoints: weights + the options that built them, in a TorchScript
 // archive (torch::save format) that Python can open with torch.jit.load.
-// Layout: top-level attributes `mt_format` (int), `mt_kind` ("mae" | "masker" | "codec"),
+// Layout: top-level attributes `mt_format` (int), `mt_kind` ("mae" | "masker" | "codec" | "conv_codec"),
 // `mt_config` (YAML of the options); submodule `model` holds the weights
 // under their module names (patch_embed.proj.weight, blocks.0.attn.qkv.weight, …).
 #pragma once
@@ -13,6 +13,7 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "core/model/conv_codec.h"
 #include "core/model/latent_codec.h"
 #include "core/model/mae.h"
 #include "core/model/masker.h"
@@ -36,6 +37,7 @@ absl::Status SaveCheckpoint(const std::string& path, Masker& model,
                             WeightStorage storage = WeightStorage::kFloat32);
 // Codecs are always stored in fp32 (their coding tables must not be rounded).
 absl::Status SaveCheckpoint(const std::string& path, LatentCodec& model);
+absl::Status SaveCheckpoint(const std::string& path, ConvCodec& model);
 
 // Extra entries a trainer stores beside the weights (optimizer state, counters), under the
 // top-level key `trainer`. Readers that do not know them ignore them.
@@ -46,6 +48,7 @@ absl::Status SaveCheckpoint(const std::string& path, MaskedAutoencoder& model, W
 absl::Status SaveCheckpoint(const std::string& path, Masker& model, WeightStorage storage,
                             const ArchiveWriter& trainer_state);
 absl::Status SaveCheckpoint(const std::string& path, LatentCodec& model, const ArchiveWriter& trainer_state);
+absl::Status SaveCheckpoint(const std::string& path, ConvCodec& model, const ArchiveWriter& trainer_state);
 
 // Loads weights into an existing model of kind `kind` ("mae" | "masker") whose shapes must
 // match, then hands the `trainer` archive to `trainer_state` (FAILED_PRECONDITION if absent).
@@ -60,5 +63,10 @@ absl::StatusOr<CheckpointInfo> ReadCheckpointInfo(const std::string& path);
 absl::StatusOr<MaskedAutoencoder> LoadMae(const std::string& path);
 absl::StatusOr<Masker> LoadMasker(const std::string& path);
 absl::StatusOr<LatentCodec> LoadLatentCodec(const std::string& path);
+absl::StatusOr<ConvCodec> LoadConvCodec(const std::string& path);
+
+// Checkpoint kinds of the two latent codecs.
+inline constexpr char kLatentCodecKind[] = "codec";
+inline constexpr char kConvCodecKind[] = "conv_codec";
 
 }  // namespace mt

@@ -70,12 +70,18 @@ at::Tensor FactorizedPriorImpl::Likelihood(const at::Tensor& values, const at::T
 }
 
 std::vector<ChannelPmf> FactorizedPriorImpl::IntegerPmfs(double step, double tail_mass, int32_t max_symbol) {
-  TORCH_CHECK(step > 0 && max_symbol > 0, "IntegerPmfs needs step > 0 and max_symbol > 0");
-  torch::NoGradGuard no_grad;
+  return IntegerPmfs(std::vector<double>(static_cast<size_t>(options_.channels), step), tail_mass, max_symbol);
+}
+
+std::vector<ChannelPmf> FactorizedPriorImpl::IntegerPmfs(const std::vector<double>& steps, double tail_mass,
+                                                         int32_t max_symbol) {
   const int64_t c = options_.channels, n = 2 * max_symbol + 1;
-  // CDF at every bin edge (q ± ½)·Δ, in double so the table does not depend on float rounding.
-  at::Tensor edges = (at::arange(-max_symbol, max_symbol + 2, at::kDouble) - 0.5) * step;
-  at::Tensor x = edges.view({1, 1, -1}).expand({c, 1, -1}).contiguous();
+  TORCH_CHECK(static_cast<int64_t>(steps.size()) == c && max_symbol > 0, "IntegerPmfs needs C steps and max_symbol > 0");
+  for (double s : steps) TORCH_CHECK(s > 0, "IntegerPmfs needs steps > 0");
+  torch::NoGradGuard no_grad;
+  // CDF at every bin edge (q ± ½)·Δ_c, in double so the table does not depend on float rounding.
+  at::Tensor edges = at::arange(-max_symbol, max_symbol + 2, at::kDouble) - 0.5;
+  at::Tensor x = (edges.view({1, 1, -1}) * at::tensor(steps, at::kDouble).view({c, 1, 1})).contiguous();
   at::Tensor cdf = at::sigmoid(CumulativeLogits(x.cpu(), ToDouble(matrices_), ToDouble(biases_), ToDouble(factors_)))
                        .squeeze(1).cpu();  // (C, n + 1)
   std::vector<ChannelPmf> out(static_cast<size_t>(c));

@@ -42,6 +42,9 @@ class FactorizedPriorImpl : public torch::nn::Module {
   // Probabilities of every integer symbol q (bin centre q·Δ) per channel, trimmed to the
   // symbols holding all but `tail_mass` of each channel's mass (at most max_symbols bins).
   std::vector<ChannelPmf> IntegerPmfs(double step, double tail_mass = 1e-6, int32_t max_symbol = 1024);
+  // The same with one step per channel (steps.size() == C, each > 0).
+  std::vector<ChannelPmf> IntegerPmfs(const std::vector<double>& steps, double tail_mass = 1e-6,
+                                      int32_t max_symbol = 1024);
 
   const FactorizedPriorOptions& options() const { return options_; }
 

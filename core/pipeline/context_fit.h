@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "absl/status/status.h"
+#include "core/model/conv_codec.h"
 #include "core/model/latent_codec.h"
 
 namespace mt {
@@ -26,6 +27,10 @@ struct ContextFitOptions {
 // levels (BuildTables first) or there are no images; INVALID_ARGUMENT for buckets outside
 // [1, kMaxContextBuckets]. progress(images done, images) after each image when given.
 absl::Status FitContextTables(LatentCodec& codec, const std::vector<at::Tensor>& images, const ContextFitOptions& options,
+                              const std::function<void(size_t, size_t)>& progress = nullptr);
+// The same for the conv codec: its tile_size tiles, every level's per-channel steps (after
+// BuildTables).
+absl::Status FitContextTables(ConvCodec& codec, const std::vector<at::Tensor>& images, const ContextFitOptions& options,
                               const std::function<void(size_t, size_t)>& progress = nullptr);
 
 }  // namespace mt

@@ -9,6 +9,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "core/entropy/latent_stream.h"
+#include "core/io/checkpoint.h"
 #include "core/io/fingerprint.h"
 
 namespace mt {
@@ -67,36 +68,92 @@ absl::StatusOr<std::shared_ptr<const LatentCoder>> LatentCoder::Create(LatentCod
   if (levels == 0)
     return absl::FailedPreconditionError(
         "the codec checkpoint holds no coding tables (a training checkpoint? run `mt-train export --ckpt_path ... --out ...`)");
-  auto coder = std::shared_ptr<LatentCoder>(new LatentCoder(codec, compute));
+  auto coder = std::shared_ptr<LatentCoder>(new LatentCoder(compute));
+  coder->codec_ = codec;
+  const LatentCodecOptions& o = codec->options();
+  coder->tile_size_ = o.mae.img_size;
+  coder->patch_size_ = o.mae.patch_size;
+  coder->channels_ = o.latent_channels;
   for (int64_t s = 0; s < levels; ++s) {
     coder->steps_.push_back(codec->step(s));
     if (!(coder->steps_.back() > 0) || !std::isfinite(coder->steps_.back()))
       return absl::FailedPreconditionError(absl::StrCat("codec step level ", s, " has step ", coder->steps_.back()));
+    coder->channel_steps_.emplace_back(static_cast<size_t>(o.latent_channels), coder->steps_.back());
   }
   absl::StatusOr<std::vector<LatentTables>> tables =
-      codec->options().context_buckets > 0 ? ContextTablesOf(codec) : FactorizedTablesOf(codec);
+      o.context_buckets > 0 ? ContextTablesOf(codec) : FactorizedTablesOf(codec);
   if (!tables.ok()) return tables.status();
   coder->tables_ = *std::move(tables);
   coder->fingerprint_ = ModelFingerprint(*coder->codec_);
   return std::shared_ptr<const LatentCoder>(coder);
 }
 
+absl::StatusOr<std::shared_ptr<const LatentCoder>> LatentCoder::Create(ConvCodec codec, ComputePrecision compute) {
+  codec->eval();
+  absl::StatusOr<std::vector<LatentTables>> tables = codec->tables->Tables();
+  if (!tables.ok()) return tables.status();
+  const ConvCodecOptions o = codec->options();
+  auto coder = std::shared_ptr<LatentCoder>(new LatentCoder(compute));
+  coder->conv_ = codec;
+  coder->tile_size_ = o.tile_size;
+  coder->patch_size_ = kConvCodecDownsample;
+  coder->channels_ = o.latent_channels;
+  const at::Tensor steps = codec->Steps().detach().to(at::kDouble).contiguous();
+  for (int64_t s = 0; s < o.levels; ++s) {
+    const double* row = steps[s].data_ptr<double>();
+    std::vector<double> level(row, row + o.latent_channels);
+    double sum = 0;
+    for (size_t c = 0; c < level.size(); ++c) {
+      if (!(level[c] > 0) || !std::isfinite(level[c]))
+        return absl::FailedPreconditionError(absl::StrCat("codec level ", s, " channel ", c, " has step ", level[c]));
+      sum += level[c];
+    }
+    coder->steps_.push_back(sum / static_cast<double>(level.size()));
+    coder->channel_steps_.push_back(std::move(level));
+  }
+  for (const LatentTables& t : *tables)
+    if (static_cast<int64_t>(t.channels()) != o.latent_channels)
+      return absl::FailedPreconditionError("the codec's tables do not match its latent channels");
+  coder->tables_ = *std::move(tables);
+  coder->fingerprint_ = ModelFingerprint(*coder->conv_);
+  return std::shared_ptr<const LatentCoder>(coder);
+}
+
+double LatentCoder::step(int64_t level) const { return steps_.at(static_cast<size_t>(level)); }
+
+// Conv tiles per forward: a 512² tile's first activations are 16 MB each, and slices of a few
+// tiles keep the working set in memory bounds while still batching.
+constexpr int64_t kConvChunkTiles = 4;
+
 at::Tensor LatentCoder::Analyze(const at::Tensor& tiles) const {
   torch::NoGradGuard no_grad;
   ComputePrecisionScope precision(compute_);
+  if (conv_) {
+    return ForwardInChunks(kConvChunkTiles, [&](const at::Tensor& x) {
+      const at::Tensor y = conv_->Analyze(x).to(at::kFloat);  // (n, C, g, g)
+      return y.permute({0, 2, 3, 1}).reshape({y.size(0), -1, y.size(1)}).contiguous();
+    }, tiles);
+  }
   return ForwardInChunks(kForwardChunkRows, [&](const at::Tensor& x) { return codec_->EncodeImages(x).to(at::kFloat); },
                          tiles);
 }
 
 at::Tensor LatentCoder::Quantize(const at::Tensor& y, int64_t level) const {
-  return QuantizeLatents(y, step(level));
+  if (!conv_) return QuantizeLatents(y, step(level));
+  const at::Tensor steps = at::tensor(channel_steps_.at(static_cast<size_t>(level)), at::kDouble).to(at::kFloat);
+  return at::round(y.to(at::kFloat) / steps).clamp(-kMaxLatentSymbol, kMaxLatentSymbol).to(at::kInt);
+}
+
+at::Tensor LatentCoder::Dequantize(const at::Tensor& symbols, int64_t level) const {
+  if (!conv_) return symbols.to(at::kFloat) * step(level);
+  return symbols.to(at::kFloat) * at::tensor(channel_steps_.at(static_cast<size_t>(level)), at::kDouble).to(at::kFloat);
 }
 
 at::Tensor LatentCoder::PatchBits(const at::Tensor& symbols, int64_t level) const {
   const LatentTables& tables = tables_.at(static_cast<size_t>(level));
   at::Tensor q = symbols.to(at::kInt).contiguous();
   const int64_t n = q.size(0), l = q.size(1), c = q.size(2);
-  const int grid = static_cast<int>(codec_->options().mae.grid_size());
+  const int grid = static_cast<int>(this->grid());
   at::Tensor bits = at::zeros({n, l}, at::kDouble);
   double* out = bits.data_ptr<double>();
   LatentTile tile;
@@ -117,7 +174,7 @@ std::string LatentCoder::EncodeTiles(const at::Tensor& symbols, const at::Tensor
   at::Tensor q = symbols.to(at::kInt).contiguous();
   at::Tensor k = keep.to(at::kByte).contiguous();
   const int64_t n = q.size(0), l = q.size(1), c = q.size(2);
-  const int grid = static_cast<int>(codec_->options().mae.grid_size());
+  const int grid = static_cast<int>(this->grid());
   std::vector<LatentTile> tiles(static_cast<size_t>(n));
   for (int64_t t = 0; t < n; ++t) {
     LatentTile& tile = tiles[static_cast<size_t>(t)];
@@ -139,17 +196,16 @@ absl::Status LatentCoder::DecodeTiles(std::string_view stream, int64_t count, in
     return absl::InvalidArgumentError(
         absl::StrCat("latent_level ", level, " is outside the codec's levels 0..", num_levels() - 1));
   const LatentTables& tables = tables_[static_cast<size_t>(level)];
-  const LatentCodecOptions& o = codec_->options();
-  const int64_t n = count, l = o.mae.num_patches(), c = o.latent_channels;
+  const int64_t n = count, l = grid() * grid(), c = channels_;
   if (n < 1) return absl::InvalidArgumentError("a latent stream needs at least one tile");
-  const int grid = static_cast<int>(o.mae.grid_size());
+  const int grid = static_cast<int>(this->grid());
   absl::StatusOr<std::vector<LatentTile>> tiles = DecodeLatentTiles(tables, grid, static_cast<size_t>(n), stream);
   if (!tiles.ok()) return absl::Status(tiles.status().code(), absl::StrCat("latent: ", tiles.status().message()));
   *keep = at::zeros({n, l}, at::kBool);
   *latents = at::zeros({n, l, c}, at::kFloat);
   bool* kp = keep->data_ptr<bool>();
   float* yp = latents->data_ptr<float>();
-  const double delta = step(level);
+  const std::vector<double>& delta = channel_steps_[static_cast<size_t>(level)];
   for (int64_t t = 0; t < n; ++t) {
     const LatentTile* tile = &(*tiles)[static_cast<size_t>(t)];
     size_t next = 0;
@@ -157,7 +213,7 @@ absl::Status LatentCoder::DecodeTiles(std::string_view stream, int64_t count, in
       if (!tile->keep[static_cast<size_t>(i)]) continue;
       kp[t * l + i] = true;
       for (int64_t ch = 0; ch < c; ++ch)
-        yp[(t * l + i) * c + ch] = static_cast<float>(delta * tile->symbols[next++]);
+        yp[(t * l + i) * c + ch] = static_cast<float>(delta[static_cast<size_t>(ch)] * tile->symbols[next++]);
     }
   }
   return absl::OkStatus();
@@ -166,10 +222,34 @@ absl::Status LatentCoder::DecodeTiles(std::string_view stream, int64_t count, in
 at::Tensor LatentCoder::Reconstruct(const at::Tensor& latents, const at::Tensor& keep) const {
   torch::NoGradGuard no_grad;
   ComputePrecisionScope precision(compute_);
+  if (conv_) {
+    const int64_t g = grid();
+    return ForwardInChunks(kConvChunkTiles, [&](const at::Tensor& y) {
+      const at::Tensor grid_latents = y.view({y.size(0), g, g, channels_}).permute({0, 3, 1, 2});
+      return conv_->Synthesize(grid_latents).to(at::kFloat).clamp(0.0, 1.0);
+    }, latents);
+  }
   at::Tensor patches = ForwardInChunks(kForwardChunkRows, [&](const at::Tensor& y, const at::Tensor& k) {
     return codec_->Decode(y, k).to(at::kFloat);
   }, latents, keep);
   return codec_->mae->PatchesToImages(patches).clamp(0.0, 1.0);
+}
+
+absl::StatusOr<std::shared_ptr<const LatentCoder>> LoadLatentCoder(const std::string& path, ComputePrecision compute) {
+  absl::StatusOr<CheckpointInfo> info = ReadCheckpointInfo(path);
+  if (!info.ok()) return info.status();
+  if (info->kind == kConvCodecKind) {
+    absl::StatusOr<ConvCodec> conv = LoadConvCodec(path);
+    if (!conv.ok()) return conv.status();
+    return LatentCoder::Create(*conv, compute);
+  }
+  if (info->kind != kLatentCodecKind)
+    return absl::FailedPreconditionError(absl::StrCat("checkpoint '", path, "' holds a ", info->kind,
+                                                      " model, expected a codec (", kLatentCodecKind, " or ",
+                                                      kConvCodecKind, ")"));
+  absl::StatusOr<LatentCodec> codec = LoadLatentCodec(path);
+  if (!codec.ok()) return codec.status();
+  return LatentCoder::Create(*codec, compute);
 }
 
 }  // namespace mt

@@ -1,6 +1,9 @@
 // The latent payload's model side: tiles → latents → per-tile entropy-coded streams (sender),
-// and streams → latents → reconstructed tiles (receiver), with the integer coding tables a
-// LatentCodec checkpoint stores (one set per quantisation step level).
+// and streams → latents → reconstructed tiles (receiver), with the integer coding tables the
+// codec checkpoint stores (one set per rate level). Two codecs sit behind it: the MAE bottleneck
+// (LatentCodec: 32×32 tiles, one latent per 4×4 patch, a scalar step per level) and the conv
+// transform codec (ConvCodec: tile_size tiles, one latent per 16×16 pixels, per-channel steps).
+// A "patch" below is one latent position: L = grid² per tile.
 // Thread-safety: immutable after Create(); every method is const, runs eval-mode models under
 // NoGradGuard and may be called concurrently.
 #pragma once
@@ -15,6 +18,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "core/entropy/latent_context.h"
+#include "core/model/conv_codec.h"
 #include "core/model/latent_codec.h"
 #include "core/runtime/compute_precision.h"
 
@@ -27,11 +31,16 @@ class LatentCoder {
   // Codes with the codec's spatial-context tables when it has them (latent_context).
   static absl::StatusOr<std::shared_ptr<const LatentCoder>> Create(LatentCodec codec,
                                                                   ComputePrecision compute = ComputePrecision::kFloat32);
+  // The same for a conv transform codec (FAILED_PRECONDITION without tables or with bad steps).
+  static absl::StatusOr<std::shared_ptr<const LatentCoder>> Create(ConvCodec codec,
+                                                                  ComputePrecision compute = ComputePrecision::kFloat32);
 
   // tiles (N, 3, T, T) in [0,1] → latents y (N, L, C) fp32 (full-context encoder + analysis).
   at::Tensor Analyze(const at::Tensor& tiles) const;
   // y (N, L, C) → integer symbols round(y / Δ_level) (N, L, C) int32.
   at::Tensor Quantize(const at::Tensor& y, int64_t level) const;
+  // Symbols (N, L, C) → dequantised latents Δ_level·q (N, L, C) float.
+  at::Tensor Dequantize(const at::Tensor& symbols, int64_t level) const;
   // Ideal bits of each patch's symbols (N, L) under the level's tables (rate control), with every
   // patch of the tile kept (the spatial contexts of the selection actually sent may differ).
   at::Tensor PatchBits(const at::Tensor& symbols, int64_t level) const;
@@ -48,21 +57,38 @@ class LatentCoder {
   at::Tensor Reconstruct(const at::Tensor& latents, const at::Tensor& keep) const;
 
   int64_t num_levels() const { return static_cast<int64_t>(tables_.size()); }
-  double step(int64_t level) const { return steps_.at(static_cast<size_t>(level)); }
+  // Mean step of a level over the channels (the step itself for the MAE codec).
+  double step(int64_t level) const;
   // ModelFingerprint of the whole codec (weights and coding tables).
   const std::string& fingerprint() const { return fingerprint_; }
-  const LatentCodecOptions& options() const { return codec_->options(); }
+  // "mae" (LatentCodec) or "conv" (ConvCodec).
+  const char* kind() const { return conv_ ? "conv" : "mae"; }
+  bool is_conv() const { return static_cast<bool>(conv_); }
+  int64_t tile_size() const { return tile_size_; }    // T: pixels per tile side
+  int64_t patch_size() const { return patch_size_; }  // pixels per latent position side
+  int64_t grid() const { return tile_size_ / patch_size_; }
+  int64_t channels() const { return channels_; }      // C
   // True when the streams use spatial-context tables (not the factorized prior's).
   bool has_context() const { return tables_.empty() ? false : tables_[0].buckets > 0; }
 
  private:
-  LatentCoder(LatentCodec codec, ComputePrecision compute) : codec_(std::move(codec)), compute_(compute) {}
+  explicit LatentCoder(ComputePrecision compute) : compute_(compute) {}
 
-  mutable LatentCodec codec_;  // mutable: LibTorch's forward is non-const; eval inference changes nothing
+  // mutable: LibTorch's forward is non-const; eval inference changes nothing. Exactly one is set.
+  mutable LatentCodec codec_{nullptr};
+  mutable ConvCodec conv_{nullptr};
   ComputePrecision compute_;
-  std::vector<double> steps_;
+  int64_t tile_size_ = 0, patch_size_ = 0, channels_ = 0;
+  std::vector<double> steps_;                      // [level]: MAE codec's Δ
+  std::vector<std::vector<double>> channel_steps_;  // [level][channel]: Δ of every channel
   std::vector<LatentTables> tables_;  // [level]: the context tables when the codec has them, else factorized
   std::string fingerprint_;
 };
+
+// Loads a codec checkpoint of either kind (`mt_kind` "codec": the MAE bottleneck, or
+// "conv_codec") with its coding tables. NOT_FOUND / DATA_LOSS / FAILED_PRECONDITION as the
+// checkpoint loaders, FAILED_PRECONDITION for another kind of checkpoint or no tables.
+absl::StatusOr<std::shared_ptr<const LatentCoder>> LoadLatentCoder(const std::string& path,
+                                                                   ComputePrecision compute = ComputePrecision::kFloat32);
 
 }  // namespace mt

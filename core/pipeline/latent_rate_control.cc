@@ -58,7 +58,7 @@ LevelChoice ChooseLevelForPsnr(const LatentCoder& coder, const at::Tensor& laten
   LevelChoice choice;
   auto psnr_at = [&](int64_t level) {
     ++choice.decodes;
-    at::Tensor q = coder.Quantize(latents, level).to(at::kFloat) * coder.step(level) * mask;
+    at::Tensor q = coder.Dequantize(coder.Quantize(latents, level), level) * mask;
     at::Tensor stored = StitchTiles(coder.Reconstruct(q, keep), grid).mul(255.0).round().div(255.0);
     return Psnr(reference, stored.unsqueeze(0))[0].item<double>();
   };
@@ -79,6 +79,42 @@ LevelChoice ChooseLevelForPsnr(const LatentCoder& coder, const at::Tensor& laten
   choice.level = best < 0 ? 0 : best;
   choice.psnr = best < 0 ? psnr_at(0) : best_psnr;
   return choice;
+}
+
+at::Tensor ImageCells(const TileGrid& grid, int64_t patch) {
+  const int64_t g = grid.tile / patch;
+  at::Tensor keep = at::zeros({grid.count(), g * g}, at::kBool);
+  bool* k = keep.data_ptr<bool>();
+  for (int64_t r = 0; r < grid.rows; ++r)
+    for (int64_t c = 0; c < grid.cols; ++c)
+      for (int64_t i = 0; i < g; ++i)
+        for (int64_t j = 0; j < g; ++j)
+          k[(r * grid.cols + c) * g * g + i * g + j] = r * grid.tile + i * patch < grid.height && c * grid.tile + j * patch < grid.width;
+  return keep;
+}
+
+LatentTiles EncodeWithinBytes(const LatentCoder& coder, const at::Tensor& latents, const at::Tensor& keep,
+                              int64_t max_bytes, int64_t* level) {
+  int64_t lo = 0, hi = coder.num_levels() - 1, best = -1;
+  LatentTiles fit;
+  while (lo <= hi) {
+    const int64_t mid = (lo + hi) / 2;
+    LatentTiles t = EncodeLatentTiles(coder, latents, keep, at::Tensor(), mid, 0);
+    if (static_cast<int64_t>(t.stream.size()) <= max_bytes) {
+      best = mid;
+      fit = std::move(t);
+      hi = mid - 1;
+    } else {
+      lo = mid + 1;
+    }
+  }
+  if (best >= 0) {
+    *level = best;
+    return fit;
+  }
+  *level = coder.num_levels() - 1;
+  const at::Tensor bits = coder.PatchBits(coder.Quantize(latents, *level), *level).to(at::kFloat);
+  return EncodeLatentTiles(coder, latents, keep, bits * keep.to(at::kFloat), *level, max_bytes);
 }
 
 }  // namespace mt

@@ -40,4 +40,15 @@ struct LevelChoice {
 LevelChoice ChooseLevelForPsnr(const LatentCoder& coder, const at::Tensor& latents, const at::Tensor& keep,
                                const at::Tensor& image, const TileGrid& grid, double target_psnr);
 
+// Keep mask (N, L) bool of the latent positions of `grid`'s tiles that cover some of the image
+// (the rest is edge padding: not sent, zero at the receiver). `patch` pixels per position side.
+at::Tensor ImageCells(const TileGrid& grid, int64_t patch);
+
+// Rate control by bytes for codecs that code every position (the conv codec): the finest level
+// whose stream fits max_bytes (bisection; bytes fall as the level rises). When even the coarsest
+// level does not fit, that level keeps the positions with the most bits first while they fit
+// (EncodeLatentTiles with the positions' bits as scores). *level is set to the level used.
+LatentTiles EncodeWithinBytes(const LatentCoder& coder, const at::Tensor& latents, const at::Tensor& keep,
+                              int64_t max_bytes, int64_t* level);
+
 }  // namespace mt

@@ -42,16 +42,16 @@ absl::Status PacketDecoder::Validate(const ImagePacket& packet) const { return P
 absl::StatusOr<PacketDecoder::Parsed> PacketDecoder::ParseLatent(const ImagePacket& p) const {
   if (latent_ == nullptr)
     return absl::FailedPreconditionError("payload 'latent': this receiver has no codec (start it with --codec_checkpoint)");
-  const MaskedAutoencoderOptions& o = latent_->options().mae;
+  const LatentCoder& coder = *latent_;
   if (p.model_fingerprint != latent_->fingerprint())
     return absl::FailedPreconditionError(absl::StrCat("model_fingerprint '", p.model_fingerprint,
                                                       "' is not the receiver's codec '", latent_->fingerprint(),
                                                       "': both daemons must load the same codec checkpoint (weights and tables)"));
-  if (p.tile_size != o.img_size || p.patch_size != o.patch_size || p.feature_dim != latent_->options().latent_channels)
+  if (p.tile_size != coder.tile_size() || p.patch_size != coder.patch_size() || p.feature_dim != coder.channels())
     return absl::FailedPreconditionError(absl::StrCat("tile_size ", p.tile_size, " / patch_size ", p.patch_size,
                                                       " / latent channels ", p.feature_dim, ": the receiver's codec needs ",
-                                                      o.img_size, " / ", o.patch_size, " / ",
-                                                      latent_->options().latent_channels));
+                                                      coder.tile_size(), " / ", coder.patch_size(), " / ",
+                                                      coder.channels()));
   if (absl::Status s = CheckImageSize(p); !s.ok()) return s;
   Parsed r;
   r.grid = *PlanTiles(p.height, p.width, p.tile_size);
@@ -147,6 +147,15 @@ std::vector<absl::StatusOr<DecodedImage>> PacketDecoder::DecodeBatch(const std::
     absl::StatusOr<Parsed> p = Parse(*packets[i]);
     if (!p.ok()) {
       results[i] = p.status();
+      continue;
+    }
+    if (p->latents.defined() && latent_->is_conv()) {  // its own tiles: not the MAE batch
+      DecodedImage out;
+      out.image = StitchTiles(latent_->Reconstruct(p->latents, p->keep).contiguous(), p->grid);
+      out.keep = p->keep;
+      out.kept = out.keep.sum().item<int64_t>();
+      out.decode_ms = MsSince(t0);
+      results[i] = std::move(out);
       continue;
     }
     valid.push_back(i);

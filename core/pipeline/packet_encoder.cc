@@ -61,7 +61,8 @@ struct Plan {
 
 // Resolves the latent step level of `options` against the coder; INVALID_ARGUMENT out of range.
 absl::StatusOr<int64_t> LatentLevel(const EncodeOptions& options, const LatentCoder& coder) {
-  if (options.latent_level < 0) return std::min(kDefaultLatentLevel, coder.num_levels() - 1);
+  if (options.latent_level < 0)
+    return std::min(coder.is_conv() ? kDefaultConvLatentLevel : kDefaultLatentLevel, coder.num_levels() - 1);
   if (options.latent_level >= coder.num_levels())
     return absl::InvalidArgumentError(absl::StrCat("latent_level ", options.latent_level, " is outside the codec's levels 0..",
                                                    coder.num_levels() - 1));
@@ -111,6 +112,18 @@ std::vector<absl::StatusOr<EncodedImage>> PacketEncoder::EncodeBatch(const std::
         continue;
       }
       latent_level = *level;
+      if (latent_->is_conv()) {
+        // The conv codec codes every latent position of its own, larger tiles: no patch selection.
+        const bool keeps_every = policy.mode == SelectionPolicy::Mode::kByteBudget ||
+                                 (policy.mode == SelectionPolicy::Mode::kTopK && policy.keep_ratio >= 1.0);
+        if (!keeps_every || options.source != KeepSource::kMasker) {
+          results[r] = absl::InvalidArgumentError(
+              "this sender's latent codec (conv) codes every position: choose the rate with latent_level, max_bytes or "
+              "target_psnr, not a keep_ratio, threshold or baseline selection");
+          continue;
+        }
+        grid = PlanTiles(req.image.size(1), req.image.size(2), latent_->tile_size());
+      }
       if (options.target_psnr > 0 && policy.mode == SelectionPolicy::Mode::kByteBudget) {
         results[r] = absl::InvalidArgumentError("target_psnr and max_bytes are two rate controls: give one");
         continue;
@@ -140,7 +153,8 @@ std::vector<absl::StatusOr<EncodedImage>> PacketEncoder::EncodeBatch(const std::
     Plan plan{r, *grid, policy, *std::move(selector), SplitTiles(req.image.to(at::kFloat), *grid), tiles, -1, -1,
               latent_level, latent_budget};
     // Keeping every patch needs no scores: skip the masker's forward (the latent default).
-    plan.keeps_all = policy.mode == SelectionPolicy::Mode::kTopK && policy.keep_ratio >= 1.0 && latent_budget == 0;
+    plan.keeps_all = (policy.mode == SelectionPolicy::Mode::kTopK && policy.keep_ratio >= 1.0 && latent_budget == 0) ||
+                     (CarriesLatents(options.payload) && latent_->is_conv());
     if (options.source == KeepSource::kMasker && !plan.keeps_all) {
       masker_in.push_back(plan.tiles);
       tiles += grid->count();
@@ -174,7 +188,9 @@ std::vector<absl::StatusOr<EncodedImage>> PacketEncoder::EncodeBatch(const std::
     const EncodeOptions& options = requests[plan.request].options;
     const int64_t n = plan.grid.count();
     out[i].grid = plan.grid;
-    if (options.source == KeepSource::kMasker && plan.keeps_all) {
+    if (CarriesLatents(options.payload) && latent_->is_conv()) {
+      out[i].keep = ImageCells(plan.grid, latent_->patch_size());
+    } else if (options.source == KeepSource::kMasker && plan.keeps_all) {
       out[i].keep = at::ones({n, l}, at::kBool);
     } else if (options.source == KeepSource::kMasker) {
       out[i].keep = plan.selector.Select(probs.narrow(0, plan.first_tile, n).reshape({1, -1})).reshape({n, l});
@@ -224,9 +240,13 @@ std::vector<absl::StatusOr<EncodedImage>> PacketEncoder::EncodeBatch(const std::
       if (req.options.target_psnr > 0)
         level = ChooseLevelForPsnr(*latent_, mine, out[i].keep, req.image.to(at::kFloat), plan.grid,
                                    req.options.target_psnr).level;
-      LatentTiles coded = EncodeLatentTiles(*latent_, mine, out[i].keep, probs_here, level, plan.latent_budget);
+      LatentTiles coded = latent_->is_conv() && plan.latent_budget > 0
+                              ? EncodeWithinBytes(*latent_, mine, out[i].keep, plan.latent_budget, &level)
+                              : EncodeLatentTiles(*latent_, mine, out[i].keep, probs_here, level, plan.latent_budget);
       p.model_fingerprint = latent_->fingerprint();
-      p.feature_dim = latent_->options().latent_channels;
+      p.tile_size = latent_->tile_size();
+      p.patch_size = latent_->patch_size();
+      p.feature_dim = latent_->channels();
       p.latent_level = level;
       out[i].keep = coded.keep;
       out[i].kept = coded.keep.sum().item<int64_t>();

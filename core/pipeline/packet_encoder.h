@@ -54,6 +54,9 @@ struct EncodeRequest {
 // measured curve on the held-out photos, every patch kept: 1.23 bpp at 29.3 dB, where level 4
 // costs 1.39x the bytes for +0.84 dB and level 8 saves a third for -1.65 dB (docs/RESULTS.md).
 inline constexpr int64_t kDefaultLatentLevel = 6;
+// The conv codec's default level (of its 8, finest = 0): chosen on the held-out photos the same
+// way (docs/RESULTS.md, "Conv codec").
+inline constexpr int64_t kDefaultConvLatentLevel = 2;
 
 struct EncodedImage {
   ImagePacket packet;

@@ -72,17 +72,14 @@ absl::StatusOr<DaemonCodec> LoadDaemonCodec(const std::string& path, bool path_i
     if (path_is_default) return DaemonCodec{};
     return absl::NotFoundError(absl::StrCat("codec checkpoint '", path, "' does not exist or is not a file"));
   }
-  absl::StatusOr<LatentCodec> codec = LoadLatentCodec(path);
-  if (!codec.ok()) return codec.status();
-  const MaskedAutoencoderOptions& o = (*codec)->options().mae;
-  if (o.img_size != mae.img_size || o.patch_size != mae.patch_size)
-    return absl::FailedPreconditionError(absl::StrCat("codec checkpoint '", path, "' is for ", o.img_size,
-                                                      "px tiles of ", o.patch_size, "px patches; the MAE uses ",
-                                                      mae.img_size, " / ", mae.patch_size));
-  absl::StatusOr<std::shared_ptr<const LatentCoder>> coder = LatentCoder::Create(*codec, compute);
+  absl::StatusOr<std::shared_ptr<const LatentCoder>> coder = LoadLatentCoder(path, compute);
   if (!coder.ok())
     return absl::Status(coder.status().code(),
                         absl::StrCat("codec checkpoint '", path, "': ", coder.status().message()));
+  if (!(*coder)->is_conv() && ((*coder)->tile_size() != mae.img_size || (*coder)->patch_size() != mae.patch_size))
+    return absl::FailedPreconditionError(absl::StrCat("codec checkpoint '", path, "' is for ", (*coder)->tile_size(),
+                                                      "px tiles of ", (*coder)->patch_size(), "px patches; the MAE uses ",
+                                                      mae.img_size, " / ", mae.patch_size));
   return DaemonCodec{*std::move(coder), path};
 }
 

@@ -77,7 +77,7 @@ absl::StatusOr<DaemonCodec> CodecFromFlags(ComputePrecision compute, const Maske
     spdlog::info("no codec{}: payload 'latent' disabled", path.empty() ? "" : " at " + path);
   } else {
     spdlog::info("codec {} ({}): {} step levels, {} latent channels", codec->coder->fingerprint(), codec->checkpoint,
-                 codec->coder->num_levels(), codec->coder->options().latent_channels);
+                 codec->coder->num_levels(), codec->coder->channels());
   }
   return codec;
 }

@@ -62,7 +62,7 @@ void FillCodecInfo(const LatentCoder* coder, const std::string& checkpoint, v1::
   if (coder == nullptr) return;
   info->set_codec_fingerprint(coder->fingerprint());
   info->set_codec_levels(static_cast<int32_t>(coder->num_levels()));
-  info->set_codec_channels(static_cast<int32_t>(coder->options().latent_channels));
+  info->set_codec_channels(static_cast<int32_t>(coder->channels()));
   info->set_codec_checkpoint(checkpoint);
 }
 

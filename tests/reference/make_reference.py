@@ -132,6 +132,18 @@ def main(out_path):
     comp, terms = composite_losses(x, recon, mask, 2, probs)
     arrays["loss_composite"] = comp
     arrays["loss_terms"] = terms   # mse, sparsity, entropy, total
+    # GDN / inverse GDN (Ballé 2016) with β = β'² + 1e-6, γ = γ'² (core/model/gdn).
+    gx = rng.standard_normal((2, 3, 2, 2))
+    beta_root = 0.5 + rng.random(3)
+    gamma_root = 0.1 + 0.5 * rng.random((3, 3))
+    beta = beta_root ** 2 + 1e-6
+    gamma = gamma_root ** 2
+    norm = beta[None, :, None, None] + np.einsum("ij,bjhw->bihw", gamma, gx ** 2)
+    arrays["gdn_input"] = gx
+    arrays["gdn_beta_root"] = beta_root
+    arrays["gdn_gamma_root"] = gamma_root
+    arrays["gdn_forward"] = gx / np.sqrt(norm)
+    arrays["gdn_inverse"] = gx * np.sqrt(norm)
     with open(out_path, "w") as f:
         for name, arr in arrays.items():
             arr = np.asarray(arr, dtype=np.float64)

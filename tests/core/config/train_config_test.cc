@@ -128,5 +128,44 @@ TEST(TrainConfigTest, MaskerNeedsAnMaeCheckpoint) {
   EXPECT_NE(c.status().message().find("mae_checkpoint"), std::string::npos) << c.status();
 }
 
+TEST(TrainConfigTest, ConvCodecConfigParsesAndChecksItsKeys) {
+  auto shipped = ParseFile("conv_codec_corpus_cpu.yaml");
+  ASSERT_TRUE(shipped.ok()) << shipped.status();
+  EXPECT_EQ(shipped->model_class, kConvCodecTaskClass);
+  EXPECT_EQ(shipped->conv_codec.model.hidden_channels, 64);
+  EXPECT_EQ(shipped->conv_codec.model.latent_channels, 96);
+  EXPECT_EQ(shipped->conv_codec.model.levels, 8);
+  EXPECT_DOUBLE_EQ(shipped->conv_codec.lambda_max, 0.0932);
+  EXPECT_DOUBLE_EQ(shipped->conv_codec.lambda_min, 0.0018);
+  EXPECT_EQ(shipped->data.img_size, 128);
+  EXPECT_EQ(shipped->name, "conv_codec_corpus");
+  const std::string base = R"(
+trainer: {max_steps: 10}
+model:
+  class_path: mt.ConvCodecTraining
+  init_args: {hidden_channels: 16, latent_channels: 8, levels: 2, lambda_max: 0.05, lambda_min: 0.01}
+data:
+  class_path: mt.data.Synthetic
+  init_args: {img_size: 64, batch_size: 2}
+)";
+  auto ok = ParseText(base);
+  ASSERT_TRUE(ok.ok()) << ok.status();
+  EXPECT_EQ(ok->conv_codec.model.levels, 2);
+  EXPECT_EQ(ok->name, "conv_codec");
+  std::string odd_size = base;
+  odd_size.replace(odd_size.find("img_size: 64"), 12, "img_size: 40");
+  auto odd = ParseText(odd_size);
+  EXPECT_EQ(odd.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_NE(odd.status().message().find("multiple of 16"), std::string::npos) << odd.status();
+  std::string misspelt = base;
+  misspelt.replace(misspelt.find("lambda_min"), 10, "lamda_min");
+  auto bad = ParseText(misspelt);
+  EXPECT_EQ(bad.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_NE(bad.status().message().find("lamda_min"), std::string::npos) << bad.status();
+  std::string inverted = base;
+  inverted.replace(inverted.find("lambda_max: 0.05"), 16, "lambda_max: 0.001");
+  EXPECT_EQ(ParseText(inverted).status().code(), absl::StatusCode::kInvalidArgument);
+}
+
 }  // namespace
 }  // namespace mt

@@ -1,0 +1,67 @@
+#include "core/config/conv_codec_config.h"
+
+#include <yaml-cpp/yaml.h>
+
+#include <algorithm>
+#include <utility>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+
+namespace mt {
+namespace {
+
+std::vector<std::pair<const char*, int64_t ConvCodecOptions::*>> Fields() {
+  return {{"hidden_channels", &ConvCodecOptions::hidden_channels}, {"latent_channels", &ConvCodecOptions::latent_channels},
+          {"levels", &ConvCodecOptions::levels},                   {"tile_size", &ConvCodecOptions::tile_size},
+          {"table_width", &ConvCodecOptions::table_width},         {"context_buckets", &ConvCodecOptions::context_buckets},
+          {"context_width", &ConvCodecOptions::context_width}};
+}
+
+}  // namespace
+
+std::string ToYaml(const ConvCodecOptions& o) {
+  YAML::Emitter out;
+  out << YAML::BeginMap;
+  for (const auto& [name, field] : Fields()) out << YAML::Key << name << YAML::Value << o.*field;
+  out << YAML::EndMap;
+  return out.c_str();
+}
+
+bool IsConvCodecOptionKey(std::string_view key) {
+  return key == "hidden_channels" || key == "latent_channels" || key == "levels" || key == "tile_size";
+}
+
+absl::StatusOr<ConvCodecOptions> ConvCodecOptionsFromYaml(std::string_view yaml) {
+  YAML::Node node;
+  try {
+    node = YAML::Load(std::string(yaml));
+  } catch (const YAML::Exception& e) {
+    return absl::InvalidArgumentError(absl::StrCat("conv codec options are not YAML: ", e.what()));
+  }
+  ConvCodecOptions o;
+  if (node.IsNull()) return o;
+  if (!node.IsMap()) return absl::InvalidArgumentError("conv codec options must be a YAML mapping");
+  const auto fields = Fields();
+  for (const auto& kv : node) {
+    const std::string key = kv.first.as<std::string>();
+    auto it = std::find_if(fields.begin(), fields.end(), [&](const auto& f) { return key == f.first; });
+    if (it == fields.end()) return absl::InvalidArgumentError(absl::StrCat("unknown conv codec option '", key, "'"));
+    try {
+      o.*(it->second) = kv.second.as<int64_t>();
+    } catch (const YAML::Exception&) {
+      return absl::InvalidArgumentError(absl::StrCat("option '", key, "' must be an integer"));
+    }
+  }
+  if (o.hidden_channels < 1 || o.hidden_channels > 1024 || o.latent_channels < 1 || o.latent_channels > 1024)
+    return absl::InvalidArgumentError("hidden_channels and latent_channels must be in [1, 1024]");
+  if (o.levels < 1 || o.levels > 64) return absl::InvalidArgumentError("levels must be in [1, 64]");
+  if (o.tile_size < kConvCodecDownsample || o.tile_size > 4096 || o.tile_size % kConvCodecDownsample != 0)
+    return absl::InvalidArgumentError(absl::StrCat("tile_size must be a multiple of ", kConvCodecDownsample, " in [16, 4096]"));
+  if (o.table_width < 0 || o.table_width > 8192 || o.context_buckets < 0 || o.context_buckets > 16 ||
+      o.context_width < 0 || o.context_width > 8192 || (o.context_buckets > 0) != (o.context_width > 0))
+    return absl::InvalidArgumentError("table_width, context_buckets or context_width out of range");
+  return o;
+}
+
+}  // namespace mt

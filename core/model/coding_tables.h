@@ -1,0 +1,51 @@
+// The integer coding tables a codec checkpoint carries (computed once at `mt-train export`, so
+// sender and receiver code with identical tables on any machine): per rate level and channel a
+// factorized CDF, and optionally spatial-context tables (core/entropy/latent_context).
+// Buffers: cdf_tables (S, C, W), cdf_sizes / cdf_offsets (S, C); ctx_predict (S, C),
+// ctx_cdf_tables (S, C, B+1, Wc), ctx_cdf_sizes / ctx_cdf_offsets (S, C, B+1).
+// Thread-safety: Set* mutate (export only); const access from several threads is safe.
+#pragma once
+
+#include <torch/nn/module.h>
+#include <torch/nn/pimpl.h>
+
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "core/entropy/frequency_table.h"
+#include "core/entropy/latent_context.h"
+
+namespace mt {
+
+struct CodingTablesOptions {
+  int64_t levels = 0;           // S: rate levels
+  int64_t channels = 0;         // C: latent channels
+  int64_t table_width = 0;      // W: longest factorized CDF (0 = no tables yet)
+  int64_t context_buckets = 0;  // B: context magnitude buckets (0 = no context tables)
+  int64_t context_width = 0;    // Wc: longest context CDF
+};
+
+class CodingTablesImpl : public torch::nn::Module {
+ public:
+  explicit CodingTablesImpl(const CodingTablesOptions& options = {});
+
+  // Stores per_level[s][c] (S levels × C channels, each passing ValidateTable).
+  void SetFactorized(const std::vector<std::vector<FrequencyTable>>& per_level);
+  // Stores context tables, one per level (C channels, same buckets >= 1, each valid).
+  void SetContext(const std::vector<LatentTables>& per_level);
+  // The tables coders use, one per level: the context tables when stored, else the factorized
+  // ones. FAILED_PRECONDITION when there are none (a training checkpoint) or one is malformed
+  // (the message names level and channel).
+  absl::StatusOr<std::vector<LatentTables>> Tables() const;
+
+  const CodingTablesOptions& options() const { return options_; }
+
+  at::Tensor cdf_tables, cdf_sizes, cdf_offsets;
+  at::Tensor ctx_predict, ctx_cdf_tables, ctx_cdf_sizes, ctx_cdf_offsets;
+
+ private:
+  CodingTablesOptions options_;
+};
+TORCH_MODULE(CodingTables);
+
+}  // namespace mt

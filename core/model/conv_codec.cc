@@ -1,0 +1,90 @@
+#include "core/model/conv_codec.h"
+
+#include <ATen/ATen.h>
+#include <torch/csrc/autograd/grad_mode.h>
+#include <torch/nn/modules/conv.h>
+
+#include "core/model/gdn.h"
+
+namespace mt {
+namespace {
+
+torch::nn::Conv2d Down(int64_t in, int64_t out) {
+  return torch::nn::Conv2d(torch::nn::Conv2dOptions(in, out, 5).stride(2).padding(2));
+}
+
+torch::nn::ConvTranspose2d Up(int64_t in, int64_t out) {
+  return torch::nn::ConvTranspose2d(torch::nn::ConvTranspose2dOptions(in, out, 5).stride(2).padding(2).output_padding(1));
+}
+
+Gdn MakeGdn(int64_t channels, bool inverse) {
+  GdnOptions o;
+  o.channels = channels;
+  o.inverse = inverse;
+  return Gdn(o);
+}
+
+}  // namespace
+
+ConvCodecImpl::ConvCodecImpl(const ConvCodecOptions& o) : options_(o) {
+  TORCH_CHECK(o.hidden_channels > 0 && o.latent_channels > 0 && o.levels > 0, "conv codec sizes must be > 0");
+  TORCH_CHECK(o.tile_size >= kConvCodecDownsample && o.tile_size % kConvCodecDownsample == 0,
+              "conv codec tile_size must be a positive multiple of ", kConvCodecDownsample);
+  const int64_t n = o.hidden_channels, c = o.latent_channels;
+  analysis = register_module("analysis", torch::nn::Sequential(Down(3, n), MakeGdn(n, false), Down(n, n), MakeGdn(n, false),
+                                                               Down(n, n), MakeGdn(n, false), Down(n, c)));
+  synthesis = register_module("synthesis", torch::nn::Sequential(Up(c, n), MakeGdn(n, true), Up(n, n), MakeGdn(n, true),
+                                                                 Up(n, n), MakeGdn(n, true), Up(n, 3)));
+  FactorizedPriorOptions po;
+  po.channels = c;
+  prior = register_module("prior", FactorizedPrior(po));
+  CodingTablesOptions to;
+  to.levels = o.levels;
+  to.channels = c;
+  to.table_width = o.table_width;
+  to.context_buckets = o.context_buckets;
+  to.context_width = o.context_width;
+  tables = register_module("tables", CodingTables(to));
+  log_steps = register_parameter("log_steps", at::zeros({o.levels, c}));
+}
+
+at::Tensor ConvCodecImpl::Analyze(const at::Tensor& images) {
+  TORCH_CHECK(images.dim() == 4 && images.size(1) == 3 && images.size(2) % kConvCodecDownsample == 0 &&
+                  images.size(3) % kConvCodecDownsample == 0,
+              "conv codec Analyze expects (B, 3, 16h, 16w), got ", images.sizes());
+  return analysis->forward(images - 0.5);  // centred: the transforms have biases, but start balanced
+}
+
+at::Tensor ConvCodecImpl::Synthesize(const at::Tensor& latents) {
+  TORCH_CHECK(latents.dim() == 4 && latents.size(1) == options_.latent_channels,
+              "conv codec Synthesize expects (B, C, h, w), got ", latents.sizes());
+  return synthesis->forward(latents) + 0.5;
+}
+
+at::Tensor ConvCodecImpl::Steps() const { return at::exp(log_steps); }
+
+void ConvCodecImpl::BuildTables(double tail_mass) {
+  const at::Tensor steps = Steps().detach().cpu().to(at::kDouble).contiguous();
+  std::vector<std::vector<FrequencyTable>> per_level;
+  for (int64_t s = 0; s < options_.levels; ++s) {
+    const double* row = steps[s].data_ptr<double>();
+    std::vector<double> level_steps(row, row + options_.latent_channels);
+    std::vector<FrequencyTable>& level = per_level.emplace_back();
+    for (const ChannelPmf& pmf : prior->IntegerPmfs(level_steps, tail_mass)) {
+      absl::StatusOr<FrequencyTable> t = QuantizePmf(pmf.pmf, pmf.offset);
+      TORCH_CHECK(t.ok(), "cannot quantise a learned pmf: ", t.status().ToString());
+      level.push_back(*std::move(t));
+    }
+  }
+  tables->SetFactorized(per_level);
+}
+
+ConvCodecOptions ConvCodecImpl::options() const {
+  ConvCodecOptions o = options_;
+  o.table_width = tables->options().table_width;
+  o.context_buckets = tables->options().context_buckets;
+  o.context_width = tables->options().context_width;
+  return o;
+}
+
+}  // namespace mt

@@ -1,0 +1,28 @@
+#include "core/model/gdn.h"
+
+#include <ATen/ATen.h>
+#include <torch/csrc/autograd/grad_mode.h>
+
+#include <cmath>
+
+namespace mt {
+
+GdnImpl::GdnImpl(const GdnOptions& o) : options_(o) {
+  TORCH_CHECK(o.channels > 0 && o.beta_min > 0 && o.gamma_init > 0, "GDN needs channels, beta_min, gamma_init > 0");
+  torch::NoGradGuard no_grad;
+  beta_root = register_parameter("beta_root", at::ones({o.channels}));
+  // Off-diagonal roots start at 1e-3 (γ = 1e-6), not 0: the gradient of γ'² vanishes at 0.
+  at::Tensor gamma = at::full({o.channels, o.channels}, 1e-6) + at::eye(o.channels) * (o.gamma_init - 1e-6);
+  gamma_root = register_parameter("gamma_root", at::sqrt(gamma));
+}
+
+at::Tensor GdnImpl::forward(const at::Tensor& x) {
+  const int64_t c = options_.channels;
+  TORCH_CHECK(x.dim() == 4 && x.size(1) == c, "GDN expects (B, ", c, ", H, W), got ", x.sizes());
+  at::Tensor beta = beta_root * beta_root + options_.beta_min;
+  at::Tensor gamma = (gamma_root * gamma_root).view({c, c, 1, 1});
+  at::Tensor norm = at::conv2d(x * x, gamma.to(x.dtype()), beta.to(x.dtype()));
+  return options_.inverse ? x * at::sqrt(norm) : x * at::rsqrt(norm);
+}
+
+}  // namespace mt

@@ -1,0 +1,128 @@
+#include "core/train/conv_codec_task.h"
+
+#include <ATen/ATen.h>
+#include <torch/csrc/autograd/grad_mode.h>
+
+#include <cmath>
+
+#include "absl/strings/str_cat.h"
+#include "core/io/checkpoint.h"
+#include "core/metrics/image_metrics.h"
+#include "core/train/lr_schedule.h"
+#include "core/train/viz_writer.h"
+#include "core/train/weight_copy.h"
+
+namespace mt {
+
+std::vector<double> LevelLambdas(const ConvCodecTaskConfig& c) {
+  const int64_t s = c.model.levels;
+  std::vector<double> out;
+  for (int64_t i = 0; i < s; ++i)
+    out.push_back(s == 1 ? c.lambda_max
+                         : c.lambda_max * std::pow(c.lambda_min / c.lambda_max, static_cast<double>(i) / static_cast<double>(s - 1)));
+  return out;
+}
+
+absl::StatusOr<std::unique_ptr<ConvCodecTask>> ConvCodecTask::Create(const ConvCodecTaskConfig& config) {
+  ConvCodecOptions options = config.model;
+  options.table_width = options.context_buckets = options.context_width = 0;  // tables are built at export
+  ConvCodec codec(options);
+  if (!config.init_checkpoint.empty()) {
+    absl::StatusOr<ConvCodec> init = LoadConvCodec(config.init_checkpoint);
+    if (!init.ok()) return init.status();
+    if (absl::Status s = CopyParameters(**init, *codec, absl::StrCat("init_checkpoint '", config.init_checkpoint, "'"));
+        !s.ok())
+      return s;
+  } else {
+    const std::vector<double> lambdas = LevelLambdas(config);
+    torch::NoGradGuard no_grad;
+    for (int64_t s = 0; s < options.levels; ++s)
+      codec->log_steps[s].fill_(0.5 * std::log(lambdas[0] / lambdas[static_cast<size_t>(s)]));
+  }
+  return std::unique_ptr<ConvCodecTask>(new ConvCodecTask(config, codec));
+}
+
+ConvCodecTask::ConvCodecTask(const ConvCodecTaskConfig& config, ConvCodec codec)
+    : config_(config), lambdas_(LevelLambdas(config)), codec_(std::move(codec)) {}
+
+at::Tensor ConvCodecTask::Bits(const at::Tensor& y, int64_t level, bool noisy) {
+  const int64_t c = y.size(1);
+  at::Tensor steps = codec_->Steps()[level];                 // (C)
+  at::Tensor per_channel = steps.view({1, c, 1, 1});
+  at::Tensor v = noisy ? y + (at::rand_like(y) - 0.5) * per_channel : at::round(y / per_channel) * per_channel;
+  at::Tensor lik = codec_->prior->Likelihood(v.permute({0, 2, 3, 1}), steps);
+  return -at::log2(lik).sum();
+}
+
+StepResult ConvCodecTask::TrainStep(const at::Tensor& images, int64_t /*step*/) {
+  const int64_t b = images.size(0), levels = config_.model.levels;
+  const int64_t level = at::randint(levels, {1}, at::kLong).item<int64_t>();
+  at::Tensor y = codec_->Analyze(images);
+  at::Tensor bpp = Bits(y, level, /*noisy=*/true) / static_cast<double>(b * images.size(2) * images.size(3));
+  at::Tensor steps = codec_->Steps()[level].view({1, -1, 1, 1});
+  // Straight-through rounding that keeps the step's gradient: ŷ = y + Δ·sg(round(y/Δ) − y/Δ).
+  at::Tensor scaled = y / steps;
+  at::Tensor y_hat = y + steps * (at::round(scaled) - scaled).detach();
+  at::Tensor recon = codec_->Synthesize(y_hat);
+  at::Tensor mse = (recon - images).pow(2).mean();
+  at::Tensor loss = bpp + lambdas_[static_cast<size_t>(level)] * 255.0 * 255.0 * mse;
+  return {loss,
+          {{"loss", loss.detach()},
+           {"bpp", bpp.detach()},
+           {"level", at::full({}, static_cast<double>(level))},
+           {"psnr", (-10.0 * at::log10(mse.detach().clamp_min(1e-10)))}}};
+}
+
+std::map<std::string, double> ConvCodecTask::Validate(DataLoader& loader, const c10::Device& device, int64_t /*step*/,
+                                                      const std::string& viz_png) {
+  torch::NoGradGuard no_grad;
+  std::map<std::string, double> sum;
+  int64_t n = 0;
+  const int64_t levels = config_.model.levels;
+  loader.StartEpoch(0);
+  for (at::Tensor batch = loader.Next(); batch.defined(); batch = loader.Next()) {
+    at::Tensor x = batch.to(device);
+    const int64_t b = x.size(0);
+    at::Tensor y = codec_->Analyze(x);
+    for (int64_t s = 0; s < levels; ++s) {
+      at::Tensor steps = codec_->Steps()[s].view({1, -1, 1, 1});
+      at::Tensor recon = codec_->Synthesize(at::round(y / steps) * steps).clamp(0, 1);
+      const double bpp = Bits(y, s, false).item<double>() / static_cast<double>(x.size(2) * x.size(3));  // batch sum
+      const double mse = (recon - x).pow(2).mean().item<double>();
+      const std::string name = absl::StrCat("l", s);
+      sum["val_psnr_" + name] += Psnr(x, recon).sum().item<double>();
+      sum["val_bpp_" + name] += bpp;
+      sum["val_loss"] += (bpp / b + lambdas_[static_cast<size_t>(s)] * 255.0 * 255.0 * mse) * b / levels;
+      if (n == 0 && !viz_png.empty() && s == levels / 2) WriteComparisonGrid(viz_png, {x, recon}, 8);
+    }
+    n += b;
+  }
+  if (n == 0) return {};
+  for (auto& kv : sum) kv.second /= static_cast<double>(n);
+  return sum;
+}
+
+AdamWConfig ConvCodecTask::Optimizer(const ScheduleContext& ctx) const {
+  return {BatchScaledLr(config_.lr, config_.base_lr, ctx.effective_batch), config_.weight_decay, config_.beta1,
+          config_.beta2};
+}
+
+double ConvCodecTask::LearningRate(int64_t step, const ScheduleContext& ctx) const {
+  const auto warmup = static_cast<int64_t>(config_.warmup_fraction * static_cast<double>(ctx.total_steps));
+  return WarmupLinearLr(step, ctx.total_steps, warmup, BatchScaledLr(config_.lr, config_.base_lr, ctx.effective_batch));
+}
+
+std::vector<std::string> ConvCodecTask::MetricColumns() const {
+  std::vector<std::string> cols = {"train_loss", "train_bpp", "train_level", "train_psnr", "val_loss"};
+  for (int64_t s = 0; s < config_.model.levels; ++s) {
+    cols.push_back(absl::StrCat("val_psnr_l", s));
+    cols.push_back(absl::StrCat("val_bpp_l", s));
+  }
+  return cols;
+}
+
+absl::Status ConvCodecTask::Save(const std::string& path, const ArchiveWriter& trainer_state) {
+  return SaveCheckpoint(path, codec_, trainer_state);
+}
+
+}  // namespace mt

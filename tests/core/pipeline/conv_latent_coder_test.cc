@@ -1,0 +1,191 @@
+// The latent payload with the conv transform codec: PacketEncoder → ImagePacket → PacketDecoder
+// against the codec run directly, rate control by bytes and by PSNR, and every refusal.
+#include <ATen/ATen.h>
+#include <gtest/gtest.h>
+#include <torch/csrc/autograd/grad_mode.h>
+
+#include "core/codec/tiling.h"
+#include "core/io/checkpoint.h"
+#include "core/metrics/image_metrics.h"
+#include "core/pipeline/latent_coder.h"
+#include "core/pipeline/latent_rate_control.h"
+#include "core/pipeline/packet_decoder.h"
+#include "core/pipeline/packet_encoder.h"
+#include "tests/test_util.h"
+
+namespace mt {
+namespace {
+
+// 32-pixel tiles of 2×2 latent positions, 4 channels, 3 levels with steps 0.05 / 0.2 / 0.8.
+ConvCodec TinyConvCodec(double base_step = 0.05) {
+  ConvCodecOptions o;
+  o.hidden_channels = 8;
+  o.latent_channels = 4;
+  o.levels = 3;
+  o.tile_size = 32;
+  ConvCodec codec(o);
+  torch::NoGradGuard no_grad;
+  codec->log_steps.copy_(at::log(at::tensor({base_step, 4 * base_step, 16 * base_step}).view({3, 1}).expand({3, 4})));
+  codec->BuildTables();
+  return codec;
+}
+
+class ConvLatentCoderTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    at::manual_seed(17);
+    codec_ = TinyConvCodec();
+    coder_ = *LatentCoder::Create(codec_);
+    mae_ = MaskedAutoencoder(test::TinyMaeOptions());
+    masker_ = Masker(test::TinyMaskerOptions());
+    encoder_ = std::make_unique<PacketEncoder>(mae_, masker_, ComputePrecision::kFloat32, coder_);
+    decoder_ = std::make_unique<PacketDecoder>(mae_, 1 << 20, ComputePrecision::kFloat32, coder_);
+  }
+  static EncodeOptions Latent(int64_t level) {
+    EncodeOptions o;
+    o.selection.mode = SelectionPolicy::Mode::kTopK;
+    o.selection.keep_ratio = 1.0;
+    o.payload = PayloadKind::kLatent;
+    o.latent_level = level;
+    return o;
+  }
+
+  ConvCodec codec_{nullptr};
+  std::shared_ptr<const LatentCoder> coder_;
+  MaskedAutoencoder mae_{nullptr};
+  Masker masker_{nullptr};
+  std::unique_ptr<PacketEncoder> encoder_;
+  std::unique_ptr<PacketDecoder> decoder_;
+};
+
+TEST_F(ConvLatentCoderTest, PacketDecodesToTheCodecRunDirectly) {
+  const at::Tensor image = at::rand({3, 40, 70});  // 2 × 3 tiles of 32 px; edges padded
+  absl::StatusOr<EncodedImage> e = encoder_->Encode(image, "conv", Latent(1));
+  ASSERT_TRUE(e.ok()) << e.status();
+  EXPECT_EQ(e->packet.tile_size, 32);
+  EXPECT_EQ(e->packet.patch_size, 16);
+  EXPECT_EQ(e->packet.feature_dim, 4);
+  EXPECT_EQ(e->packet.model_fingerprint, coder_->fingerprint());
+  // Positions wholly in the padding are not sent: rows 0..2 of 4 (40 px) × columns 0..4 of 6 (70 px).
+  EXPECT_EQ(e->kept, 3 * 5);
+  EXPECT_LE(static_cast<double>(e->packet.latent.size()), e->estimated_bits / 8 + 8);
+  absl::StatusOr<DecodedImage> d = decoder_->Decode(e->packet);
+  ASSERT_TRUE(d.ok()) << d.status();
+  ASSERT_EQ(d->image.sizes(), image.sizes());
+
+  const TileGrid grid = *PlanTiles(40, 70, 32);
+  const at::Tensor keep = ImageCells(grid, 16);
+  const at::Tensor y = coder_->Analyze(SplitTiles(image, grid));
+  const at::Tensor q = coder_->Dequantize(coder_->Quantize(y, 1), 1) * keep.unsqueeze(-1).to(at::kFloat);
+  const at::Tensor want = StitchTiles(coder_->Reconstruct(q, keep), grid);
+  EXPECT_TRUE(at::allclose(d->image, want, 1e-5, 1e-6)) << (d->image - want).abs().max();
+}
+
+TEST_F(ConvLatentCoderTest, QuantizeUsesEveryChannelsOwnStep) {
+  ConvCodec codec = TinyConvCodec();
+  {
+    torch::NoGradGuard no_grad;
+    codec->log_steps[0].copy_(at::log(at::tensor({0.5, 1.0, 2.0, 4.0})));
+    codec->BuildTables();
+  }
+  std::shared_ptr<const LatentCoder> coder = *LatentCoder::Create(codec);
+  const at::Tensor y = at::full({1, 1, 4}, 3.1);
+  // round(3.1 / 0.5) = 6, round(3.1) = 3, round(1.55) = 2, round(0.775) = 1.
+  EXPECT_TRUE(at::equal(coder->Quantize(y, 0), at::tensor({6, 3, 2, 1}, at::kInt).view({1, 1, 4})));
+  EXPECT_TRUE(at::allclose(coder->Dequantize(coder->Quantize(y, 0), 0), at::tensor({3.0, 3.0, 4.0, 4.0}).view({1, 1, 4})));
+  EXPECT_NEAR(coder->step(0), 1.875, 1e-6);  // the mean over channels
+}
+
+TEST_F(ConvLatentCoderTest, ByteBudgetPicksTheFinestLevelThatFits) {
+  const at::Tensor image = at::rand({3, 64, 64});
+  std::vector<int64_t> sizes;
+  for (int64_t level = 0; level < 3; ++level)
+    sizes.push_back(static_cast<int64_t>(encoder_->Encode(image, "s", Latent(level))->packet.latent.size()));
+  ASSERT_GT(sizes[0], sizes[1]);
+  ASSERT_GT(sizes[1], sizes[2]);
+  EncodeOptions o = Latent(-1);
+  o.selection = {SelectionPolicy::Mode::kByteBudget, 0.5, 0.16, sizes[1]};
+  absl::StatusOr<EncodedImage> e = encoder_->Encode(image, "b", o);
+  ASSERT_TRUE(e.ok()) << e.status();
+  EXPECT_EQ(e->packet.latent_level, 1);
+  EXPECT_EQ(static_cast<int64_t>(e->packet.latent.size()), sizes[1]);
+  // Under the coarsest level's size: the coarsest level, fewer positions, within the budget.
+  o.selection.max_bytes = sizes[2] / 2;
+  e = encoder_->Encode(image, "b", o);
+  ASSERT_TRUE(e.ok()) << e.status();
+  EXPECT_EQ(e->packet.latent_level, 2);
+  EXPECT_LE(static_cast<int64_t>(e->packet.latent.size()), std::max<int64_t>(sizes[2] / 2, 8));
+  EXPECT_LT(e->kept, 16);
+  EXPECT_TRUE(decoder_->Decode(e->packet).ok());
+}
+
+TEST_F(ConvLatentCoderTest, TargetPsnrReachesTheTargetAtTheReceiver) {
+  const at::Tensor image = at::randint(0, 256, {3, 32, 32}).to(at::kFloat) / 255.0;
+  const TileGrid grid = *PlanTiles(32, 32, 32);
+  const at::Tensor y = coder_->Analyze(SplitTiles(image, grid));
+  const LevelChoice finest = ChooseLevelForPsnr(*coder_, y, ImageCells(grid, 16), image, grid, 1e9);
+  EXPECT_EQ(finest.level, 0);
+  EncodeOptions o = Latent(-1);
+  o.target_psnr = finest.psnr - 1e-6;
+  absl::StatusOr<EncodedImage> e = encoder_->Encode(image, "t", o);
+  ASSERT_TRUE(e.ok()) << e.status();
+  absl::StatusOr<DecodedImage> d = decoder_->Decode(e->packet);
+  ASSERT_TRUE(d.ok()) << d.status();
+  const at::Tensor stored = d->image.mul(255.0).round().div(255.0);
+  EXPECT_GE(Psnr(image.unsqueeze(0), stored.unsqueeze(0))[0].item<double>(), o.target_psnr - 1e-6);
+}
+
+TEST_F(ConvLatentCoderTest, SelectionsCorruptStreamsAndOtherCodecsAreRefused) {
+  const at::Tensor image = at::rand({3, 32, 48});
+  EncodeOptions half = Latent(0);
+  half.selection.keep_ratio = 0.5;
+  EXPECT_EQ(encoder_->Encode(image, "h", half).status().code(), absl::StatusCode::kInvalidArgument);
+  EncodeOptions random = Latent(0);
+  random.source = KeepSource::kRandom;
+  EXPECT_EQ(encoder_->Encode(image, "r", random).status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(encoder_->Encode(image, "l", Latent(3)).status().code(), absl::StatusCode::kInvalidArgument);
+
+  const ImagePacket p = encoder_->Encode(image, "ok", Latent(0))->packet;
+  ImagePacket truncated = p, flipped = p, level = p, tile = p;
+  truncated.latent.pop_back();
+  flipped.latent[flipped.latent.size() / 2] ^= 0x21;
+  level.latent_level = 7;
+  tile.tile_size = 64;
+  for (const ImagePacket* bad : {&truncated, &flipped}) {
+    const absl::Status s = decoder_->Decode(*bad).status();
+    EXPECT_TRUE(s.code() == absl::StatusCode::kDataLoss || s.code() == absl::StatusCode::kInvalidArgument) << s;
+  }
+  EXPECT_EQ(decoder_->Decode(level).status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(decoder_->Decode(tile).status().code(), absl::StatusCode::kFailedPrecondition);
+  // Another codec (other weights and steps): a different fingerprint, refused by the receiver.
+  std::shared_ptr<const LatentCoder> other = *LatentCoder::Create(TinyConvCodec(0.07));
+  EXPECT_NE(other->fingerprint(), coder_->fingerprint());
+  PacketDecoder other_decoder(mae_, 1 << 20, ComputePrecision::kFloat32, other);
+  EXPECT_EQ(other_decoder.Decode(p).status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_TRUE(decoder_->Decode(p).ok());
+}
+
+TEST_F(ConvLatentCoderTest, LoadLatentCoderReadsEitherKindAndNeedsTables) {
+  const std::string dir = test::TempDir();
+  ASSERT_TRUE(SaveCheckpoint(dir + "/conv.pt", codec_).ok());
+  absl::StatusOr<std::shared_ptr<const LatentCoder>> conv = LoadLatentCoder(dir + "/conv.pt");
+  ASSERT_TRUE(conv.ok()) << conv.status();
+  EXPECT_TRUE((*conv)->is_conv());
+  EXPECT_EQ((*conv)->fingerprint(), coder_->fingerprint());
+  LatentCodec mae_codec = test::TinyLatentCodec({0.25, 0.5});
+  ASSERT_TRUE(SaveCheckpoint(dir + "/mae.pt", mae_codec).ok());
+  absl::StatusOr<std::shared_ptr<const LatentCoder>> mae = LoadLatentCoder(dir + "/mae.pt");
+  ASSERT_TRUE(mae.ok()) << mae.status();
+  EXPECT_FALSE((*mae)->is_conv());
+  ConvCodecOptions untrained = codec_->options();
+  untrained.table_width = 0;
+  ConvCodec fresh(untrained);
+  ASSERT_TRUE(SaveCheckpoint(dir + "/fresh.pt", fresh).ok());
+  EXPECT_EQ(LoadLatentCoder(dir + "/fresh.pt").status().code(), absl::StatusCode::kFailedPrecondition);
+  MaskedAutoencoder not_a_codec(test::TinyMaeOptions());
+  ASSERT_TRUE(SaveCheckpoint(dir + "/plain.pt", not_a_codec).ok());
+  EXPECT_EQ(LoadLatentCoder(dir + "/plain.pt").status().code(), absl::StatusCode::kFailedPrecondition);
+}
+
+}  // namespace
+}  // namespace mt

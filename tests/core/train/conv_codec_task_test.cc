@@ -1,0 +1,62 @@
+// The conv codec's training task: λ per level, the initial steps, and that its steps lower the
+// rate–distortion loss on a fixed batch.
+#include "core/train/conv_codec_task.h"
+
+#include <ATen/ATen.h>
+#include <gtest/gtest.h>
+#include <torch/optim/adam.h>
+
+#include <cmath>
+
+namespace mt {
+namespace {
+
+ConvCodecTaskConfig Tiny(int64_t levels) {
+  ConvCodecTaskConfig c;
+  c.model.hidden_channels = 8;
+  c.model.latent_channels = 4;
+  c.model.levels = levels;
+  c.model.tile_size = 32;
+  c.lambda_max = 0.08;
+  c.lambda_min = 0.005;
+  return c;
+}
+
+TEST(ConvCodecTaskTest, LambdasAreGeometricAndStepsStartAtTheHighRateOptimum) {
+  const std::vector<double> lambdas = LevelLambdas(Tiny(3));
+  ASSERT_EQ(lambdas.size(), 3u);
+  EXPECT_NEAR(lambdas[0], 0.08, 1e-12);
+  EXPECT_NEAR(lambdas[1], 0.02, 1e-12);  // sqrt(0.08 · 0.005)
+  EXPECT_NEAR(lambdas[2], 0.005, 1e-12);
+  absl::StatusOr<std::unique_ptr<ConvCodecTask>> task = ConvCodecTask::Create(Tiny(3));
+  ASSERT_TRUE(task.ok()) << task.status();
+  auto& codec = dynamic_cast<ConvCodecImpl&>((*task)->module());
+  // Δ_s = sqrt(λ_0 / λ_s): 1, 2, 4 for every channel.
+  EXPECT_TRUE(at::allclose(codec.Steps(), at::tensor({1.0f, 2.0f, 4.0f}).view({3, 1}).expand({3, 4}), 1e-5, 1e-6));
+  EXPECT_EQ((*task)->kind(), "conv_codec");
+}
+
+TEST(ConvCodecTaskTest, TrainingStepsLowerTheLossOnAFixedBatch) {
+  at::manual_seed(23);
+  ConvCodecTaskConfig config = Tiny(1);
+  config.lambda_min = config.lambda_max;
+  std::unique_ptr<ConvCodecTask> task = *ConvCodecTask::Create(config);
+  task->SetTraining(true);
+  // Smooth images (a codec's easy case): gradients plus noise-free colour.
+  const at::Tensor ramp = at::linspace(0, 1, 32).view({1, 1, 1, 32});
+  const at::Tensor images = (0.3 + 0.4 * ramp * at::rand({4, 3, 1, 1})).expand({4, 3, 32, 32}).contiguous();
+  torch::optim::Adam opt(task->module().parameters(), torch::optim::AdamOptions(3e-3));
+  double first = 0, last = 0;
+  for (int step = 0; step < 60; ++step) {
+    StepResult r = task->TrainStep(images, step);
+    opt.zero_grad();
+    r.loss.backward();
+    opt.step();
+    if (step < 5) first += r.loss.item<double>() / 5;
+    if (step >= 55) last += r.loss.item<double>() / 5;
+  }
+  EXPECT_LT(last, 0.7 * first) << "first " << first << " last " << last;
+}
+
+}  // namespace
+}  // namespace mt
