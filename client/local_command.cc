@@ -5,6 +5,7 @@
 #include <spdlog/spdlog.h>
 
 #include <chrono>
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
@@ -168,7 +169,8 @@ int RunLatent(const LocalConfig& c, const Models& m, const SelectionPolicy& poli
   }
   PacketEncoder encoder(m.mae, m.masker, c.compute, *coder);
   PacketDecoder decoder(m.mae, int64_t{1} << 40, c.compute, *coder);
-  const MaskedAutoencoderOptions& o = m.mae->options();
+  // The codec's own tile: 32 px for the MAE codec, 512 px for the conv codec.
+  const int64_t tile_px = (*coder)->tile_size(), patch_px = (*coder)->patch_size(), grid = (*coder)->grid();
   EncodeOptions eo;
   eo.selection = policy;
   eo.payload = PayloadKind::kLatent;
@@ -178,7 +180,7 @@ int RunLatent(const LocalConfig& c, const Models& m, const SelectionPolicy& poli
   int failures = 0;
   std::vector<at::Tensor> rows;
   for (const std::string& path : images) {
-    absl::StatusOr<LatentRun> r = EncodeAndDecode(encoder, decoder, path, o.img_size, eo);
+    absl::StatusOr<LatentRun> r = EncodeAndDecode(encoder, decoder, path, tile_px, eo);
     if (!r.ok()) {
       std::fprintf(stderr, "%s: %s\n", path.c_str(), r.status().ToString().c_str());
       ++failures;
@@ -191,15 +193,15 @@ int RunLatent(const LocalConfig& c, const Models& m, const SelectionPolicy& poli
     const int64_t bytes = PayloadBytes(e->packet);
     const std::string stem = std::filesystem::path(path).stem().string();
     std::printf("%-22s %3lld/%-3lld %5lld %9lld %10lld %7lld %8.3f %8.2f %8.4f\n", stem.c_str(),
-                static_cast<long long>(e->kept), static_cast<long long>(o.num_patches()),
-                static_cast<long long>(e->packet.latent_level), static_cast<long long>(3 * o.img_size * o.img_size),
+                static_cast<long long>(e->kept), static_cast<long long>(grid * grid),
+                static_cast<long long>(e->packet.latent_level), static_cast<long long>(3 * tile_px * tile_px),
                 static_cast<long long>(bytes), static_cast<long long>(std::ceil(e->estimated_bits / 8.0)),
-                8.0 * static_cast<double>(bytes) / static_cast<double>(o.img_size * o.img_size),
+                8.0 * static_cast<double>(bytes) / static_cast<double>(tile_px * tile_px),
                 Psnr(ref, out).item<double>(), Ssim(ref, out).item<double>());
     const at::Tensor keep = d->keep[0];
     rows.push_back(PanelRow(
-        {tile, MaskPicture(keep, o.patch_size, o.grid_size()), MaskOverlay(tile, keep, o.patch_size), d->image},
-        /*scale=*/8));
+        {tile, MaskPicture(keep, patch_px, grid), MaskOverlay(tile, keep, patch_px), d->image},
+        /*scale=*/std::max<int64_t>(1, 256 / tile_px)));
     if (!SavePictures(c.out_dir, stem, rows.back(), d->image)) ++failures;
   }
   if (!rows.empty() && SavePng(c.out_dir + "/grid.png", StackRows(rows)).ok())

@@ -92,7 +92,7 @@ TEST_F(ConvLatentCoderTest, QuantizeUsesEveryChannelsOwnStep) {
   const at::Tensor y = at::full({1, 1, 4}, 3.1);
   // round(3.1 / 0.5) = 6, round(3.1) = 3, round(1.55) = 2, round(0.775) = 1.
   EXPECT_TRUE(at::equal(coder->Quantize(y, 0), at::tensor({6, 3, 2, 1}, at::kInt).view({1, 1, 4})));
-  EXPECT_TRUE(at::allclose(coder->Dequantize(coder->Quantize(y, 0), 0), at::tensor({3.0, 3.0, 4.0, 4.0}).view({1, 1, 4})));
+  EXPECT_TRUE(at::allclose(coder->Dequantize(coder->Quantize(y, 0), 0), at::tensor({3.0f, 3.0f, 4.0f, 4.0f}).view({1, 1, 4})));
   EXPECT_NEAR(coder->step(0), 1.875, 1e-6);  // the mean over channels
 }
 
