@@ -31,12 +31,13 @@ absl::StatusOr<std::vector<double>> ParseSteps(const std::string& text) {
   return steps;
 }
 
-// Every image file directly in `dir`, sorted by name (so the fit is reproducible).
+// Every image file under `dir` (recursively: the corpus keeps one folder per package), sorted by
+// path (so the fit is reproducible).
 absl::StatusOr<std::vector<at::Tensor>> LoadFolder(const std::string& dir) {
 #if MT_HAVE_IMAGING
   std::vector<std::filesystem::path> paths;
   std::error_code ec;
-  for (const auto& entry : std::filesystem::directory_iterator(dir, ec)) {
+  for (const auto& entry : std::filesystem::recursive_directory_iterator(dir, ec)) {
     const std::string ext = absl::AsciiStrToLower(entry.path().extension().string());
     if (entry.is_regular_file() && (ext == ".jpg" || ext == ".jpeg" || ext == ".png" || ext == ".webp" ||
                                     ext == ".bmp" || ext == ".tif" || ext == ".tiff"))

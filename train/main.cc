@@ -48,9 +48,10 @@ usage: mt-train {fit|validate} --config FILE [--config FILE2 ...] [--KEY=VALUE .
              for weights/; --fp16 stores floats as fp16 (loaded back as fp32). A codec's export
              also computes its integer coding tables for LEVELS quantisation steps from LO to HI
              (geometric; default 0.5:8:12) and is always fp32. It then fits the spatial-context
-             tables (N magnitude buckets, default 4) to the codec's latents of the photos in
-             DIR (default data/photos/train; scripts/fetch_photos.sh); `none` keeps only the
-             factorized prior's tables
+             tables (N magnitude buckets, default 4) to the codec's latents of the photos
+             under DIR, recursively (default data/photos/train; scripts/fetch_photos.sh, or
+             data/corpus/train); `none` keeps only the factorized prior's tables. A conv codec
+             (mt.ConvCodecTraining) has learned levels: --steps does not apply
   import     convert a facebookresearch/mae checkpoint (torch.save of {"model": state_dict},
              e.g. mae_visualize_vit_base.pth; the decoder is needed, so not mae_pretrain_*) to
              our MAE checkpoint: the architecture is read off the tensor shapes (encoder heads
