@@ -9,10 +9,12 @@
 
 #include <torch/torch.h>
 
+#include "core/runtime/blas_core.h"
 #include "core/io/checkpoint.h"
 #include "core/runtime/cpu_runtime.h"
 
 int main(int argc, char** argv) {
+  mt::EnsureBlasKernelsForThisCpu(argv);  // before anything else: it may restart the process
   const int64_t total = argc > 1 ? std::atoll(argv[1]) : 11750;
   const int64_t slice = argc > 2 ? std::atoll(argv[2]) : 512;
   mt::ConfigureCpuRuntime({2, true});

@@ -15,6 +15,7 @@
 #include <string>
 #include <vector>
 
+#include "core/runtime/blas_core.h"
 #include "bench/bench_timer.h"
 #include "core/io/checkpoint.h"
 #include "core/pipeline/packet_decoder.h"
@@ -29,6 +30,7 @@ double BlockFlops(double l, double d, double r) { return 2 * l * d * d * (3 + 1 
 }  // namespace
 
 int main(int argc, char** argv) {
+  mt::EnsureBlasKernelsForThisCpu(argv);  // before anything else: it may restart the process
   std::string mae_path = "weights/mae.pt", masker_path = "weights/masker.pt";
   mt::CpuRuntimeOptions runtime;
   double seconds = 3.0;

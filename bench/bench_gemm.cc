@@ -10,10 +10,12 @@
 #include <cstring>
 #include <string>
 
+#include "core/runtime/blas_core.h"
 #include "bench/bench_timer.h"
 #include "core/runtime/cpu_runtime.h"
 
 int main(int argc, char** argv) {
+  mt::EnsureBlasKernelsForThisCpu(argv);  // before anything else: it may restart the process
   mt::CpuRuntimeOptions runtime;
   double seconds = 2.0;
   for (int i = 1; i < argc; ++i) {

@@ -14,6 +14,7 @@
 #include <string>
 #include <vector>
 
+#include "core/runtime/blas_core.h"
 #include "bench/bench_timer.h"
 #include "core/runtime/cpu_runtime.h"
 #include "core/model/mae.h"
@@ -27,6 +28,7 @@ double BlockFlops(double l, double d) { return 24 * l * d * d + 4 * l * l * d; }
 }  // namespace
 
 int main(int argc, char** argv) {
+  mt::EnsureBlasKernelsForThisCpu(argv);  // before anything else: it may restart the process
   mt::CpuRuntimeOptions runtime;
   double seconds = 3.0;
   std::vector<int64_t> batches = {1, 64};

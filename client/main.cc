@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "core/runtime/blas_core.h"
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
 #include "absl/flags/usage.h"
@@ -174,6 +175,7 @@ bool LocalFlags(mt::client::LocalConfig* c) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  mt::EnsureBlasKernelsForThisCpu(argv);  // before anything else: it may restart the process
   mt::InstallCliHelp(kUsage, "client/");
   std::vector<char*> args = absl::ParseCommandLine(argc, argv);
   if (args.size() < 2) {

@@ -3,6 +3,7 @@
 //   2. Masker: hard keep ratio and composite PSNR vs random and uniform-grid masks at the same
 //      keep ratio (the masker trainer's validation, on the same crops).
 #include <ATen/ATen.h>
+#include "core/runtime/blas_core.h"
 #include "core/runtime/log.h"
 #include <torch/csrc/autograd/grad_mode.h>
 
@@ -52,6 +53,7 @@ int Fail(const absl::Status& s) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  mt::EnsureBlasKernelsForThisCpu(argv);  // before anything else: it may restart the process
   mt::InstallCliHelp("mt-eval --mae weights/mae.pt [--masker weights/masker.pt] [--data data/photos]\n"
                      "Prints markdown tables of the measurements the model card quotes.",
                      "train/");

@@ -3,6 +3,7 @@
 //   mt-train validate --config ... --ckpt_path runs/mae/version_0/checkpoints/best.pt
 //   mt-train fit --config ... --trainer.devices=2     (2 data-parallel processes: train/launcher.h)
 // Arguments are parsed here (not with ABSL_FLAG) because any dotted config key is a flag.
+#include "core/runtime/blas_core.h"
 #include "core/runtime/log.h"
 
 #include <cmath>
@@ -174,6 +175,7 @@ absl::Status Export(const Args& args) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  mt::EnsureBlasKernelsForThisCpu(argv);  // before anything else: it may restart the process
   Args args;
   if (std::string err = ParseArgs(argc, argv, &args); !err.empty()) {
     std::fprintf(err == "help" ? stdout : stderr, "%s%s", err == "help" ? "" : ("mt-train: " + err + "\n\n").c_str(), kUsage);

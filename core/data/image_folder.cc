@@ -45,6 +45,19 @@ class ImageFolderDataset final : public ImageDataset {
     cv::Mat resized;
     if (side == s) {
       resized = crop.clone();
+    } else if (side >= 2 * s) {
+      // Area averaging in two steps: by an integer factor k first (OpenCV's fast path), then the
+      // rest (< 2×). Why: one INTER_AREA call with a non-integer ratio took ~50 ms for a 1-MP crop,
+      // and 8 of them per step halved the conv codec's training speed on 2 cores. The crop loses
+      // under k pixels of its side so that k divides it.
+      const int k = side / s, m = side / k;
+      cv::Mat reduced;
+      cv::resize(crop(cv::Rect(0, 0, k * m, k * m)), reduced, cv::Size(m, m), 0, 0, cv::INTER_AREA);
+      if (m == s) {
+        resized = reduced;
+      } else {
+        cv::resize(reduced, resized, cv::Size(s, s), 0, 0, cv::INTER_AREA);
+      }
     } else {
       cv::resize(crop, resized, cv::Size(s, s), 0, 0, side > s ? cv::INTER_AREA : cv::INTER_LINEAR);
     }

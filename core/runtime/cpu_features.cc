@@ -25,6 +25,8 @@ const std::set<std::string>& CpuFlags() {
 
 }  // namespace
 
+bool CpuHasFlag(const std::string& flag) { return CpuFlags().count(flag) > 0; }
+
 bool CpuHasNativeBf16() { return CpuFlags().count("avx512_bf16") > 0 || CpuFlags().count("amx_bf16") > 0; }
 
 std::string CpuSpeedFlags() {

@@ -7,6 +7,9 @@
 
 namespace mt {
 
+// True if the first "flags" line of /proc/cpuinfo lists `flag` (false where the file is missing).
+bool CpuHasFlag(const std::string& flag);
+
 // True if the CPU flags list avx512_bf16 or amx_bf16 (oneDNN then runs bf16 GEMMs natively).
 bool CpuHasNativeBf16();
 

@@ -6,6 +6,7 @@
 #include <thread>
 
 #include "absl/strings/str_cat.h"
+#include "core/runtime/blas_core.h"
 
 #if defined(__GLIBC__)
 #include <malloc.h>
@@ -36,7 +37,7 @@ std::string ConfigureCpuRuntime(const CpuRuntimeOptions& options) {
     allocator = "glibc heap without mmap/trim";
   }
 #endif
-  return absl::StrCat("intra-op threads ", at::get_num_threads(), ", ", allocator);
+  return absl::StrCat("intra-op threads ", at::get_num_threads(), ", ", allocator, ", ", BlasKernelsDescription());
 }
 
 void ApplyIntraOpThreadsToThisThread() {

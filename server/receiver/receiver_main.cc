@@ -2,6 +2,7 @@
 #include <spdlog/spdlog.h>
 #include <unistd.h>
 
+#include "core/runtime/blas_core.h"
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
 #include "core/io/checkpoint.h"
@@ -21,6 +22,7 @@ ABSL_FLAG(std::string, name, "",
 ABSL_FLAG(bool, overwrite, false, "replace an existing <id>.png (default: refuse the packet with ALREADY_EXISTS)");
 
 int main(int argc, char** argv) {
+  mt::EnsureBlasKernelsForThisCpu(argv);  // before anything else: it may restart the process
   mt::server::BlockShutdownSignals();
   mt::InstallCliHelp(
       "mt-receiver [flags]\n\nAccepts packets from mt-sender on one long-lived stream, reconstructs each image with "

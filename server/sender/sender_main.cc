@@ -3,6 +3,7 @@
 #include <grpcpp/support/channel_arguments.h>
 #include <spdlog/spdlog.h>
 
+#include "core/runtime/blas_core.h"
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
 #include "core/io/checkpoint.h"
@@ -36,6 +37,7 @@ ABSL_FLAG(std::string, receiver_key, "", "PEM private key for --receiver_cert");
 ABSL_FLAG(std::string, receiver_tls_name, "", "name to check in the receiver's certificate (default: its host)");
 
 int main(int argc, char** argv) {
+  mt::EnsureBlasKernelsForThisCpu(argv);  // before anything else: it may restart the process
   mt::server::BlockShutdownSignals();
   mt::InstallCliHelp(
       "mt-sender [flags]\n\nAccepts images from mt-client, keeps the patches the masker scores as important, "
