@@ -106,7 +106,8 @@ int RunBench(const BenchConfig& c) {
   }
   std::vector<std::string> files;
   std::error_code ec;
-  for (const auto& e : std::filesystem::directory_iterator(c.images_dir, ec))
+  // Recursive: the corpus keeps its held-out photos in one folder per package.
+  for (const auto& e : std::filesystem::recursive_directory_iterator(c.images_dir, ec))
     if (e.is_regular_file()) files.push_back(e.path().string());
   std::sort(files.begin(), files.end());
   if (files.empty()) {

@@ -50,7 +50,7 @@ ABSL_FLAG(std::string, tls_cert, "", "PEM client certificate (mTLS)");
 ABSL_FLAG(std::string, tls_key, "", "PEM private key for --tls_cert");
 ABSL_FLAG(std::string, tls_name, "", "name to check in the server certificate (default: the host)");
 ABSL_FLAG(double, deadline_s, 60, "per-call deadline in seconds");
-ABSL_FLAG(std::string, images, "", "bench: folder of images");
+ABSL_FLAG(std::string, images, "", "bench: folder of images (read recursively)");
 ABSL_FLAG(bool, local, true, "bench: run the pipeline in-process (--nolocal: masker settings through --sender)");
 ABSL_FLAG(std::string, csv, "", "bench: CSV output, one row per image x setting");
 ABSL_FLAG(std::string, report, "", "bench: markdown summary output");
