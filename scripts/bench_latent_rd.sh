@@ -4,12 +4,12 @@
 # vs pixels, masker/grid/random selections), against JPEG and WebP from the same bench; then the
 # spatial-context entropy model against the factorized prior alone on the same codec weights.
 # Usage: scripts/bench_latent_rd.sh [CODEC] [OUT] [TRAIN_CKPT]
-#   defaults: weights/codec.pt, docs/rd, runs/codec_photos/version_0/checkpoints/best.pt (the
+#   defaults: weights/mae_codec.pt (the MAE-bottleneck codec), docs/rd, runs/codec_photos/version_0/checkpoints/best.pt (the
 #   training checkpoint CODEC was exported from; the context-vs-factorized rows need it)
 # Needs build/ (README) and data/photos (scripts/fetch_photos.sh). ~15 min on 2 cores.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-CODEC="${1:-weights/codec.pt}" OUT="${2:-docs/rd}" BUILD="${BUILD_DIR:-build}"
+CODEC="${1:-weights/mae_codec.pt}" OUT="${2:-docs/rd}" BUILD="${BUILD_DIR:-build}"
 TRAIN_CKPT="${3:-runs/codec_photos/version_0/checkpoints/best.pt}"
 mkdir -p "$OUT"
 bench=("$BUILD/client/mt-client" bench --codec_checkpoint "$CODEC" --threads 2)

@@ -44,12 +44,12 @@ done
 
 # The payload that measures best on the held-out photos (docs/RESULTS.md, "Latent codec").
 DEMO_PAYLOAD=(${DEMO_PAYLOAD:---payload latent})
-echo "[demo] sending the held-out photos (data/photos/val), full size, tiled into 32x32 model tiles:" \
+echo "[demo] sending the held-out photos (data/photos/val), full size:" \
      "${DEMO_PAYLOAD[*]} (compare 'wire B' with 'file B', the photo's own JPEG)"
 status=0
 "$client" send data/photos/val/* --sender "127.0.0.1:$SENDER_PORT" --out "$OUT" "${DEMO_PAYLOAD[@]}" "$@" || status=1
 echo "[demo] payload modes on one photo (latent: entropy-coded; features: raw tokens, larger than the pixels)"
-for mode in "latent" "latent --latent_level 9" "latent --target_psnr 28" "latent --keep_ratio 0.5" \
+for mode in "latent" "latent --latent_level 6" "latent --target_psnr 28" "latent --max_bytes 12000" \
             "features --precision fp16" "features+pixels --precision int8" "pixels"; do
   # shellcheck disable=SC2086
   "$client" send data/photos/val/fruits.jpg --sender "127.0.0.1:$SENDER_PORT" --payload $mode | sed -n '2p;$p' ||
