@@ -59,6 +59,20 @@ absl::StatusOr<std::vector<at::Tensor>> LoadFolder(const std::string& dir) {
 #endif
 }
 
+// Fits the codec's spatial-context tables to the photos under args.context_data (either codec).
+template <typename Codec>
+absl::Status FitContextFromFolder(Codec& codec, const CodecExportArgs& args) {
+  absl::StatusOr<std::vector<at::Tensor>> images = LoadFolder(args.context_data);
+  if (!images.ok()) return images.status();
+  ContextFitOptions fit;
+  fit.buckets = args.context_buckets;
+  log::info("fitting spatial-context tables ({} buckets) to the latents of {} photos in {}", fit.buckets,
+            images->size(), args.context_data);
+  return FitContextTables(codec, *images, fit, [](size_t done, size_t total) {
+    log::info("  context fit: {}/{} photos", done, total);
+  });
+}
+
 }  // namespace
 
 absl::Status ExportCodec(const CodecExportArgs& args) {
@@ -71,16 +85,7 @@ absl::Status ExportCodec(const CodecExportArgs& args) {
   log::info("codec: {} step levels ({:.3g} .. {:.3g}), tables up to {} entries", steps->size(), steps->front(),
             steps->back(), (*codec)->options().table_width);
   if (args.context_data != "none") {
-    absl::StatusOr<std::vector<at::Tensor>> images = LoadFolder(args.context_data);
-    if (!images.ok()) return images.status();
-    ContextFitOptions fit;
-    fit.buckets = args.context_buckets;
-    log::info("fitting spatial-context tables ({} buckets) to the latents of {} photos in {}", fit.buckets,
-              images->size(), args.context_data);
-    absl::Status s = FitContextTables(*codec, *images, fit, [](size_t done, size_t total) {
-      log::info("  context fit: {}/{} photos", done, total);
-    });
-    if (!s.ok()) return s;
+    if (absl::Status s = FitContextFromFolder(*codec, args); !s.ok()) return s;
   } else if ((*codec)->options().context_buckets > 0) {
     return absl::FailedPreconditionError(
         "this codec already holds context tables for other steps: export it with --context_data, or "
@@ -99,16 +104,7 @@ absl::Status ExportConvCodec(const CodecExportArgs& args) {
   log::info("conv codec: {} rate levels, tables up to {} entries", (*codec)->options().levels,
             (*codec)->options().table_width);
   if (args.context_data != "none") {
-    absl::StatusOr<std::vector<at::Tensor>> images = LoadFolder(args.context_data);
-    if (!images.ok()) return images.status();
-    ContextFitOptions fit;
-    fit.buckets = args.context_buckets;
-    log::info("fitting spatial-context tables ({} buckets) to the latents of {} photos in {}", fit.buckets,
-              images->size(), args.context_data);
-    absl::Status s = FitContextTables(*codec, *images, fit, [](size_t done, size_t total) {
-      log::info("  context fit: {}/{} photos", done, total);
-    });
-    if (!s.ok()) return s;
+    if (absl::Status s = FitContextFromFolder(*codec, args); !s.ok()) return s;
   }
   return SaveCheckpoint(args.out, *codec);
 }

@@ -20,55 +20,62 @@ CodingTablesImpl::CodingTablesImpl(const CodingTablesOptions& o) : options_(o) {
   ctx_cdf_offsets = register_buffer("ctx_cdf_offsets", at::zeros({s, b > 0 ? c : 0, b}, at::kInt));
 }
 
-void CodingTablesImpl::SetFactorized(const std::vector<std::vector<FrequencyTable>>& per_level) {
-  const int64_t s = options_.levels, c = options_.channels;
-  TORCH_CHECK(static_cast<int64_t>(per_level.size()) == s, "SetFactorized needs one entry per level");
+std::vector<FrequencyTable> QuantizePmfs(const std::vector<ChannelPmf>& pmfs) {
+  std::vector<FrequencyTable> out;
+  for (const ChannelPmf& pmf : pmfs) {
+    absl::StatusOr<FrequencyTable> t = QuantizePmf(pmf.pmf, pmf.offset);
+    TORCH_CHECK(t.ok(), "cannot quantise a learned pmf: ", t.status().ToString());
+    out.push_back(*std::move(t));
+  }
+  return out;
+}
+
+PackedFactorizedTables PackFactorizedTables(const std::vector<std::vector<FrequencyTable>>& per_level,
+                                            int64_t channels) {
+  const auto s = static_cast<int64_t>(per_level.size());
+  TORCH_CHECK(s > 0, "PackFactorizedTables needs at least one level");
   int64_t width = 0;
   for (const auto& level : per_level) {
-    TORCH_CHECK(static_cast<int64_t>(level.size()) == c, "SetFactorized needs one table per channel");
+    TORCH_CHECK(static_cast<int64_t>(level.size()) == channels, "PackFactorizedTables needs one table per channel");
     for (const FrequencyTable& t : level) {
-      TORCH_CHECK(ValidateTable(t).ok(), "SetFactorized: malformed table");
+      TORCH_CHECK(ValidateTable(t).ok(), "PackFactorizedTables: malformed table");
       width = std::max<int64_t>(width, static_cast<int64_t>(t.cdf.size()));
     }
   }
-  at::Tensor cdf = at::zeros({s, c, width}, at::kInt), sizes = at::zeros({s, c}, at::kInt);
-  at::Tensor offsets = at::zeros({s, c}, at::kInt);
-  auto cp = cdf.accessor<int32_t, 3>();
-  auto sp = sizes.accessor<int32_t, 2>(), op = offsets.accessor<int32_t, 2>();
+  PackedFactorizedTables out{at::zeros({s, channels, width}, at::kInt), at::zeros({s, channels}, at::kInt),
+                             at::zeros({s, channels}, at::kInt)};
+  auto cp = out.cdf.accessor<int32_t, 3>();
+  auto sp = out.sizes.accessor<int32_t, 2>(), op = out.offsets.accessor<int32_t, 2>();
   for (int64_t i = 0; i < s; ++i)
-    for (int64_t ch = 0; ch < c; ++ch) {
+    for (int64_t ch = 0; ch < channels; ++ch) {
       const FrequencyTable& t = per_level[static_cast<size_t>(i)][static_cast<size_t>(ch)];
       for (size_t k = 0; k < t.cdf.size(); ++k) cp[i][ch][static_cast<int64_t>(k)] = static_cast<int32_t>(t.cdf[k]);
       sp[i][ch] = static_cast<int32_t>(t.cdf.size());
       op[i][ch] = t.offset;
     }
-  torch::NoGradGuard no_grad;
-  cdf_tables.set_(cdf);  // set_ keeps the registered buffers while changing their shapes
-  cdf_sizes.set_(sizes);
-  cdf_offsets.set_(offsets);
-  options_.table_width = width;
+  return out;
 }
 
-void CodingTablesImpl::SetContext(const std::vector<LatentTables>& per_level) {
-  const int64_t s = options_.levels, c = options_.channels;
-  TORCH_CHECK(s > 0 && static_cast<int64_t>(per_level.size()) == s, "SetContext needs one entry per level");
+PackedContextTables PackContextTables(const std::vector<LatentTables>& per_level, int64_t channels) {
+  const auto s = static_cast<int64_t>(per_level.size());
+  TORCH_CHECK(s > 0, "PackContextTables needs at least one level");
   const int buckets = per_level[0].buckets;
-  TORCH_CHECK(buckets >= 1, "SetContext needs buckets >= 1");
+  TORCH_CHECK(buckets >= 1, "PackContextTables needs buckets >= 1");
   int64_t width = 0;
   for (const LatentTables& t : per_level) {
-    TORCH_CHECK(ValidateLatentTables(t).ok() && t.buckets == buckets && static_cast<int64_t>(t.channels()) == c,
-                "SetContext: malformed tables");
+    TORCH_CHECK(ValidateLatentTables(t).ok() && t.buckets == buckets && static_cast<int64_t>(t.channels()) == channels,
+                "PackContextTables: malformed tables");
     for (const auto& channel : t.tables)
       for (const FrequencyTable& table : channel) width = std::max<int64_t>(width, static_cast<int64_t>(table.cdf.size()));
   }
   const int64_t per_channel = buckets + 1;
-  at::Tensor predict = at::zeros({s, c}, at::kInt), cdf = at::zeros({s, c, per_channel, width}, at::kInt);
-  at::Tensor sizes = at::zeros({s, c, per_channel}, at::kInt), offsets = at::zeros({s, c, per_channel}, at::kInt);
-  auto pp = predict.accessor<int32_t, 2>();
-  auto cp = cdf.accessor<int32_t, 4>();
-  auto sp = sizes.accessor<int32_t, 3>(), op = offsets.accessor<int32_t, 3>();
+  PackedContextTables out{at::zeros({s, channels}, at::kInt), at::zeros({s, channels, per_channel, width}, at::kInt),
+                          at::zeros({s, channels, per_channel}, at::kInt), at::zeros({s, channels, per_channel}, at::kInt)};
+  auto pp = out.predict.accessor<int32_t, 2>();
+  auto cp = out.cdf.accessor<int32_t, 4>();
+  auto sp = out.sizes.accessor<int32_t, 3>(), op = out.offsets.accessor<int32_t, 3>();
   for (int64_t i = 0; i < s; ++i)
-    for (int64_t ch = 0; ch < c; ++ch) {
+    for (int64_t ch = 0; ch < channels; ++ch) {
       const LatentTables& level = per_level[static_cast<size_t>(i)];
       pp[i][ch] = level.predict[static_cast<size_t>(ch)];
       for (int64_t b = 0; b < per_channel; ++b) {
@@ -78,13 +85,29 @@ void CodingTablesImpl::SetContext(const std::vector<LatentTables>& per_level) {
         op[i][ch][b] = t.offset;
       }
     }
+  return out;
+}
+
+void CodingTablesImpl::SetFactorized(const std::vector<std::vector<FrequencyTable>>& per_level) {
+  TORCH_CHECK(static_cast<int64_t>(per_level.size()) == options_.levels, "SetFactorized needs one entry per level");
+  PackedFactorizedTables packed = PackFactorizedTables(per_level, options_.channels);
   torch::NoGradGuard no_grad;
-  ctx_predict.set_(predict);
-  ctx_cdf_tables.set_(cdf);
-  ctx_cdf_sizes.set_(sizes);
-  ctx_cdf_offsets.set_(offsets);
-  options_.context_buckets = buckets;
-  options_.context_width = width;
+  cdf_tables.set_(packed.cdf);  // set_ keeps the registered buffers while changing their shapes
+  cdf_sizes.set_(packed.sizes);
+  cdf_offsets.set_(packed.offsets);
+  options_.table_width = packed.cdf.size(2);
+}
+
+void CodingTablesImpl::SetContext(const std::vector<LatentTables>& per_level) {
+  TORCH_CHECK(static_cast<int64_t>(per_level.size()) == options_.levels, "SetContext needs one entry per level");
+  PackedContextTables packed = PackContextTables(per_level, options_.channels);
+  torch::NoGradGuard no_grad;
+  ctx_predict.set_(packed.predict);
+  ctx_cdf_tables.set_(packed.cdf);
+  ctx_cdf_sizes.set_(packed.sizes);
+  ctx_cdf_offsets.set_(packed.offsets);
+  options_.context_buckets = per_level[0].buckets;
+  options_.context_width = packed.cdf.size(3);
 }
 
 namespace {

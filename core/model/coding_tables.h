@@ -14,6 +14,7 @@
 #include "absl/status/statusor.h"
 #include "core/entropy/frequency_table.h"
 #include "core/entropy/latent_context.h"
+#include "core/model/factorized_prior.h"
 
 namespace mt {
 
@@ -24,6 +25,25 @@ struct CodingTablesOptions {
   int64_t context_buckets = 0;  // B: context magnitude buckets (0 = no context tables)
   int64_t context_width = 0;    // Wc: longest context CDF
 };
+
+// Tables laid out as the checkpoint buffers hold them (int32 tensors, rows zero-padded to the
+// longest table). Plain value types.
+struct PackedFactorizedTables {
+  at::Tensor cdf, sizes, offsets;  // (S, C, W), (S, C), (S, C)
+};
+struct PackedContextTables {
+  at::Tensor predict, cdf, sizes, offsets;  // (S, C), (S, C, B+1, W), (S, C, B+1), (S, C, B+1)
+};
+
+// A prior's per-channel pmfs of one level → integer coding tables (QuantizePmf; TORCH_CHECK if a
+// pmf cannot be quantised: the prior is broken).
+std::vector<FrequencyTable> QuantizePmfs(const std::vector<ChannelPmf>& pmfs);
+
+// per_level[s][c] (S >= 1 levels × `channels` tables, each passing ValidateTable) → buffers.
+// TORCH_CHECK on malformed input (a programmer error: the tables come from our own fit).
+PackedFactorizedTables PackFactorizedTables(const std::vector<std::vector<FrequencyTable>>& per_level, int64_t channels);
+// One LatentTables per level (`channels` channels, the same buckets >= 1, each valid) → buffers.
+PackedContextTables PackContextTables(const std::vector<LatentTables>& per_level, int64_t channels);
 
 class CodingTablesImpl : public torch::nn::Module {
  public:

@@ -55,6 +55,11 @@ at::Tensor ConvCodecImpl::Analyze(const at::Tensor& images) {
   return analysis->forward(images - 0.5);  // centred: the transforms have biases, but start balanced
 }
 
+at::Tensor ConvCodecImpl::AnalyzePositions(const at::Tensor& images) {
+  const at::Tensor y = Analyze(images);  // (B, C, h, w)
+  return y.permute({0, 2, 3, 1}).reshape({y.size(0), -1, y.size(1)}).contiguous();
+}
+
 at::Tensor ConvCodecImpl::Synthesize(const at::Tensor& latents) {
   TORCH_CHECK(latents.dim() == 4 && latents.size(1) == options_.latent_channels,
               "conv codec Synthesize expects (B, C, h, w), got ", latents.sizes());
@@ -69,12 +74,7 @@ void ConvCodecImpl::BuildTables(double tail_mass) {
   for (int64_t s = 0; s < options_.levels; ++s) {
     const double* row = steps[s].data_ptr<double>();
     std::vector<double> level_steps(row, row + options_.latent_channels);
-    std::vector<FrequencyTable>& level = per_level.emplace_back();
-    for (const ChannelPmf& pmf : prior->IntegerPmfs(level_steps, tail_mass)) {
-      absl::StatusOr<FrequencyTable> t = QuantizePmf(pmf.pmf, pmf.offset);
-      TORCH_CHECK(t.ok(), "cannot quantise a learned pmf: ", t.status().ToString());
-      level.push_back(*std::move(t));
-    }
+    per_level.push_back(QuantizePmfs(prior->IntegerPmfs(level_steps, tail_mass)));
   }
   tables->SetFactorized(per_level);
 }

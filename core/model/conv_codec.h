@@ -40,6 +40,8 @@ class ConvCodecImpl : public torch::nn::Module {
 
   // Images (B, 3, H, W) in [0,1], H and W multiples of 16 → latents y (B, C, H/16, W/16).
   at::Tensor Analyze(const at::Tensor& images);
+  // The same latents one row per position, raster order: (B, h·w, C), what the coders code.
+  at::Tensor AnalyzePositions(const at::Tensor& images);
   // Latents ŷ (B, C, h, w) → images (B, 3, 16h, 16w) (not clamped).
   at::Tensor Synthesize(const at::Tensor& latents);
   // Steps Δ of every level and channel (S, C), > 0.

@@ -8,6 +8,7 @@
 #include <algorithm>
 
 #include "core/entropy/frequency_table.h"
+#include "core/model/coding_tables.h"
 #include "core/model/patchify.h"
 
 namespace mt {
@@ -24,6 +25,10 @@ torch::nn::Sequential ProjectionMlp(int64_t in, int64_t hidden, int64_t out) {
 
 at::Tensor QuantizeLatents(const at::Tensor& y, double step) {
   return at::round(y / step).clamp(-kMaxLatentSymbol, kMaxLatentSymbol).to(at::kInt);
+}
+
+at::Tensor QuantizeLatents(const at::Tensor& y, const at::Tensor& steps) {
+  return at::round(y.to(at::kFloat) / steps.to(at::kFloat)).clamp(-kMaxLatentSymbol, kMaxLatentSymbol).to(at::kInt);
 }
 
 LatentCodecImpl::LatentCodecImpl(const LatentCodecOptions& o) : options_(o) {
@@ -90,31 +95,15 @@ void LatentCodecImpl::BuildTables(const std::vector<double>& steps) {
               "BuildTables needs ascending steps > 0");
   const int64_t c = options_.latent_channels, s = static_cast<int64_t>(steps.size());
   std::vector<std::vector<FrequencyTable>> tables;
-  int64_t width = 0;
-  for (double step : steps) {
-    std::vector<FrequencyTable>& level = tables.emplace_back();
-    for (const ChannelPmf& pmf : prior->IntegerPmfs(step)) {
-      absl::StatusOr<FrequencyTable> t = QuantizePmf(pmf.pmf, pmf.offset);
-      TORCH_CHECK(t.ok(), "cannot quantise a learned pmf: ", t.status().ToString());
-      width = std::max<int64_t>(width, static_cast<int64_t>(t->cdf.size()));
-      level.push_back(*std::move(t));
-    }
-  }
-  at::Tensor cdf = at::zeros({s, c, width}, at::kInt), sizes = at::zeros({s, c}, at::kInt);
-  at::Tensor offsets = at::zeros({s, c}, at::kInt);
-  for (int64_t i = 0; i < s; ++i)
-    for (int64_t ch = 0; ch < c; ++ch) {
-      const FrequencyTable& t = tables[static_cast<size_t>(i)][static_cast<size_t>(ch)];
-      for (size_t k = 0; k < t.cdf.size(); ++k) cdf[i][ch][static_cast<int64_t>(k)] = static_cast<int32_t>(t.cdf[k]);
-      sizes[i][ch] = static_cast<int32_t>(t.cdf.size());
-      offsets[i][ch] = t.offset;
-    }
+  for (double step : steps) tables.push_back(QuantizePmfs(prior->IntegerPmfs(step)));
+  const PackedFactorizedTables packed = PackFactorizedTables(tables, c);
+  const int64_t width = packed.cdf.size(2);
   torch::NoGradGuard no_grad;
   // set_ keeps the registered buffers (same tensors) while changing their shapes.
   quant_steps.set_(at::tensor(steps, at::kDouble));
-  cdf_tables.set_(cdf);
-  cdf_sizes.set_(sizes);
-  cdf_offsets.set_(offsets);
+  cdf_tables.set_(packed.cdf);
+  cdf_sizes.set_(packed.sizes);
+  cdf_offsets.set_(packed.offsets);
   options_.table_levels = s;
   options_.table_width = width;
 }
@@ -126,39 +115,15 @@ namespace mt {
 void LatentCodecImpl::SetContextTables(const std::vector<LatentTables>& per_level) {
   const int64_t s = num_levels(), c = options_.latent_channels;
   TORCH_CHECK(s > 0 && static_cast<int64_t>(per_level.size()) == s, "SetContextTables needs one entry per level");
-  const int buckets = per_level[0].buckets;
-  TORCH_CHECK(buckets >= 1, "SetContextTables needs buckets >= 1");
-  int64_t width = 0;
-  for (const LatentTables& t : per_level) {
-    TORCH_CHECK(ValidateLatentTables(t).ok() && t.buckets == buckets && static_cast<int64_t>(t.channels()) == c,
-                "SetContextTables: malformed tables");
-    for (const std::vector<FrequencyTable>& channel : t.tables)
-      for (const FrequencyTable& table : channel) width = std::max<int64_t>(width, static_cast<int64_t>(table.cdf.size()));
-  }
-  const int64_t per_channel = buckets + 1;
-  at::Tensor predict = at::zeros({s, c}, at::kInt), cdf = at::zeros({s, c, per_channel, width}, at::kInt);
-  at::Tensor sizes = at::zeros({s, c, per_channel}, at::kInt), offsets = at::zeros({s, c, per_channel}, at::kInt);
-  auto pp = predict.accessor<int32_t, 2>();
-  auto cp = cdf.accessor<int32_t, 4>();
-  auto sp = sizes.accessor<int32_t, 3>(), op = offsets.accessor<int32_t, 3>();
-  for (int64_t i = 0; i < s; ++i)
-    for (int64_t ch = 0; ch < c; ++ch) {
-      pp[i][ch] = per_level[static_cast<size_t>(i)].predict[static_cast<size_t>(ch)];
-      for (int64_t b = 0; b < per_channel; ++b) {
-        const FrequencyTable& t = per_level[static_cast<size_t>(i)].tables[static_cast<size_t>(ch)][static_cast<size_t>(b)];
-        for (size_t k = 0; k < t.cdf.size(); ++k) cp[i][ch][b][static_cast<int64_t>(k)] = static_cast<int32_t>(t.cdf[k]);
-        sp[i][ch][b] = static_cast<int32_t>(t.cdf.size());
-        op[i][ch][b] = t.offset;
-      }
-    }
+  const PackedContextTables packed = PackContextTables(per_level, c);
   torch::NoGradGuard no_grad;
-  if (!ctx_predict.defined()) RegisterContextBuffers(s, per_channel, width);
-  ctx_predict.set_(predict);
-  ctx_cdf_tables.set_(cdf);
-  ctx_cdf_sizes.set_(sizes);
-  ctx_cdf_offsets.set_(offsets);
-  options_.context_buckets = buckets;
-  options_.context_width = width;
+  if (!ctx_predict.defined()) RegisterContextBuffers(s, packed.cdf.size(2), packed.cdf.size(3));
+  ctx_predict.set_(packed.predict);
+  ctx_cdf_tables.set_(packed.cdf);
+  ctx_cdf_sizes.set_(packed.sizes);
+  ctx_cdf_offsets.set_(packed.offsets);
+  options_.context_buckets = per_level[0].buckets;
+  options_.context_width = packed.cdf.size(3);
 }
 
 std::vector<LatentTables> LatentCodecImpl::ContextTables() const {

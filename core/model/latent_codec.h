@@ -38,6 +38,8 @@ inline constexpr double kMaxLatentSymbol = 1 << 24;
 // y (…) float → integer symbols round(y / step), clamped to ±kMaxLatentSymbol, int32: what the
 // sender codes at a step (and what export fits the context tables to).
 at::Tensor QuantizeLatents(const at::Tensor& y, double step);
+// The same with one step per channel: steps (C) broadcast over y (…, C), in fp32.
+at::Tensor QuantizeLatents(const at::Tensor& y, const at::Tensor& steps);
 
 class LatentCodecImpl : public torch::nn::Module {
  public:

@@ -100,13 +100,8 @@ absl::Status FitContextTables(ConvCodec& codec, const std::vector<at::Tensor>& i
   absl::StatusOr<std::vector<LatentTables>> tables = Fit(
       o.levels, o.tile_size, static_cast<int>(o.tile_size / kConvCodecDownsample), o.latent_channels, images, conv,
       progress,
-      [&](const at::Tensor& x) {
-        const at::Tensor y = codec->Analyze(x);
-        return y.permute({0, 2, 3, 1}).reshape({y.size(0), -1, y.size(1)}).contiguous();
-      },
-      [&](const at::Tensor& y, int64_t s) {
-        return at::round(y / steps[s]).clamp(-kMaxLatentSymbol, kMaxLatentSymbol).to(at::kInt);
-      });
+      [&](const at::Tensor& x) { return codec->AnalyzePositions(x); },
+      [&](const at::Tensor& y, int64_t s) { return QuantizeLatents(y, steps[s]); });
   if (!tables.ok()) return tables.status();
   codec->SetContextTables(*tables);
   return absl::OkStatus();

@@ -129,10 +129,8 @@ at::Tensor LatentCoder::Analyze(const at::Tensor& tiles) const {
   torch::NoGradGuard no_grad;
   ComputePrecisionScope precision(compute_);
   if (conv_) {
-    return ForwardInChunks(kConvChunkTiles, [&](const at::Tensor& x) {
-      const at::Tensor y = conv_->Analyze(x).to(at::kFloat);  // (n, C, g, g)
-      return y.permute({0, 2, 3, 1}).reshape({y.size(0), -1, y.size(1)}).contiguous();
-    }, tiles);
+    return ForwardInChunks(kConvChunkTiles, [&](const at::Tensor& x) { return conv_->AnalyzePositions(x).to(at::kFloat); },
+                           tiles);
   }
   return ForwardInChunks(kForwardChunkRows, [&](const at::Tensor& x) { return codec_->EncodeImages(x).to(at::kFloat); },
                          tiles);
@@ -140,8 +138,7 @@ at::Tensor LatentCoder::Analyze(const at::Tensor& tiles) const {
 
 at::Tensor LatentCoder::Quantize(const at::Tensor& y, int64_t level) const {
   if (!conv_) return QuantizeLatents(y, step(level));
-  const at::Tensor steps = at::tensor(channel_steps_.at(static_cast<size_t>(level)), at::kDouble).to(at::kFloat);
-  return at::round(y.to(at::kFloat) / steps).clamp(-kMaxLatentSymbol, kMaxLatentSymbol).to(at::kInt);
+  return QuantizeLatents(y, at::tensor(channel_steps_.at(static_cast<size_t>(level)), at::kDouble));
 }
 
 at::Tensor LatentCoder::Dequantize(const at::Tensor& symbols, int64_t level) const {

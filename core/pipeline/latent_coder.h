@@ -61,8 +61,6 @@ class LatentCoder {
   double step(int64_t level) const;
   // ModelFingerprint of the whole codec (weights and coding tables).
   const std::string& fingerprint() const { return fingerprint_; }
-  // "mae" (LatentCodec) or "conv" (ConvCodec).
-  const char* kind() const { return conv_ ? "conv" : "mae"; }
   bool is_conv() const { return static_cast<bool>(conv_); }
   int64_t tile_size() const { return tile_size_; }    // T: pixels per tile side
   int64_t patch_size() const { return patch_size_; }  // pixels per latent position side
