@@ -11,7 +11,8 @@ struct CpuRuntimeOptions {
   bool keep_freed_memory = true;  // glibc: never mmap/munmap tensors, keep freed heap (see .cc)
 };
 
-// Applies the options; returns a one-line description for logs.
+// Applies the options and flushes denormal floats to zero on this thread, the OpenMP workers and
+// threads created later (unless MT_FLUSH_DENORMAL=0); returns a one-line description for logs.
 std::string ConfigureCpuRuntime(const CpuRuntimeOptions& options = {});
 
 // Gives the calling thread the process's intra-op thread count. Why: OpenMP keeps the count

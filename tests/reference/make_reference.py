@@ -144,6 +144,14 @@ def main(out_path):
     arrays["gdn_gamma_root"] = gamma_root
     arrays["gdn_forward"] = gx / np.sqrt(norm)
     arrays["gdn_inverse"] = gx * np.sqrt(norm)
+    # Taller than the C++ metrics' 64-row bands (3 bands of SSIM output rows, 3 of PSNR rows).
+    tall_rng = np.random.default_rng(20261202)
+    ta = tall_rng.random((2, 2, 150, 14))
+    tb = np.clip(ta + 0.05 * tall_rng.standard_normal(ta.shape), 0, 1)
+    arrays["metric_tall_a"] = ta
+    arrays["metric_tall_b"] = tb
+    arrays["ssim_tall_ab"] = ssim(ta, tb)
+    arrays["psnr_tall_ab"] = psnr(ta, tb)
     with open(out_path, "w") as f:
         for name, arr in arrays.items():
             arr = np.asarray(arr, dtype=np.float64)

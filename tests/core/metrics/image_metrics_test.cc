@@ -29,6 +29,13 @@ TEST(ImageMetricsTest, PsnrAndSsimMatchNumpyReference) {
   EXPECT_TRUE(at::allclose(Ssim(a.to(at::kFloat), b.to(at::kFloat)), test::Ref("ssim_ab"), 0, 1e-5));
 }
 
+// Taller than the 64-row bands both metrics work in: the bands must add up to the whole image.
+TEST(ImageMetricsTest, BandedMetricsMatchNumpyOnTallImages) {
+  at::Tensor a = test::Ref("metric_tall_a"), b = test::Ref("metric_tall_b");
+  EXPECT_TRUE(at::allclose(Psnr(a, b), test::Ref("psnr_tall_ab"), 0, 1e-9)) << Psnr(a, b);
+  EXPECT_TRUE(at::allclose(Ssim(a, b), test::Ref("ssim_tall_ab"), 0, 1e-9)) << Ssim(a, b);
+}
+
 TEST(ImageMetricsTest, SsimOfIdenticalImagesIsOneAndDropsWithNoise) {
   at::manual_seed(3);
   at::Tensor a = at::rand({1, 3, 32, 32});

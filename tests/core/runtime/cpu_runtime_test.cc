@@ -4,7 +4,10 @@
 #include <dlfcn.h>
 #include <gtest/gtest.h>
 
+#include <cstdlib>
+#include <limits>
 #include <thread>
+#include <vector>
 
 namespace mt {
 namespace {
@@ -34,6 +37,40 @@ TEST(CpuRuntimeTest, WorkerThreadsGetTheConfiguredThreadCount) {
   EXPECT_GE(fresh, 1);
   EXPECT_EQ(applied, 1) << "a fresh thread's GEMMs would run on " << fresh << " threads";
   EXPECT_EQ(again, 1);
+}
+
+// 1e-39 is below FLT_MIN (1.18e-38): a denormal. Flushed, DAZ reads it as 0 and FTZ writes 0.
+float HalveDenormal() {
+  volatile float tiny = 1e-39f;
+  volatile float half = tiny * 0.5f;
+  return half;
+}
+
+TEST(CpuRuntimeTest, DenormalsAreFlushedOnEveryThread) {
+  unsetenv("MT_FLUSH_DENORMAL");
+  ASSERT_GT(1e-39f * 0.5f, 0.0f);  // the compiler folds this one: IEEE says 5e-40
+  const std::string description = ConfigureCpuRuntime({2, false});
+  EXPECT_NE(description.find("denormals flushed"), std::string::npos) << description;
+  EXPECT_EQ(HalveDenormal(), 0.0f);
+  float on_thread = -1.0f;
+  std::thread worker([&] { on_thread = HalveDenormal(); });
+  worker.join();
+  EXPECT_EQ(on_thread, 0.0f) << "a thread created after ConfigureCpuRuntime kept denormals";
+  std::vector<float> in_pool(64, -1.0f);
+  at::parallel_for(0, 64, 1, [&](int64_t begin, int64_t end) {
+    for (int64_t i = begin; i < end; ++i) in_pool[i] = HalveDenormal();
+  });
+  for (float v : in_pool) EXPECT_EQ(v, 0.0f);
+}
+
+TEST(CpuRuntimeTest, DenormalsKeptOnRequest) {
+  setenv("MT_FLUSH_DENORMAL", "0", 1);
+  const std::string description = ConfigureCpuRuntime({2, false});
+  unsetenv("MT_FLUSH_DENORMAL");
+  EXPECT_NE(description.find("denormals kept"), std::string::npos) << description;
+  EXPECT_EQ(HalveDenormal(), 1e-39f * 0.5f);  // the folded IEEE result
+  EXPECT_GT(HalveDenormal(), 0.0f);
+  ConfigureCpuRuntime({2, false});  // leave the process as the other tests expect it
 }
 
 }  // namespace
