@@ -1,9 +1,14 @@
 #include "core/runtime/cpu_runtime.h"
 
+#include <ATen/ATen.h>
 #include <ATen/Parallel.h>
 #include <dlfcn.h>
 #include <gtest/gtest.h>
 
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstdint>
 #include <cstdlib>
 #include <limits>
 #include <thread>
@@ -37,6 +42,32 @@ TEST(CpuRuntimeTest, WorkerThreadsGetTheConfiguredThreadCount) {
   EXPECT_GE(fresh, 1);
   EXPECT_EQ(applied, 1) << "a fresh thread's GEMMs would run on " << fresh << " threads";
   EXPECT_EQ(again, 1);
+}
+
+// A daemon's worker threads must allocate from the one brk heap, not from per-thread arenas
+// (mmap'ed heaps that glibc shrinks and the worker then re-faults, request after request).
+// Exits 0 when they do, 1 when the block came from an arena (mmap'ed far above the brk heap:
+// 0x7f... against 0x55... on x86-64 Linux).
+void ExitZeroIfWorkerAllocatesFromTheMainHeap() {
+  ConfigureCpuRuntime({1, true});
+  const auto heap_end = reinterpret_cast<uintptr_t>(sbrk(0));
+  uintptr_t block = 0, heap_end_after = 0;
+  std::thread worker([&] {
+    void* p = std::malloc(1 << 20);
+    block = reinterpret_cast<uintptr_t>(p);
+    heap_end_after = reinterpret_cast<uintptr_t>(sbrk(0));
+    std::free(p);
+  });
+  worker.join();
+  std::exit(block != 0 && block < std::max(heap_end, heap_end_after) ? 0 : 1);
+}
+
+TEST(CpuRuntimeTest, WorkerThreadsAllocateFromTheMainHeap) {
+  // "threadsafe" re-executes the test binary: a fresh process, where no earlier test's thread has
+  // made an arena yet (M_ARENA_MAX limits new arenas; it cannot retire old ones).
+  GTEST_FLAG_SET(death_test_style, "threadsafe");
+  EXPECT_EXIT(ExitZeroIfWorkerAllocatesFromTheMainHeap(), testing::ExitedWithCode(0), "")
+      << "a worker thread's block came from a per-thread arena";
 }
 
 // 1e-39 is below FLT_MIN (1.18e-38): a denormal. Flushed, DAZ reads it as 0 and FTZ writes 0.
