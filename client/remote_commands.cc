@@ -55,13 +55,13 @@ void PrintRow(const std::string& id, const v1::SendReply& r, bool latent) {
   if (latent)
     std::snprintf(latent_cols, sizeof latent_cols, " %9lld %8lld %3d", static_cast<long long>(r.payload_bytes()),
                   static_cast<long long>(r.estimated_payload_bytes()), r.latent_level());
-  std::printf("%-18s %4dx%-4d %5d %6d/%-6d %3.0f%% %9lld%s %9lld %9lld %7.3f %7.2f %7.4f  %.1f %.1f %.1f %.1f %.1f %.1f %.1f %.1f\n",
+  std::printf("%-18s %4dx%-4d %5d %6d/%-6d %3.0f%% %9lld%s %9lld %9lld %7.3f %7.2f %7.4f  %.1f %.1f %.1f %.1f %.1f %.1f %.1f %.1f %.1f\n",
               id.substr(0, 18).c_str(), r.width(), r.height(), r.tiles(), r.patches_kept(),
               r.patches_total(), 100 * r.keep_ratio(), static_cast<long long>(r.wire_bytes()), latent_cols,
               static_cast<long long>(r.raw_bytes()), static_cast<long long>(r.image_bytes()),
               8.0 * static_cast<double>(r.wire_bytes()) / (r.width() * r.height()), r.psnr_db(), r.ssim(),
               t.decode_image_ms(), t.queue_ms(), t.masker_ms(), t.encoder_ms(), t.transmit_ms(), t.decoder_ms(),
-              t.write_ms(), t.total_ms());
+              t.write_ms(), t.quality_ms(), t.total_ms());
 }
 
 }  // namespace
@@ -83,7 +83,7 @@ int RunSend(const SendConfig& config, const std::vector<std::string>& images) {
   char latent_head[64] = "";
   if (latent) std::snprintf(latent_head, sizeof latent_head, " %9s %8s %3s", "latent B", "est B", "lvl");
   std::printf("%-18s %9s %5s %18s %9s%s %9s %9s %7s %7s %7s  %s\n", "image", "size", "tiles", "kept", "wire B",
-              latent_head, "raw B", "file B", "bpp", "PSNR", "SSIM", "ms: decode queue masker enc xmit dec write total");
+              latent_head, "raw B", "file B", "bpp", "PSNR", "SSIM", "ms: decode queue masker enc xmit dec write quality total");
   int failures = 0;
   std::vector<at::Tensor> grid_rows;  // original | kept patches | overlay | reconstruction
   std::map<std::string, int> by_receiver;  // which receiver stored how many (several behind one sender)

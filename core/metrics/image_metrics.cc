@@ -8,7 +8,7 @@
 namespace mt {
 namespace {
 
-// Both metrics work in float64 on bands of rows: on a 12 MP photo one whole-image float64 tensor
+// Both metrics work on bands of rows: on a 12 MP photo one whole-image float64 tensor
 // is 288 MB, and SSIM's ~20 temporaries cost seconds of fresh-page faults (measured: 55 % of the
 // sender's time after delivery was the kernel zeroing pages) and GBs of RSS. A band is a few MB.
 constexpr int64_t kBandRows = 64;
@@ -54,18 +54,21 @@ at::Tensor Ssim(const at::Tensor& a_in, const at::Tensor& b_in) {
   constexpr double kC1 = 0.01 * 0.01, kC2 = 0.03 * 0.03;  // (K·L)² with L = 1
   // Output rows [r, r + n) of the valid-mode map need input rows [r, r + n + window - 1).
   const int64_t out_h = a_in.size(2) - kSsimWindow + 1, out_w = a_in.size(3) - kSsimWindow + 1;
+  // float64 for float64 inputs (the NumPy tests); float32 otherwise: pixels are 8-bit, the band
+  // sums are float64, and it halves the sender's quality time on big photos (docs/RESULTS.md).
+  const at::ScalarType compute = a_in.scalar_type() == at::kDouble ? at::kDouble : at::kFloat;
   at::Tensor map_sum = at::zeros({a_in.size(0)}, a_in.options().dtype(at::kDouble));
   for (int64_t r = 0; r < out_h; r += kBandRows) {
     const int64_t n = std::min(kBandRows, out_h - r);
-    at::Tensor a = a_in.narrow(2, r, n + kSsimWindow - 1).to(at::kDouble);
-    at::Tensor b = b_in.narrow(2, r, n + kSsimWindow - 1).to(at::kDouble);
+    at::Tensor a = a_in.narrow(2, r, n + kSsimWindow - 1).to(compute);
+    at::Tensor b = b_in.narrow(2, r, n + kSsimWindow - 1).to(compute);
     at::Tensor mu_a = filter(a), mu_b = filter(b);
     at::Tensor var_a = filter(a * a) - mu_a * mu_a;
     at::Tensor var_b = filter(b * b) - mu_b * mu_b;
     at::Tensor cov = filter(a * b) - mu_a * mu_b;
     at::Tensor map = ((2 * mu_a * mu_b + kC1) * (2 * cov + kC2)) /
                      ((mu_a * mu_a + mu_b * mu_b + kC1) * (var_a + var_b + kC2));
-    map_sum += map.sum({1, 2, 3});
+    map_sum += map.sum({1, 2, 3}, /*keepdim=*/false, at::kDouble);
   }
   return map_sum / static_cast<double>(a_in.size(1) * out_h * out_w);
 }

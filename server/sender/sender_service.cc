@@ -131,10 +131,12 @@ absl::Status SenderService::Process(grpc::ServerContext* context, const v1::Send
   if (absl::Status s = StatusFromAck(*ack); !s.ok())
     return absl::Status(s.code(), absl::StrCat("receiver: ", s.message()));
 
+  t0 = Clock::now();
   absl::StatusOr<at::Tensor> stored = DecodeImageRgb(ack->reconstruction_png());
   if (!stored.ok() || stored->sizes() != image.sizes())
     return absl::InternalError("receiver returned an unreadable reconstruction");
   FillReply(request, valid->options, *encoded, image, *stored, *ack, reply);
+  const double quality_ms = MsSince(t0);
   reply->set_receiver(ack->receiver().empty() ? delivery->address
                                               : absl::StrCat(ack->receiver(), " at ", delivery->address));
   v1::StageTimings* t = reply->mutable_timings();
@@ -144,6 +146,7 @@ absl::Status SenderService::Process(grpc::ServerContext* context, const v1::Send
   t->set_decoder_ms(ack->decoder_ms());
   t->set_write_ms(ack->write_ms());
   t->set_transmit_ms(std::max(0.0, round_trip_ms - ack->decoder_ms() - ack->write_ms()));
+  t->set_quality_ms(quality_ms);
   t->set_total_ms(MsSince(t_start));
   t->set_queue_ms(queue_ms);
   t->set_sender_batch(encoded->batch_images);
