@@ -13,7 +13,7 @@
 #             MT_TLS_REQUIRE_CLIENT_CERT=1 (mTLS), MT_THREADS (--threads; default: $OMP_NUM_THREADS),
 #             MT_METRICS_LISTEN (--metrics_listen, e.g. 0.0.0.0:9090: Prometheus /metrics)
 #   sender    MT_RECEIVER_ADDR (receiver:50052; a list, or dns:///receiver:50052 for every replica), MT_MASKER_CHECKPOINT (weights/masker.pt), MT_KEEP_RATIO,
-#             MT_RECEIVER_TOKEN or MT_RECEIVER_TOKEN_FILE (default: the token above),
+#             MT_RECEIVER_TOKEN or MT_RECEIVER_TOKEN_FILE (what the receiver requires; never MT_TOKEN),
 #             MT_RECEIVER_TLS=1, MT_RECEIVER_CA, MT_RECEIVER_CERT + MT_RECEIVER_KEY (mTLS), MT_RECEIVER_TLS_NAME
 #   receiver  MT_OUTPUT_DIR (/var/lib/mt/received), MT_RECEIVER_NAME (--name; default the host name)
 # *_FILE variables name files (e.g. /run/secrets/...) so secrets stay out of `docker inspect`.

@@ -10,7 +10,7 @@
 # `--both --no-build` takes ~3.5 min.
 #
 # Usage: docker/smoke.sh [--tls | --both | --scale | --all] [--no-build] [--rmi] [--keep]
-#   (default)  plaintext, with a random bearer token (MT_TOKEN) on both daemons
+#   (default)  plaintext, random bearer tokens: MT_TOKEN (clients -> sender), MT_RECEIVER_TOKEN (sender -> receiver)
 #   --tls      TLS + token from files (docker/compose.tls.yaml): client -TLS-> sender -mTLS-> receiver
 #   --both     plaintext run, then the TLS run
 #   --scale    plaintext, `up --scale receiver=3` with docker/compose.metrics.yaml: every receiver
@@ -211,6 +211,7 @@ PY
 run_mode() {
   local mode="$1" token client_env=() client_tls=() certs=""
   token="$(od -An -tx1 -N16 /dev/urandom | tr -d ' \n')"
+  local receiver_token; receiver_token="$(od -An -tx1 -N16 /dev/urandom | tr -d ' \n')"  # the sender's own
   COMPOSE_FILES=(-f docker/compose.yaml)
   export MT_SENDER_PUBLISH="127.0.0.1:$SPORT" MT_RECEIVER_PUBLISH="127.0.0.1:$RPORT"
   local replicas=1 up_args=()
@@ -226,14 +227,16 @@ run_mode() {
     log "[$mode] scripts/make_certs.sh (server certificate for localhost, receiver, 127.0.0.1) + token file"
     ./scripts/make_certs.sh "$certs" "localhost receiver" >/dev/null
     printf '%s' "$token" > "$certs/token"
+    printf '%s' "$receiver_token" > "$certs/receiver_token"
     # The daemons run as uid 10001 and compose mounts secrets with the host's owner and mode.
-    $SUDO chown 10001 "$certs"/*.key "$certs/token" 2>/dev/null || chmod 0644 "$certs"/*.key "$certs/token"
-    export MT_CERTS_DIR="$certs" MT_TOKEN=""
+    $SUDO chown 10001 "$certs"/*.key "$certs/token" "$certs/receiver_token" 2>/dev/null ||
+      chmod 0644 "$certs"/*.key "$certs/token" "$certs/receiver_token"
+    export MT_CERTS_DIR="$certs" MT_TOKEN="" MT_RECEIVER_TOKEN=""
     COMPOSE_FILES+=(-f docker/compose.tls.yaml)
     client_tls=(-v "$certs:/certs:ro")
     client_flags=(--tls_ca /certs/ca.pem)
   else
-    export MT_TOKEN="$token"
+    export MT_TOKEN="$token" MT_RECEIVER_TOKEN="$receiver_token"
     client_flags=()
   fi
   # One client container on the host network for all mt-client calls (docker exec: creating a
@@ -276,6 +279,15 @@ run_mode() {
   fi
   grep -q UNAUTHENTICATED "$WORK/denied.txt" || die "wrong token: expected UNAUTHENTICATED, got $(cat "$WORK/denied.txt")"
   log "[$mode] wrong token refused: $(grep -o 'UNAUTHENTICATED.*' "$WORK/denied.txt" | head -1)"
+  # Per-hop credentials: the clients' token does not open the receiver (only the sender's does).
+  if [ "$mode" != scale ]; then
+    if client info --target "127.0.0.1:$RPORT" --role receiver "${client_flags[@]}" \
+        ${certs:+--tls_cert /certs/client.pem --tls_key /certs/client.key} --deadline_s 10 > "$WORK/rx_denied.txt" 2>&1; then
+      die "the receiver accepted the clients' token"
+    fi
+    grep -q UNAUTHENTICATED "$WORK/rx_denied.txt" || die "receiver with the clients' token: expected UNAUTHENTICATED, got $(cat "$WORK/rx_denied.txt")"
+    log "[$mode] the clients' token is refused by the receiver (per-hop credentials)"
+  fi
 
   local args=() p
   for p in "${PHOTOS[@]}"; do args+=("/photos/$p"); done

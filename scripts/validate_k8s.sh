@@ -38,7 +38,7 @@ fi
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
 cp -r "$k8s_dir" "$work/k8s"
-rm -rf "$work/k8s/base/secrets/token" "$work/k8s/overlays/tls/certs"
+rm -rf "$work/k8s/base/secrets/token" "$work/k8s/base/secrets/receiver_token" "$work/k8s/overlays/tls/certs"
 bash "$work/k8s/make_secrets.sh" --placeholders >"$work/secrets.log" 2>&1 ||
   { cat "$work/secrets.log" >&2; die "make_secrets.sh failed"; }
 

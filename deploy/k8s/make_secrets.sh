@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Writes the files the kustomize secretGenerators read (all git-ignored, see .gitignore):
-#   base/secrets/token              a random bearer token (32 hex digits)
+#   base/secrets/token              a random bearer token clients present to the sender (32 hex digits)
+#   base/secrets/receiver_token     another one, which the sender presents to the receivers
 #   overlays/tls/certs/*.pem|key    a throwaway CA, one serving certificate for both daemons and the
 #                                   sender's client certificate (scripts/make_certs.sh)
 # Existing files are kept: delete them to rotate (the generated Secret names change with the
@@ -18,6 +19,7 @@ kCertFiles="ca.pem server.pem server.key client.pem client.key"  # overlays/tls/
 if [ "${1:-}" = --placeholders ]; then
   mkdir -p "$here/base/secrets" "$here/overlays/tls/certs"
   echo "placeholder-token" > "$here/base/secrets/token"
+  echo "placeholder-receiver-token" > "$here/base/secrets/receiver_token"
   for f in $kCertFiles; do echo "placeholder $f" > "$here/overlays/tls/certs/$f"; done
   exit 0
 fi
@@ -25,14 +27,15 @@ ns="${1:-mt}"
 [ $# -gt 0 ] && shift
 make_certs="${MT_MAKE_CERTS:-$here/../../scripts/make_certs.sh}"
 
-token="$here/base/secrets/token"
-if [ -s "$token" ]; then
-  echo "[secrets] keeping $token"
-else
-  mkdir -p "$(dirname "$token")"
-  (umask 077; head -c 16 /dev/urandom | od -An -tx1 | tr -d ' \n' > "$token")
-  echo "[secrets] wrote $token"
-fi
+for token in "$here/base/secrets/token" "$here/base/secrets/receiver_token"; do
+  if [ -s "$token" ]; then
+    echo "[secrets] keeping $token"
+  else
+    mkdir -p "$(dirname "$token")"
+    (umask 077; head -c 16 /dev/urandom | od -An -tx1 | tr -d ' \n' > "$token")
+    echo "[secrets] wrote $token"
+  fi
+done
 
 certs="$here/overlays/tls/certs"
 have=1

@@ -29,7 +29,10 @@ ABSL_FLAG(double, keep_ratio, 0.16, "keep ratio when a request names no selectio
 ABSL_FLAG(int64_t, receiver_max_message_bytes, 64 << 20,
           "the receiver's --max_message_bytes: a larger packet is refused with RESOURCE_EXHAUSTED before it is sent "
           "(else the receiver would end the shared stream for every request in flight)");
-ABSL_FLAG(std::string, receiver_token, "", "bearer token for the receiver (default: $MT_RECEIVER_TOKEN, else --token)");
+ABSL_FLAG(std::string, receiver_token, "",
+          "bearer token the sender presents to the receiver (default: $MT_RECEIVER_TOKEN). Never the clients' "
+          "--token: each hop has its own credential, so a client holding the sender's token cannot call the "
+          "receiver's Deliver");
 ABSL_FLAG(bool, receiver_tls, false, "connect to the receiver over TLS");
 ABSL_FLAG(std::string, receiver_ca, "", "PEM CA to trust for the receiver (empty: system roots)");
 ABSL_FLAG(std::string, receiver_cert, "", "PEM client certificate for the receiver (mTLS)");
@@ -116,7 +119,9 @@ int main(int argc, char** argv) {
   };
   mt::server::PoolOptions pool_options;
   pool_options.link.token = mt::server::FlagOrEnv(absl::GetFlag(FLAGS_receiver_token), "MT_RECEIVER_TOKEN");
-  if (pool_options.link.token.empty()) pool_options.link.token = config.token;
+  if (pool_options.link.token.empty() && !config.token.empty())
+    spdlog::warn("--token is set but --receiver_token is not: the receiver hop carries no token (the clients' "
+                 "token is not forwarded); a receiver that requires one will refuse this sender");
   pool_options.link.max_packet_bytes = absl::GetFlag(FLAGS_receiver_max_message_bytes);
   pool_options.resolve_every =
       std::chrono::milliseconds(static_cast<int64_t>(std::max(0.1, absl::GetFlag(FLAGS_receiver_resolve_s)) * 1000));
