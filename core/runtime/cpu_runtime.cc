@@ -3,6 +3,8 @@
 #include <ATen/Context.h>
 #include <ATen/Parallel.h>
 
+#include <algorithm>
+#include <cerrno>
 #include <cstdlib>
 #include <thread>
 
@@ -11,6 +13,11 @@
 
 #if defined(__GLIBC__)
 #include <malloc.h>
+#endif
+#if defined(__linux__)
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 #endif
 
 namespace mt {
@@ -75,6 +82,19 @@ void ApplyIntraOpThreadsToThisThread() {
   if (applied == threads) return;
   at::set_num_threads(threads);  // sets this thread's OpenMP count (and the unchanged global)
   applied = threads;
+}
+
+bool LowerThisThreadCpuPriority(int nice_increment) {
+#if defined(__linux__)
+  const auto tid = static_cast<id_t>(syscall(SYS_gettid));
+  errno = 0;
+  const int now = getpriority(PRIO_PROCESS, tid);
+  if (errno != 0) return false;
+  return setpriority(PRIO_PROCESS, tid, std::min(19, now + nice_increment)) == 0;
+#else
+  (void)nice_increment;
+  return false;
+#endif
 }
 
 }  // namespace mt

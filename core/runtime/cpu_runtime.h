@@ -22,4 +22,8 @@ std::string ConfigureCpuRuntime(const CpuRuntimeOptions& options = {});
 // Cheap after the first call on a thread; thread-safe.
 void ApplyIntraOpThreadsToThisThread();
 
+// Lowers the calling thread's CPU priority by `nice_increment` (Linux: nice is per thread, and
+// threads it creates later — its OpenMP team — inherit it). False where that is not possible.
+bool LowerThisThreadCpuPriority(int nice_increment);
+
 }  // namespace mt

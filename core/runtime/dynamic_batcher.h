@@ -3,6 +3,10 @@
 // so running 16 requests in one forward costs far less than 16 forwards. Items submitted while
 // the worker is busy are collected; a batch closes when it reaches max_items or max_weight, or
 // max_delay after its first item arrived (0: take what is queued, adding no latency at low load).
+// With large_weight, items weighing at least that much (a 12 MP photo is 11,750 tiles) queue on a
+// lane of their own: one more thread, one item per call, at the lowest CPU priority (nice +19, which
+// its OpenMP/BLAS threads inherit), so small items never wait behind a big one and get most of the
+// CPU while both run; the big one still gets every cycle the small ones leave.
 // Thread-safety: Submit() may be called from any number of threads; `workers` threads run the
 // batch function (with one worker it need not be thread-safe; with more it must be).
 #pragma once
@@ -22,6 +26,8 @@
 #include <utility>
 #include <vector>
 
+#include "core/runtime/cpu_runtime.h"
+
 namespace mt {
 
 struct BatchingOptions {
@@ -30,6 +36,7 @@ struct BatchingOptions {
   std::chrono::microseconds max_delay{0};    // how long the first item of a batch may wait for company
   int workers = 1;                           // batches run concurrently (each on its own thread)
   int64_t max_queued_weight = 0;             // queued (not yet running) weight beyond which Submit refuses; 0 = no bound
+  int64_t large_weight = 0;                  // items at least this heavy run on their own low-priority lane; 0 = one lane
 };
 
 // What a refused Submit's future throws: the queue already holds max_queued_weight.
@@ -46,7 +53,12 @@ class DynamicBatcher {
 
   DynamicBatcher(BatchingOptions options, BatchFn fn)
       : options_(options), fn_(std::move(fn)) {
-    for (int i = 0; i < std::max(1, options_.workers); ++i) workers_.emplace_back([this] { Loop(); });
+    for (int i = 0; i < std::max(1, options_.workers); ++i) workers_.emplace_back([this] { Loop(small_); });
+    if (options_.large_weight > 0)
+      workers_.emplace_back([this] {
+        LowerThisThreadCpuPriority(kLargeLaneNice);
+        Loop(large_);
+      });
   }
 
   // Finishes every submitted item, then stops the worker.
@@ -69,13 +81,14 @@ class DynamicBatcher {
     std::future<Out> f = p.promise.get_future();
     {
       std::lock_guard<std::mutex> lock(mu_);
-      if (options_.max_queued_weight > 0 && !queue_.empty() && queued_weight_ + weight > options_.max_queued_weight) {
+      const bool empty = small_.queue.empty() && large_.queue.empty();
+      if (options_.max_queued_weight > 0 && !empty && queued_weight_ + weight > options_.max_queued_weight) {
         p.promise.set_exception(std::make_exception_ptr(BatcherQueueFull(
             "queue full: " + std::to_string(queued_weight_) + " queued, limit " + std::to_string(options_.max_queued_weight))));
         return f;
       }
       queued_weight_ += weight;
-      queue_.push_back(std::move(p));
+      (options_.large_weight > 0 && weight >= options_.large_weight ? large_ : small_).queue.push_back(std::move(p));
     }
     cv_.notify_all();
     return f;
@@ -100,41 +113,48 @@ class DynamicBatcher {
     std::chrono::steady_clock::time_point arrived;
     std::promise<Out> promise;
   };
+  struct Lane {
+    std::deque<Pending> queue;
+    bool one_at_a_time = false;
+  };
+  static constexpr int kLargeLaneNice = 19;  // CFS weight 15 against 1024: ~98.5 % of the CPU to small items
 
-  // How many queued items the next batch takes (0: wait for more). Caller holds mu_.
-  size_t Ready() const {
-    if (queue_.empty()) return 0;
+  // How many of the lane's queued items the next batch takes (0: wait for more). Caller holds mu_.
+  size_t Ready(const Lane& lane) const {
+    const std::deque<Pending>& queue = lane.queue;
+    if (queue.empty()) return 0;
     size_t n = 0;
     int64_t weight = 0;
-    const size_t max_items = static_cast<size_t>(std::max(1, options_.max_items));
-    while (n < queue_.size() && n < max_items && (n == 0 || weight + queue_[n].weight <= options_.max_weight)) {
-      weight += queue_[n].weight;
+    const size_t max_items = lane.one_at_a_time ? 1 : static_cast<size_t>(std::max(1, options_.max_items));
+    while (n < queue.size() && n < max_items && (n == 0 || weight + queue[n].weight <= options_.max_weight)) {
+      weight += queue[n].weight;
       ++n;
     }
-    const bool full = n == max_items || n < queue_.size();  // the next item would not fit
-    const bool waited = std::chrono::steady_clock::now() >= queue_.front().arrived + options_.max_delay;
+    const bool full = n == max_items || n < queue.size();  // the next item would not fit
+    const bool waited = std::chrono::steady_clock::now() >= queue.front().arrived + options_.max_delay;
     return full || waited || stopping_ ? n : 0;
   }
 
-  void Loop() {
+  void Loop(Lane& lane) {
+    std::deque<Pending>& queue = lane.queue;
     for (;;) {
       std::vector<Pending> batch;
       {
         std::unique_lock<std::mutex> lock(mu_);
         size_t n = 0;
         for (;;) {
-          if ((n = Ready()) > 0) break;
-          if (queue_.empty()) {
+          if ((n = Ready(lane)) > 0) break;
+          if (queue.empty()) {
             if (stopping_) return;
             cv_.wait(lock);
           } else {
-            cv_.wait_until(lock, queue_.front().arrived + options_.max_delay);
+            cv_.wait_until(lock, queue.front().arrived + options_.max_delay);
           }
         }
         for (size_t i = 0; i < n; ++i) {
-          queued_weight_ -= queue_.front().weight;
-          batch.push_back(std::move(queue_.front()));
-          queue_.pop_front();
+          queued_weight_ -= queue.front().weight;
+          batch.push_back(std::move(queue.front()));
+          queue.pop_front();
         }
         ++batches_;
         items_ += static_cast<int64_t>(n);
@@ -156,10 +176,10 @@ class DynamicBatcher {
   const BatchFn fn_;
   mutable std::mutex mu_;
   std::condition_variable cv_;
-  std::deque<Pending> queue_;
+  Lane small_, large_{{}, true};
   bool stopping_ = false;
   int64_t batches_ = 0, items_ = 0;
-  int64_t queued_weight_ = 0;  // sum of the weights in queue_
+  int64_t queued_weight_ = 0;  // sum of the weights queued in both lanes
   std::vector<std::thread> workers_;  // last: start after every other member is ready
 };
 

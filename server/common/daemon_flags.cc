@@ -34,6 +34,9 @@ ABSL_FLAG(int, max_batch_tiles, 256,
           "dynamic batching: tiles per model forward (one large image may exceed it alone)");
 ABSL_FLAG(int, batch_workers, 1,
           "dynamic batching: batches run at once, each on its own thread (use with --threads 1)");
+ABSL_FLAG(int64_t, large_request_tiles, 2048,
+          "requests of at least this many 32x32 tiles (2048: ~2 MP) run on a lane of their own at lower CPU priority, "
+          "so small requests never wait behind them (0 = one lane for all)");
 ABSL_FLAG(double, max_batch_delay_ms, 0,
           "dynamic batching: how long a request may wait for others (0 = only those already queued)");
 ABSL_FLAG(std::string, codec_checkpoint, mt::server::kDefaultCodecCheckpoint,

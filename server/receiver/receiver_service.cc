@@ -2,6 +2,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <chrono>
 #include <condition_variable>
 #include <deque>
@@ -14,6 +15,7 @@
 #include "core/io/image_store.h"
 #include "core/io/image_io.h"
 #include "core/runtime/stopwatch.h"
+#include "server/common/ack_order.h"
 #include "server/common/content_key.h"
 #include "server/common/packet_proto.h"
 #include "server/common/security.h"
@@ -22,14 +24,19 @@
 namespace mt::server {
 namespace {
 
+// How often the ack writer looks for a finished packet while the oldest is still decoding.
+constexpr std::chrono::milliseconds kAckPollInterval{2};
+
 // Tiles a packet costs the batcher: its tile payloads, or for a latent packet (whose tiles are
 // all in one stream) the count its size implies, capped so a bogus header cannot stall a batch.
 int64_t BatchWeight(const v1::Packet& p) {
   constexpr int64_t kMaxWeight = 1 << 16;
   if (p.payload() != v1::LATENT || p.tile_size() <= 0 || p.height() <= 0 || p.width() <= 0)
     return std::max<int64_t>(1, p.tiles_size());
-  const int64_t t = p.tile_size();
-  return std::min(kMaxWeight, ((p.height() + t - 1) / t) * ((p.width() + t - 1) / t));
+  // In 32×32-pixel tiles whatever the codec's tile (the conv codec's are 512 px), so one
+  // --large_request_tiles threshold means the same image size for every payload.
+  constexpr int64_t kUnit = 32;
+  return std::min(kMaxWeight, ((p.height() + kUnit - 1) / kUnit) * ((p.width() + kUnit - 1) / kUnit));
 }
 
 std::unique_ptr<ImageStore> OpenStore(const ReceiverConfig& c) {
@@ -171,14 +178,28 @@ grpc::Status ReceiverService::Deliver(grpc::ServerContext* context,
   });
   int64_t count = 0;
   bool writable = true;
+  const bool any_order = AcksInCompletionOrder(*context);
   for (;;) {
     std::future<Decoded> next;
     {
       std::unique_lock<std::mutex> lock(mu);
       cv.wait(lock, [&] { return !pending.empty() || !reading; });
       if (pending.empty()) break;
-      next = std::move(pending.front());
-      pending.pop_front();
+      auto it = pending.begin();
+      if (any_order) {  // the first finished packet, so a small one's ack never waits for a big one
+        it = std::find_if(pending.begin(), pending.end(), [](const std::future<Decoded>& f) {
+          return f.wait_for(std::chrono::seconds(0)) == std::future_status::ready;
+        });
+        if (it == pending.end()) {
+          // Only this thread removes from `pending` (the reader appends, which keeps references).
+          std::future<Decoded>& oldest = pending.front();
+          lock.unlock();
+          oldest.wait_for(kAckPollInterval);
+          continue;
+        }
+      }
+      next = std::move(*it);
+      pending.erase(it);
       cv.notify_all();
     }
     v1::Ack ack = Store(next.get());  // neither DecodeBatch nor Store throws

@@ -6,6 +6,7 @@
 #include <atomic>
 
 #include "absl/strings/str_cat.h"
+#include "server/common/ack_order.h"
 #include "server/common/security.h"
 #include "server/common/status_convert.h"
 
@@ -87,6 +88,8 @@ absl::StatusOr<std::shared_ptr<ReceiverLink::Stream>> ReceiverLink::Connect(
   }
   auto s = std::make_shared<Stream>();
   AttachToken(&s->context, options_.token);
+  // Acks may come in completion order: a small packet's ack need not wait behind a big one's.
+  s->context.AddMetadata(std::string(kAckOrderKey), std::string(kAckOrderCompletion));
   s->rw = stub_->Deliver(&s->context);
   stream_ = s;
   last_error_.clear();
@@ -97,17 +100,21 @@ absl::StatusOr<std::shared_ptr<ReceiverLink::Stream>> ReceiverLink::Connect(
       Stream::Waiting w;
       {
         std::lock_guard<std::mutex> l(s->mu);
-        if (s->waiting.empty() || s->waiting.front().id != ack.id()) {
-          // Acks come in packet order; one for another id means the two ends disagree about what
-          // is in flight. End the stream: every waiting caller retries (safe: the store is
-          // idempotent by content).
-          mismatch = absl::StrCat("ack for '", ack.id(), "' while ",
-                                  s->waiting.empty() ? "no packet" : "'" + s->waiting.front().id + "'",
-                                  " was awaited");
+        // Matched by id (the oldest packet with it): acks come in completion order. An ack for
+        // no packet in flight means the two ends disagree about what is in flight. End the
+        // stream: every waiting caller retries (safe: the store is idempotent by content).
+        auto it = std::find_if(s->waiting.begin(), s->waiting.end(),
+                               [&](const Stream::Waiting& x) { return x.id == ack.id(); });
+        if (it == s->waiting.end()) {
+          mismatch = s->waiting.empty()
+                         ? absl::StrCat("ack for '", ack.id(), "' while no packet was awaited")
+                         : absl::StrCat("ack for '", ack.id(), "' while '", s->waiting.front().id, "'",
+                                        s->waiting.size() > 1 ? absl::StrCat(" and ", s->waiting.size() - 1, " more") : "",
+                                        " was awaited");
           break;
         }
-        w = std::move(s->waiting.front());
-        s->waiting.pop_front();
+        w = std::move(*it);
+        s->waiting.erase(it);
       }
       w.promise->set_value(ack);
     }

@@ -8,8 +8,11 @@
 
 #include <atomic>
 #include <map>
+#include <string>
 #include <thread>
+#include <vector>
 
+#include "server/common/ack_order.h"
 #include "server/common/daemon.h"
 
 namespace mt::server {
@@ -38,6 +41,27 @@ class FakeReceiver final : public v1::Receiver::Service {
  private:
   std::string name_;
   bool holding_;
+};
+
+// Reads two packets, then acknowledges them in reverse order (as a receiver does whose first
+// packet is a big photo on the low-priority lane); records whether the sender asked for that.
+class ReversingReceiver final : public v1::Receiver::Service {
+ public:
+  grpc::Status Deliver(grpc::ServerContext* context, grpc::ServerReaderWriter<v1::Ack, v1::Packet>* stream) override {
+    asked_for_completion_order = AcksInCompletionOrder(*context);
+    std::vector<std::string> ids;
+    v1::Packet p;
+    while (ids.size() < 2 && stream->Read(&p)) ids.push_back(p.id());
+    for (auto it = ids.rbegin(); it != ids.rend(); ++it) {
+      v1::Ack ack;
+      ack.set_id(*it);
+      if (!stream->Write(ack)) break;
+    }
+    while (stream->Read(&p)) {
+    }
+    return grpc::Status::OK;
+  }
+  std::atomic<bool> asked_for_completion_order{false};
 };
 
 RunningServer Start(FakeReceiver* service, int port = 0) {
@@ -198,6 +222,29 @@ TEST(ReceiverPoolTest, ADnsNameStandsForTheAddressesItResolvesTo) {
   absl::StatusOr<Delivery> d = nowhere->Deliver(Packet("x"), In(3000));
   EXPECT_EQ(d.status().code(), absl::StatusCode::kUnavailable) << d.status();
   EXPECT_NE(nowhere->State().find("no-such-host.invalid"), std::string::npos) << nowhere->State();
+}
+
+// Acks in completion order reach their own callers: the link matches them by id.
+TEST(ReceiverPoolTest, AcksInCompletionOrderReachTheirOwnCallers) {
+  ReversingReceiver reversing;
+  ServerOptions o;
+  o.listen = "127.0.0.1:0";
+  absl::StatusOr<RunningServer> r = StartServer(o, {&reversing});
+  ASSERT_TRUE(r.ok()) << r.status();
+  std::shared_ptr<ReceiverPool> pool = Pool("127.0.0.1:" + std::to_string(r->port));
+  ASSERT_NE(pool, nullptr);
+  absl::StatusOr<Delivery> big, small;
+  std::thread first([&] { big = pool->Deliver(Packet("big"), In(5000)); });
+  std::this_thread::sleep_for(std::chrono::milliseconds(100));  // "big" goes out first
+  small = pool->Deliver(Packet("small"), In(5000));
+  first.join();
+  ASSERT_TRUE(big.ok()) << big.status();
+  ASSERT_TRUE(small.ok()) << small.status();
+  EXPECT_EQ(big->ack.id(), "big");
+  EXPECT_EQ(small->ack.id(), "small");
+  EXPECT_TRUE(reversing.asked_for_completion_order);
+  pool.reset();  // ends the stream the fake receiver is still reading
+  r->server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(2));
 }
 
 }  // namespace

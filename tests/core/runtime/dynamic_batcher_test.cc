@@ -1,6 +1,9 @@
 #include "core/runtime/dynamic_batcher.h"
 
 #include <gtest/gtest.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 #include <atomic>
 #include <condition_variable>
@@ -159,6 +162,68 @@ TEST(DynamicBatcherTest, TwoWorkersRunTwoBatchesAtOnce) {
   std::future<bool> a = batcher.Submit(1), b = batcher.Submit(2);
   EXPECT_TRUE(a.get());
   EXPECT_TRUE(b.get());
+}
+
+int ThisThreadNice() { return getpriority(PRIO_PROCESS, static_cast<id_t>(syscall(SYS_gettid))); }
+
+// A heavy item (weight >= large_weight) runs on its own lane: small items submitted while it
+// runs finish first, each heavy item runs alone, and the heavy lane's thread is niced +19.
+TEST(DynamicBatcherTest, LargeItemsRunOnTheirOwnLowPriorityLane) {
+  BatchingOptions options;
+  options.max_items = 16;
+  options.large_weight = 100;
+  std::atomic<bool> release{false};
+  std::mutex mu;
+  std::vector<std::pair<int, int>> runs;  // (first item, its thread's nice)
+  std::vector<size_t> large_sizes;
+  const int base_nice = ThisThreadNice();
+  DynamicBatcher<int, int> batcher(options, [&](std::vector<int>& batch) {
+    {
+      std::lock_guard<std::mutex> lock(mu);
+      runs.push_back({batch[0], ThisThreadNice()});
+      if (batch[0] >= 1000) large_sizes.push_back(batch.size());
+    }
+    if (batch[0] == 1000)
+      while (!release.load()) std::this_thread::sleep_for(milliseconds(1));  // the big photo
+    return batch;
+  });
+  std::future<int> big = batcher.Submit(1000, 500);
+  std::future<int> big2 = batcher.Submit(1001, 100);  // waits behind the first big one, not batched with it
+  std::this_thread::sleep_for(milliseconds(20));
+  std::vector<std::future<int>> small;
+  for (int i = 0; i < 5; ++i) small.push_back(batcher.Submit(i, 1));
+  for (int i = 0; i < 5; ++i) {
+    ASSERT_EQ(small[static_cast<size_t>(i)].wait_for(std::chrono::seconds(5)), std::future_status::ready)
+        << "a small item waited behind the big one";
+    EXPECT_EQ(small[static_cast<size_t>(i)].get(), i);
+  }
+  EXPECT_EQ(big.wait_for(milliseconds(0)), std::future_status::timeout);  // still running
+  release = true;
+  EXPECT_EQ(big.get(), 1000);
+  EXPECT_EQ(big2.get(), 1001);
+  std::lock_guard<std::mutex> lock(mu);
+  EXPECT_EQ(large_sizes, (std::vector<size_t>{1, 1}));
+  for (const auto& [first, nice] : runs) {
+    if (first >= 1000) EXPECT_EQ(nice, std::min(19, base_nice + 19)) << "heavy item " << first;
+    else EXPECT_EQ(nice, base_nice) << "small item " << first;
+  }
+}
+
+// Without large_weight every item shares one lane (a heavy one holds up the small ones).
+TEST(DynamicBatcherTest, OneLaneWithoutLargeWeight) {
+  std::atomic<bool> release{false};
+  DynamicBatcher<int, int> batcher({16, 1 << 30, std::chrono::microseconds(0)}, [&](std::vector<int>& batch) {
+    if (batch[0] == 1000)
+      while (!release.load()) std::this_thread::sleep_for(milliseconds(1));
+    return batch;
+  });
+  std::future<int> big = batcher.Submit(1000, 500);
+  std::this_thread::sleep_for(milliseconds(20));
+  std::future<int> small = batcher.Submit(1, 1);
+  EXPECT_EQ(small.wait_for(milliseconds(100)), std::future_status::timeout);
+  release = true;
+  EXPECT_EQ(small.get(), 1);
+  EXPECT_EQ(big.get(), 1000);
 }
 
 }  // namespace
