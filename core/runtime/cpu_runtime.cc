@@ -66,7 +66,7 @@ std::string ConfigureCpuRuntime(const CpuRuntimeOptions& options) {
     // One arena: other threads' arenas are 64 MB mmap'ed heaps that glibc shrinks with
     // madvise as soon as their top is free, so a daemon's worker threads re-faulted every page of
     // every request (measured: 2.1 M minor faults per 12 MP request in the sender, 1.5 M in the
-    // receiver, warm; 38 k and 30 with one arena, and 11.6 → 8.2 s end to end). Tensors are few
+    // receiver, warm; 44 k and 37 k with one arena, and 11.6 → 9.8 s end to end). Tensors are few
     // and large, so one arena's lock costs nothing measurable.
     mallopt(M_ARENA_MAX, 1);
     allocator = "glibc heap, one arena, without mmap/trim";

@@ -89,6 +89,17 @@ def psnr(a, b):
     return np.array([10 * math.log10(1.0 / np.mean((a[n] - b[n]) ** 2)) for n in range(a.shape[0])])
 
 
+def noisy_pair(rng, shape, noise):
+    """An image batch and a noisy copy clipped to [0, 1] (the PSNR/SSIM test inputs)."""
+    a = rng.random(shape)
+    return a, np.clip(a + noise * rng.standard_normal(shape), 0, 1)
+
+
+def add_metric_refs(arrays, tag, a, b):
+    arrays[f"metric{tag}a"], arrays[f"metric{tag}b"] = a, b
+    arrays[f"ssim{tag}ab"], arrays[f"psnr{tag}ab"] = ssim(a, b), psnr(a, b)
+
+
 def composite_losses(x, recon, mask, p, m, eps=1e-6, lam_mean=0.2, lam_ent=1e-6):
     b, c, h, w = x.shape
     up = np.zeros((b, 1, h, w))
@@ -113,12 +124,7 @@ def main(out_path):
     img = rng.random((2, 3, 6, 4))
     arrays["patchify_input"] = img
     arrays["patchify_p2"] = patchify(img, 2)
-    a = rng.random((2, 3, 16, 20))
-    b = np.clip(a + 0.1 * rng.standard_normal(a.shape), 0, 1)
-    arrays["metric_a"] = a
-    arrays["metric_b"] = b
-    arrays["ssim_ab"] = ssim(a, b)
-    arrays["psnr_ab"] = psnr(a, b)
+    add_metric_refs(arrays, "_", *noisy_pair(rng, (2, 3, 16, 20), 0.1))
     x = rng.random((2, 3, 4, 4))
     recon = rng.random((2, 3, 4, 4)) * 1.4 - 0.2     # outside [0,1] to exercise clamping
     mask = rng.random((2, 4))
@@ -145,13 +151,7 @@ def main(out_path):
     arrays["gdn_forward"] = gx / np.sqrt(norm)
     arrays["gdn_inverse"] = gx * np.sqrt(norm)
     # Taller than the C++ metrics' 64-row bands (3 bands of SSIM output rows, 3 of PSNR rows).
-    tall_rng = np.random.default_rng(20261202)
-    ta = tall_rng.random((2, 2, 150, 14))
-    tb = np.clip(ta + 0.05 * tall_rng.standard_normal(ta.shape), 0, 1)
-    arrays["metric_tall_a"] = ta
-    arrays["metric_tall_b"] = tb
-    arrays["ssim_tall_ab"] = ssim(ta, tb)
-    arrays["psnr_tall_ab"] = psnr(ta, tb)
+    add_metric_refs(arrays, "_tall_", *noisy_pair(np.random.default_rng(20261202), (2, 2, 150, 14), 0.05))
     with open(out_path, "w") as f:
         for name, arr in arrays.items():
             arr = np.asarray(arr, dtype=np.float64)
