@@ -192,7 +192,7 @@ int RunBench(const BenchConfig& c) {
         if (absl::Status st = LatentRows(c, encoder, decoder, image, name, 1234 + ci, &rows); !st.ok())
           return std::fprintf(stderr, "%s: %s\n", name.c_str(), st.ToString().c_str()), 1;
       for (const char* format : {"jpeg", "webp"})
-        for (int q : {1, 3, 5, 10, 20, 30, 50, 70, 90}) {
+        for (int q : {1, 3, 5, 8, 10, 15, 20, 25, 30, 40, 50, 70, 90}) {
           absl::StatusOr<std::string> bytes = EncodeImage(image, format, q);
           absl::StatusOr<at::Tensor> back = bytes.ok() ? DecodeImageRgb(*bytes) : bytes.status();
           if (!back.ok()) return std::fprintf(stderr, "%s\n", back.status().ToString().c_str()), 1;

@@ -224,7 +224,8 @@ int RunLocal(const LocalConfig& config, const std::vector<std::string>& images) 
     policy.threshold = config.threshold;
   } else {
     policy.mode = SelectionPolicy::Mode::kTopK;
-    policy.keep_ratio = config.keep_ratio > 0 ? config.keep_ratio : 0.16;
+    // As the sender: the latent payload keeps every patch unless told otherwise.
+    policy.keep_ratio = config.keep_ratio > 0 ? config.keep_ratio : CarriesLatents(config.payload) ? 1.0 : 0.16;
   }
   absl::StatusOr<PatchSelector> selector = PatchSelector::Create(policy);
   if (!selector.ok()) {

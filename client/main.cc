@@ -22,8 +22,8 @@ ABSL_FLAG(std::string, mae_checkpoint, "weights/mae.pt",
           "(pipeline check only)");
 ABSL_FLAG(std::string, masker_checkpoint, "weights/masker.pt",
           "local, bench: masker checkpoint (.pt); local with --masker_checkpoint= (empty): an untrained masker");
-ABSL_FLAG(double, keep_ratio, -1, "keep the top round(ratio*L) patches by masker probability (default: local 0.16, "
-          "send: the sender's --keep_ratio)");
+ABSL_FLAG(double, keep_ratio, -1, "keep the top round(ratio*L) patches by masker probability (default: local 0.16 "
+          "(latent: 1.0), send: the sender's --keep_ratio (latent: 1.0))");
 ABSL_FLAG(double, threshold, -1.0, "if >= 0: keep patches with p > threshold instead of a fixed ratio");
 ABSL_FLAG(std::string, context, "visible", "encoder context: 'visible' (only kept patches, MAE's regime) or 'full'");
 ABSL_FLAG(std::string, out, "", "directory for reconstructions and visualisation grids (local: default demo-out; "
@@ -36,8 +36,9 @@ ABSL_FLAG(std::string, sender, "localhost:50051", "send/info/health: the mt-send
 ABSL_FLAG(std::string, target, "", "health/info: another address to ask (e.g. the receiver's)");
 ABSL_FLAG(std::string, role, "sender", "info: 'sender' or 'receiver' (which service --target runs)");
 ABSL_FLAG(int64_t, max_bytes, -1, "send: keep the best patches whose payload fits this many bytes");
-ABSL_FLAG(std::string, payload, "features", "send, load: features | features+pixels | pixels | latent (the daemons "
-          "need --codec_checkpoint); local: latent runs the codec, any other the MAE tile path");
+ABSL_FLAG(std::string, payload, "latent", "send, load: latent | features | features+pixels | pixels (latent, the "
+          "smallest at equal quality, needs the daemons' --codec_checkpoint: default weights/codec.pt); local: latent "
+          "runs the codec, any other the MAE tile path");
 ABSL_FLAG(std::string, precision, "fp16", "send, load: feature precision fp32 | fp16 | int8 (not used by latent)");
 ABSL_FLAG(double, target_psnr, 0, "send with --payload latent: the sender picks the cheapest step level whose "
           "reconstruction reaches this PSNR (dB)");

@@ -3,7 +3,9 @@
 #include <ATen/ATen.h>
 #include <torch/csrc/autograd/grad_mode.h>
 
+#include <algorithm>
 #include <cmath>
+#include <string>
 
 #include "absl/strings/str_cat.h"
 #include "core/io/checkpoint.h"
@@ -23,6 +25,38 @@ std::vector<double> LevelLambdas(const ConvCodecTaskConfig& c) {
   return out;
 }
 
+at::Tensor ExtendLevelSteps(const at::Tensor& log_steps, int64_t levels) {
+  const int64_t have = log_steps.size(0);
+  TORCH_CHECK(have >= 2 && levels >= have, "ExtendLevelSteps needs >= 2 trained levels and no fewer wanted");
+  // Mean per-level increment over the last (up to) three trained intervals, per channel.
+  const int64_t span = std::min<int64_t>(3, have - 1);
+  const at::Tensor last = log_steps[have - 1];
+  const at::Tensor increment = (last - log_steps[have - 1 - span]) / static_cast<double>(span);
+  std::vector<at::Tensor> rows = {log_steps};
+  for (int64_t s = have; s < levels; ++s)
+    rows.push_back((last + increment * static_cast<double>(s - have + 1)).unsqueeze(0));
+  return at::cat(rows, 0);
+}
+
+namespace {
+
+// Copies `init` into `codec`; when `init` has fewer levels, its steps are extended by
+// ExtendLevelSteps (a coarser level added to a trained model starts beside its neighbours).
+absl::Status InitFrom(const ConvCodec& init, ConvCodec& codec, const std::string& what) {
+  const int64_t have = init->log_steps.size(0), want = codec->log_steps.size(0);
+  if (have > want || (have < want && have < 2))
+    return absl::FailedPreconditionError(
+        absl::StrCat(what, " has ", have, " rate levels; the configured model ", want,
+                     " (levels can only be added to a model with at least 2)"));
+  torch::NoGradGuard no_grad;
+  codec->log_steps.set_data(at::zeros_like(init->log_steps));  // same shapes for the copy
+  if (absl::Status s = CopyParameters(*init, *codec, what); !s.ok()) return s;
+  if (have < want) codec->log_steps.set_data(ExtendLevelSteps(init->log_steps.detach().clone(), want));
+  return absl::OkStatus();
+}
+
+}  // namespace
+
 absl::StatusOr<std::unique_ptr<ConvCodecTask>> ConvCodecTask::Create(const ConvCodecTaskConfig& config) {
   ConvCodecOptions options = config.model;
   options.table_width = options.context_buckets = options.context_width = 0;  // tables are built at export
@@ -30,7 +64,7 @@ absl::StatusOr<std::unique_ptr<ConvCodecTask>> ConvCodecTask::Create(const ConvC
   if (!config.init_checkpoint.empty()) {
     absl::StatusOr<ConvCodec> init = LoadConvCodec(config.init_checkpoint);
     if (!init.ok()) return init.status();
-    if (absl::Status s = CopyParameters(**init, *codec, absl::StrCat("init_checkpoint '", config.init_checkpoint, "'"));
+    if (absl::Status s = InitFrom(*init, codec, absl::StrCat("init_checkpoint '", config.init_checkpoint, "'"));
         !s.ok())
       return s;
   } else {

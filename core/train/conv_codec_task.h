@@ -14,9 +14,14 @@ namespace mt {
 // λ of every level (S entries, level 0 = lambda_max, geometric down to lambda_min).
 std::vector<double> LevelLambdas(const ConvCodecTaskConfig& config);
 
+// Log-steps (S, C) → (levels, C): rows S… continue each channel's mean increment over the last
+// (up to) three trained levels, so added coarser levels start where the trained ones point.
+at::Tensor ExtendLevelSteps(const at::Tensor& log_steps, int64_t levels);
+
 class ConvCodecTask final : public TrainingTask {
  public:
-  // Starts from init_checkpoint when given (a conv codec of the same shapes), else fresh with
+  // Starts from init_checkpoint when given (a conv codec of the same shapes; one with fewer levels
+  // gets the missing coarser ones by ExtendLevelSteps), else fresh with
   // steps Δ_s = sqrt(λ_0 / λ_s) (the high-rate optimum up to a common scale).
   static absl::StatusOr<std::unique_ptr<ConvCodecTask>> Create(const ConvCodecTaskConfig& config);
 

@@ -8,6 +8,10 @@ ABSL_FLAG(std::string, checkpoint, "weights/mae.pt",
           "MAE checkpoint; both daemons must load the same one (fingerprint checked)");
 ABSL_FLAG(int64_t, max_message_bytes, 64 << 20,
           "largest message accepted: a client request (sender) or a packet (receiver); RESOURCE_EXHAUSTED beyond");
+ABSL_FLAG(int64_t, max_packet_bytes, int64_t{256} << 20,
+          "largest sender->receiver packet; one over the receiver's --max_message_bytes travels in chunks and is "
+          "rebuilt in memory up to this: the receiver refuses more, the sender refuses it before sending (set the "
+          "same on both daemons)");
 ABSL_FLAG(int64_t, max_pixels, 16 << 20,
           "largest image (width*height) accepted: decoded by the sender, described by a packet at the receiver");
 ABSL_FLAG(std::string, token, "",

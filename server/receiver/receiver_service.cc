@@ -12,11 +12,13 @@
 #include <filesystem>
 
 #include "absl/strings/str_cat.h"
+#include "core/codec/chunk_assembler.h"
 #include "core/io/image_store.h"
 #include "core/io/image_io.h"
 #include "core/runtime/stopwatch.h"
 #include "server/common/ack_order.h"
 #include "server/common/content_key.h"
+#include "server/common/packet_chunks.h"
 #include "server/common/packet_proto.h"
 #include "server/common/security.h"
 #include "server/common/status_convert.h"
@@ -161,15 +163,39 @@ grpc::Status ReceiverService::Deliver(grpc::ServerContext* context,
   std::deque<std::future<Decoded>> pending;
   bool reading = true;
   std::thread reader([&] {
-    v1::Packet packet;
-    while (stream->Read(&packet)) {
-      const int64_t weight = BatchWeight(packet);
-      metrics_->AddWireBytes(static_cast<int64_t>(packet.ByteSizeLong()));
-      std::future<Decoded> ack = batcher_.Submit({std::move(packet), std::chrono::steady_clock::now()}, weight);
+    auto enqueue = [&](std::future<Decoded> ack) {
       std::unique_lock<std::mutex> lock(mu);
       pending.push_back(std::move(ack));
       cv.notify_all();
       cv.wait(lock, [&] { return static_cast<int>(pending.size()) < config_.max_in_flight; });
+    };
+    auto refuse = [&](const std::string& id, const absl::Status& why) {
+      spdlog::warn("packet '{}' refused: {}", id, why.ToString());
+      std::promise<Decoded> failed;
+      Decoded d;
+      d.failure = AckFromStatus(id, why);
+      failed.set_value(std::move(d));
+      enqueue(failed.get_future());
+    };
+    ChunkAssembler chunks(config_.max_packet_bytes);  // chunks of one packet come back to back
+    v1::Packet packet;
+    while (stream->Read(&packet)) {
+      metrics_->AddWireBytes(static_cast<int64_t>(packet.ByteSizeLong()));
+      if (IsChunk(packet)) {
+        ChunkOutcome o = chunks.Add(ChunkOf(packet));
+        if (!o.abandoned_id.empty()) refuse(o.abandoned_id, o.abandoned);
+        if (!o.status.ok()) refuse(packet.id(), o.status);
+        absl::StatusOr<v1::Packet> whole =
+            o.complete ? ParseRebuiltPacket(*o.complete, packet.id()) : absl::StatusOr<v1::Packet>(v1::Packet());
+        if (!whole.ok()) refuse(packet.id(), whole.status());
+        if (!o.complete || !whole.ok()) {  // more chunks to come, or refused
+          packet = v1::Packet();
+          continue;
+        }
+        packet = *std::move(whole);
+      }
+      const int64_t weight = BatchWeight(packet);
+      enqueue(batcher_.Submit({std::move(packet), std::chrono::steady_clock::now()}, weight));
       packet = v1::Packet();
     }
     std::lock_guard<std::mutex> lock(mu);

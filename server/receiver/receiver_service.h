@@ -29,6 +29,7 @@ struct ReceiverConfig {
   std::string mae_checkpoint;           // for Info
   std::string codec_checkpoint;         // for Info ("" when the decoder has no latent codec)
   int64_t max_pixels = 16 << 20;        // largest image (height·width) a packet may describe
+  int64_t max_packet_bytes = int64_t{256} << 20;  // largest packet rebuilt from chunks (per stream, one at a time)
   std::string token;                    // required bearer token (empty: none)
   // Packets waiting on any stream share decoder forwards (max_items 1: each packet alone);
   // max_weight counts tiles.

@@ -7,6 +7,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "server/common/ack_order.h"
+#include "server/common/packet_chunks.h"
 #include "server/common/security.h"
 #include "server/common/status_convert.h"
 
@@ -133,13 +134,37 @@ absl::StatusOr<std::shared_ptr<ReceiverLink::Stream>> ReceiverLink::Connect(
   return s;
 }
 
+void ReceiverLink::WriteBefore(Stream& s, const std::vector<v1::Packet>& messages,
+                               std::chrono::system_clock::time_point deadline) {
+  // gRPC's synchronous Write has no deadline of its own: a watchdog cancels the stream if the
+  // writes are still blocked (flow control against a stalled receiver) when the caller's passes.
+  std::mutex mu;
+  std::condition_variable cv;
+  bool finished = false;
+  std::thread watchdog([&] {
+    std::unique_lock<std::mutex> lock(mu);
+    const auto until = std::min(deadline, std::chrono::system_clock::now() + std::chrono::hours(24));  // max() overflows
+    if (cv.wait_until(lock, until, [&] { return finished; })) return;
+    spdlog::warn("receiver {}: a write was still blocked at its deadline; cancelling the stream", address_);
+    s.context.TryCancel();
+  });
+  for (const v1::Packet& m : messages)
+    if (!s.rw->Write(m)) break;
+  {
+    std::lock_guard<std::mutex> lock(mu);
+    finished = true;
+  }
+  cv.notify_all();
+  watchdog.join();
+}
+
 absl::StatusOr<v1::Ack> ReceiverLink::DeliverOnce(const v1::Packet& packet,
                                                   std::chrono::system_clock::time_point deadline,
                                                   const std::function<bool()>& cancelled) {
   if (const size_t bytes = packet.ByteSizeLong(); static_cast<int64_t>(bytes) > options_.max_packet_bytes)
     return absl::ResourceExhaustedError(
-        absl::StrCat("the packet for '", packet.id(), "' is ", bytes, " bytes, over the receiver's message limit of ",
-                     options_.max_packet_bytes, " (--receiver_max_message_bytes, = the receiver's --max_message_bytes): "
+        absl::StrCat("the packet for '", packet.id(), "' is ", bytes, " bytes, over the receiver's packet limit of ",
+                     options_.max_packet_bytes, " (--max_packet_bytes, the same on both daemons): "
                      "send a smaller image or a more compact payload (latent, or a lower keep ratio)"));
   absl::StatusOr<std::shared_ptr<Stream>> s = Connect(deadline, cancelled);
   if (!s.ok()) return s.status();
@@ -155,7 +180,7 @@ absl::StatusOr<v1::Ack> ReceiverLink::DeliverOnce(const v1::Packet& packet,
     }
     // A failed write means the stream is finished; the reader then fails `promise` with the
     // receiver's reason (e.g. a refused token), which is more useful than "write failed".
-    (*s)->rw->Write(packet);
+    WriteBefore(**s, SplitIntoChunks(packet, options_.max_message_bytes), deadline);
   }
   // Waits in slices so a caller that goes away (cancelled, or its server shutting down) is let go
   // at once rather than at its deadline; the ack, if it comes, is then dropped.

@@ -1,6 +1,7 @@
 // The sender's one long-lived Deliver stream to one receiver. Packets from concurrent requests
-// are written in turn; acks come back in the same order and are handed to the waiting caller
-// after their id is checked (an ack for another id ends the stream: every waiting caller fails).
+// are written in turn (a large one as consecutive chunks: server/common/packet_chunks); acks
+// come back in completion order and are handed to the caller waiting for their id (an ack for no
+// packet in flight ends the stream: every waiting caller fails).
 // When the stream breaks, every waiting caller gets UNAVAILABLE and the next DeliverOnce()
 // reconnects (gRPC's channel backoff paces the attempts). Retrying, on this receiver or another,
 // is ReceiverPool's job; it is safe because the receiver's store is idempotent by content.
@@ -20,6 +21,7 @@
 #include <mutex>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "absl/status/statusor.h"
 #include "mt/v1/transmission.grpc.pb.h"
@@ -29,9 +31,11 @@ namespace mt::server {
 struct LinkOptions {
   std::string token;              // bearer token the receiver requires (empty: none)
   std::chrono::milliseconds connect_timeout{2000};  // per attempt, capped by the caller's deadline
-  // Largest packet written (the receiver's --max_message_bytes): a bigger one would make the
-  // receiver end the shared stream for every request in flight, so it is refused first.
-  int64_t max_packet_bytes = 64 << 20;
+  // Largest message written (the receiver's --max_message_bytes; a bigger one would end the
+  // shared stream for every request in flight): larger packets travel in chunks of this size.
+  int64_t max_message_bytes = 64 << 20;
+  // Largest packet sent at all (the receiver's --max_packet_bytes): beyond it, refused first.
+  int64_t max_packet_bytes = int64_t{256} << 20;
 };
 
 class ReceiverLink {
@@ -42,9 +46,11 @@ class ReceiverLink {
   ReceiverLink(const ReceiverLink&) = delete;
   ReceiverLink& operator=(const ReceiverLink&) = delete;
 
-  // Sends `packet` once and waits for its Ack until `deadline`. UNAVAILABLE when the receiver
-  // cannot be reached or the stream breaks before the ack; DEADLINE_EXCEEDED when the deadline
-  // passes first; RESOURCE_EXHAUSTED (nothing sent) for a packet over max_packet_bytes;
+  // Sends `packet` once (in chunks when over max_message_bytes) and waits for its Ack until
+  // `deadline`. UNAVAILABLE when the receiver cannot be reached or the stream breaks before the
+  // ack; DEADLINE_EXCEEDED when the deadline passes first (a write still blocked then, e.g. on a
+  // stalled receiver, cancels the stream: its other callers retry); RESOURCE_EXHAUSTED (nothing
+  // sent) for a packet over max_packet_bytes;
   // CANCELLED within 0.1 s of `cancelled` (polled while waiting; may be null) turning true.
   absl::StatusOr<v1::Ack> DeliverOnce(const v1::Packet& packet, std::chrono::system_clock::time_point deadline,
                                       const std::function<bool()>& cancelled = nullptr);
@@ -60,6 +66,10 @@ class ReceiverLink {
   absl::StatusOr<std::shared_ptr<Stream>> Connect(std::chrono::system_clock::time_point deadline,
                                                   const std::function<bool()>& cancelled);
   void Drop(const std::shared_ptr<Stream>& stream, const std::string& reason);
+  // Writes `messages` in order (caller holds the stream's write_mu); cancels the stream if a write
+  // is still blocked at `deadline`.
+  void WriteBefore(Stream& stream, const std::vector<v1::Packet>& messages,
+                   std::chrono::system_clock::time_point deadline);
 
   std::string address_;
   std::shared_ptr<grpc::Channel> channel_;

@@ -13,6 +13,7 @@
 #include "server/common/daemon.h"
 #include "server/common/daemon_flags.h"
 #include "server/common/flags_util.h"
+#include "server/common/packet_chunks.h"
 #include "server/sender/sender_service.h"
 
 ABSL_FLAG(std::string, listen, "0.0.0.0:50051", "address to serve clients on (host:port)");
@@ -27,8 +28,8 @@ ABSL_FLAG(int64_t, max_queued_tiles, 1 << 15,
           "the default is two --max_pixels images of 32x32 tiles, ~400 MB of decoded pixels)");
 ABSL_FLAG(double, keep_ratio, 0.16, "keep ratio when a request names no selection");
 ABSL_FLAG(int64_t, receiver_max_message_bytes, 64 << 20,
-          "the receiver's --max_message_bytes: a larger packet is refused with RESOURCE_EXHAUSTED before it is sent "
-          "(else the receiver would end the shared stream for every request in flight)");
+          "the receiver's --max_message_bytes: a larger packet travels in chunks of at most this size (up to "
+          "--max_packet_bytes), never as one message the receiver would refuse, ending the shared stream");
 ABSL_FLAG(std::string, receiver_token, "",
           "bearer token the sender presents to the receiver (default: $MT_RECEIVER_TOKEN). Never the clients' "
           "--token: each hop has its own credential, so a client holding the sender's token cannot call the "
@@ -123,7 +124,12 @@ int main(int argc, char** argv) {
   if (pool_options.link.token.empty() && !config.token.empty())
     spdlog::warn("--token is set but --receiver_token is not: the receiver hop carries no token (the clients' "
                  "token is not forwarded); a receiver that requires one will refuse this sender");
-  pool_options.link.max_packet_bytes = absl::GetFlag(FLAGS_receiver_max_message_bytes);
+  pool_options.link.max_message_bytes = absl::GetFlag(FLAGS_receiver_max_message_bytes);
+  pool_options.link.max_packet_bytes = absl::GetFlag(FLAGS_max_packet_bytes);
+  if (pool_options.link.max_message_bytes <= 2 * mt::server::kChunkOverheadBytes) {
+    spdlog::error("--receiver_max_message_bytes must exceed {}", 2 * mt::server::kChunkOverheadBytes);
+    return 1;
+  }
   pool_options.resolve_every =
       std::chrono::milliseconds(static_cast<int64_t>(std::max(0.1, absl::GetFlag(FLAGS_receiver_resolve_s)) * 1000));
   absl::StatusOr<std::shared_ptr<mt::server::ReceiverPool>> receivers =

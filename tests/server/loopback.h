@@ -53,6 +53,7 @@ class EndToEndTest : public ::testing::Test {
     ReceiverConfig rc;
     rc.output_dir = out_dir_;
     rc.token = token;
+    rc.max_packet_bytes = max_packet_bytes_;
     receiver_service_ = std::make_unique<ReceiverService>(
         std::make_shared<PacketDecoder>(mae, 1 << 20, ComputePrecision::kFloat32, std::move(codec)), rc);
     ServerOptions o;
@@ -74,7 +75,8 @@ class EndToEndTest : public ::testing::Test {
     LinkOptions lo;
     lo.token = receiver_token;
     lo.connect_timeout = std::chrono::milliseconds(500);
-    lo.max_packet_bytes = receiver_max_message_bytes_;
+    lo.max_message_bytes = receiver_max_message_bytes_;
+    lo.max_packet_bytes = max_packet_bytes_;
     grpc::ChannelArguments args;
     args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, 50);
     args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 200);
@@ -135,6 +137,7 @@ class EndToEndTest : public ::testing::Test {
   std::unique_ptr<v1::Sender::Stub> stub_;
   int good_count_ = 0;
   int64_t receiver_max_message_bytes_ = 64 << 20;  // the receiver's limit, and the link's
+  int64_t max_packet_bytes_ = int64_t{256} << 20;  // both daemons' --max_packet_bytes
 };
 
 }  // namespace mt::server

@@ -4,9 +4,13 @@
 
 #include <ATen/ATen.h>
 #include <gtest/gtest.h>
+#include <torch/csrc/autograd/grad_mode.h>
 #include <torch/optim/adam.h>
 
 #include <cmath>
+
+#include "core/io/checkpoint.h"
+#include "tests/test_util.h"
 
 namespace mt {
 namespace {
@@ -34,6 +38,44 @@ TEST(ConvCodecTaskTest, LambdasAreGeometricAndStepsStartAtTheHighRateOptimum) {
   // Δ_s = sqrt(λ_0 / λ_s): 1, 2, 4 for every channel.
   EXPECT_TRUE(at::allclose(codec.Steps(), at::tensor({1.0f, 2.0f, 4.0f}).view({3, 1}).expand({3, 4}), 1e-5, 1e-6));
   EXPECT_EQ((*task)->kind(), "conv_codec");
+}
+
+TEST(ConvCodecTaskTest, ExtendLevelStepsContinuesTheMeanIncrementOfTheLastThreeLevels) {
+  // Channel 0 steps by 0.1, 0.2, 0.3 (mean of the last three: 0.2); channel 1 by 0.5 each.
+  const at::Tensor log_steps = at::tensor({0.0f, 0.0f, 0.1f, 0.5f, 0.3f, 1.0f, 0.6f, 1.5f}).view({4, 2});
+  const at::Tensor extended = ExtendLevelSteps(log_steps, 6);
+  const at::Tensor expected =
+      at::tensor({0.0f, 0.0f, 0.1f, 0.5f, 0.3f, 1.0f, 0.6f, 1.5f, 0.8f, 2.0f, 1.0f, 2.5f}).view({6, 2});
+  EXPECT_TRUE(at::allclose(extended, expected, 1e-6, 1e-6)) << extended;
+  // Two trained levels: the one interval is the increment.
+  EXPECT_TRUE(at::allclose(ExtendLevelSteps(log_steps.slice(0, 0, 2), 3).slice(0, 2),
+                           at::tensor({0.2f, 1.0f}).view({1, 2}), 1e-6, 1e-6));
+}
+
+TEST(ConvCodecTaskTest, InitCheckpointWithFewerLevelsGetsCoarserLevelsAndKeepsItsWeights) {
+  at::manual_seed(5);
+  const std::string path = test::TempDir() + "/init3.pt";
+  ConvCodec trained(Tiny(3).model);
+  {
+    torch::NoGradGuard no_grad;
+    trained->log_steps.copy_(at::log(at::tensor({1.0f, 2.0f, 4.0f})).view({3, 1}).expand({3, 4}));
+  }
+  ASSERT_TRUE(SaveCheckpoint(path, trained).ok());
+  ConvCodecTaskConfig five = Tiny(5);
+  five.init_checkpoint = path;
+  absl::StatusOr<std::unique_ptr<ConvCodecTask>> task = ConvCodecTask::Create(five);
+  ASSERT_TRUE(task.ok()) << task.status();
+  auto& codec = dynamic_cast<ConvCodecImpl&>((*task)->module());
+  // Steps 1, 2, 4 (log increment ln 2) continue to 8 and 16; the transforms are the init's.
+  EXPECT_TRUE(at::allclose(codec.Steps(), at::tensor({1.0f, 2.0f, 4.0f, 8.0f, 16.0f}).view({5, 1}).expand({5, 4}),
+                           1e-5, 1e-6));
+  EXPECT_TRUE(at::equal(codec.analysis->parameters()[0], trained->analysis->parameters()[0]));
+  EXPECT_EQ(codec.log_steps.requires_grad(), true);
+  // Fewer levels than the checkpoint's cannot be made from it.
+  ConvCodecTaskConfig two = Tiny(2);
+  two.init_checkpoint = path;
+  absl::StatusOr<std::unique_ptr<ConvCodecTask>> fewer = ConvCodecTask::Create(two);
+  EXPECT_EQ(fewer.status().code(), absl::StatusCode::kFailedPrecondition) << fewer.status();
 }
 
 TEST(ConvCodecTaskTest, TrainingStepsLowerTheLossOnAFixedBatch) {
