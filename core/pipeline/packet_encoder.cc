@@ -59,6 +59,16 @@ struct Plan {
   bool keeps_all = false;      // top-k of every patch: the masker's scores cannot change the selection
 };
 
+}  // namespace
+
+// A batch once planned: its requests' plans and the model inputs of each stage.
+struct PacketEncoder::BatchPlan {
+  std::vector<Plan> plans;
+  std::vector<at::Tensor> masker_in, encoder_in, latent_in;  // tiles per stage, in plan order
+};
+
+namespace {
+
 // Resolves the latent step level of `options` against the coder; INVALID_ARGUMENT out of range.
 absl::StatusOr<int64_t> LatentLevel(const EncodeOptions& options, const LatentCoder& coder) {
   if (options.latent_level < 0)
@@ -69,6 +79,20 @@ absl::StatusOr<int64_t> LatentLevel(const EncodeOptions& options, const LatentCo
   return options.latent_level;
 }
 
+// Why `req` need not be computed any more, `when` (OK: its caller still waits).
+absl::Status Gone(const EncodeRequest& req, const char* when) {
+  if (req.cancelled && req.cancelled())
+    return absl::CancelledError(absl::StrCat("'", req.id, "' was cancelled by its caller ", when, ": not computed further"));
+  if (std::chrono::system_clock::now() >= req.deadline)
+    return absl::DeadlineExceededError(absl::StrCat("'", req.id, "' expired ", when, ": not computed further"));
+  return absl::OkStatus();
+}
+
+// Thrown between model slices once every request of the batch is gone (caught in EncodeBatch).
+struct BatchAbandoned {
+  const char* when;
+};
+
 }  // namespace
 
 std::vector<absl::StatusOr<EncodedImage>> PacketEncoder::EncodeBatch(const std::vector<EncodeRequest>& requests) const {
@@ -76,8 +100,11 @@ std::vector<absl::StatusOr<EncodedImage>> PacketEncoder::EncodeBatch(const std::
   const MaskedAutoencoderOptions& o = mae_->options();
   const int64_t l = o.num_patches(), d = o.decoder_embed_dim;
   std::vector<absl::StatusOr<EncodedImage>> results(requests.size(), absl::UnknownError("not encoded"));
-  std::vector<Plan> plans;
-  std::vector<at::Tensor> masker_in, encoder_in, latent_in;
+  BatchPlan batch;
+  std::vector<Plan>& plans = batch.plans;
+  std::vector<at::Tensor>& masker_in = batch.masker_in;
+  std::vector<at::Tensor>& encoder_in = batch.encoder_in;
+  std::vector<at::Tensor>& latent_in = batch.latent_in;
   int64_t tiles = 0, feature_tiles = 0, latent_tiles = 0;
   for (size_t r = 0; r < requests.size(); ++r) {
     const EncodeRequest& req = requests[r];
@@ -86,9 +113,8 @@ std::vector<absl::StatusOr<EncodedImage>> PacketEncoder::EncodeBatch(const std::
       results[r] = s;
       continue;
     }
-    if (std::chrono::system_clock::now() >= req.deadline) {
-      results[r] = absl::DeadlineExceededError(
-          absl::StrCat("'", req.id, "' expired while queued for the encoder: not computed"));
+    if (absl::Status gone = Gone(req, "while queued for the encoder"); !gone.ok()) {
+      results[r] = gone;
       continue;
     }
     TORCH_CHECK(req.image.dim() == 3 && req.image.size(0) == 3, "Encode expects (3, H, W), got ", req.image.sizes());
@@ -172,15 +198,35 @@ std::vector<absl::StatusOr<EncodedImage>> PacketEncoder::EncodeBatch(const std::
     plans.push_back(std::move(plan));
   }
   if (plans.empty()) return results;
+  // Between stages and model slices: stop once no request of the batch is still wanted.
+  auto check = [&](const char* when) {
+    for (const Plan& plan : plans)
+      if (Gone(requests[plan.request], when).ok()) return;
+    throw BatchAbandoned{when};
+  };
+  try {
+    EncodeStages(requests, batch, check, results);
+  } catch (const BatchAbandoned& a) {
+    for (const Plan& plan : plans) results[plan.request] = Gone(requests[plan.request], a.when);
+  }
+  return results;
+}
 
+void PacketEncoder::EncodeStages(const std::vector<EncodeRequest>& requests, BatchPlan& batch,
+                                 const std::function<void(const char*)>& check,
+                                 std::vector<absl::StatusOr<EncodedImage>>& results) const {
+  const MaskedAutoencoderOptions& o = mae_->options();
+  const int64_t l = o.num_patches(), d = o.decoder_embed_dim;
+  const std::vector<Plan>& plans = batch.plans;
   torch::NoGradGuard no_grad;
   auto t0 = std::chrono::steady_clock::now();
   at::Tensor probs;  // (tiles, L)
-  if (!masker_in.empty()) {
+  if (!batch.masker_in.empty()) {
     ComputePrecisionScope precision(compute_);
     probs = ForwardInChunks(kForwardChunkRows, [&](const at::Tensor& x) {
+      check("during the masker");
       return at::sigmoid(masker_->forward(x).to(at::kFloat));
-    }, at::cat(masker_in));
+    }, at::cat(batch.masker_in));
   }
   std::vector<EncodedImage> out(plans.size());
   for (size_t i = 0; i < plans.size(); ++i) {
@@ -208,14 +254,16 @@ std::vector<absl::StatusOr<EncodedImage>> PacketEncoder::EncodeBatch(const std::
 
   t0 = std::chrono::steady_clock::now();
   at::Tensor tokens;  // (feature_tiles, 1+L, D) decoder-space tokens, cls first
-  if (!encoder_in.empty()) {
+  check("after the masker");
+  if (!batch.encoder_in.empty()) {
     ComputePrecisionScope precision(compute_);
     tokens = ForwardInChunks(kForwardChunkRows, [&](const at::Tensor& x) {
+      check("during the encoder");
       return mae_->EmbedForDecoder(mae_->EncodeFull(x)).to(at::kFloat);
-    }, at::cat(encoder_in));
+    }, at::cat(batch.encoder_in));
   }
   at::Tensor latents;  // (latent_tiles, L, C)
-  if (!latent_in.empty()) latents = latent_->Analyze(at::cat(latent_in));
+  if (!batch.latent_in.empty()) latents = latent_->Analyze(at::cat(batch.latent_in));
   for (size_t i = 0; i < plans.size(); ++i) {
     const Plan& plan = plans[i];
     const EncodeRequest& req = requests[plan.request];
@@ -280,7 +328,6 @@ std::vector<absl::StatusOr<EncodedImage>> PacketEncoder::EncodeBatch(const std::
     out[i].batch_images = static_cast<int>(plans.size());
     results[plans[i].request] = std::move(out[i]);
   }
-  return results;
 }
 
 }  // namespace mt

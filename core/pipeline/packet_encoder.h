@@ -7,6 +7,7 @@
 #include <ATen/core/Tensor.h>
 
 #include <chrono>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -48,6 +49,10 @@ struct EncodeRequest {
   // Past this, the request is answered DEADLINE_EXCEEDED without being computed (it waited in a
   // queue behind others; its caller has gone). max() = none.
   std::chrono::system_clock::time_point deadline = std::chrono::system_clock::time_point::max();
+  // True once the caller has gone (may be null; polled from the encoding thread). The deadline
+  // and this are checked when the batch starts, between its stages and between model slices: a
+  // batch whose every request is gone stops computing, each answered CANCELLED or DEADLINE_EXCEEDED.
+  std::function<bool()> cancelled = nullptr;
 };
 
 // Latent payload's default step level (of the shipped codec's 12, finest = 0): the knee of its
@@ -92,6 +97,13 @@ class PacketEncoder {
   const LatentCoder* latent_coder() const { return latent_.get(); }
 
  private:
+  struct BatchPlan;  // the validated requests of a batch and each stage's inputs (packet_encoder.cc)
+  // The model stages of a planned batch, filling `results`; `check(when)` throws once every
+  // request is gone (called between stages and model slices).
+  void EncodeStages(const std::vector<EncodeRequest>& requests, BatchPlan& batch,
+                    const std::function<void(const char*)>& check,
+                    std::vector<absl::StatusOr<EncodedImage>>& results) const;
+
   // mutable: LibTorch's forward methods are non-const, though eval-mode inference changes nothing.
   mutable MaskedAutoencoder mae_;
   mutable Masker masker_;

@@ -107,7 +107,8 @@ absl::Status SenderService::Process(grpc::ServerContext* context, const v1::Send
   if (deadline == std::chrono::system_clock::time_point::max())
     deadline = std::chrono::system_clock::now() + config_.default_deadline;
   std::future<absl::StatusOr<EncodedImage>> pending =
-      batcher_.Submit({image, request.id(), valid->options, deadline}, grid->count());
+      batcher_.Submit({image, request.id(), valid->options, deadline, [context] { return context->IsCancelled(); }},
+                      grid->count());
   absl::StatusOr<EncodedImage> encoded = absl::UnknownError("not encoded");
   try {
     encoded = pending.get();

@@ -241,6 +241,35 @@ TEST_F(PacketCodecTest, ExpiredRequestsAreNotComputed) {
   EXPECT_EQ(batch[1]->batch_images, 1);
 }
 
+// A request cancelled by its caller while its batch runs stops between model slices: the masker
+// of a 600-tile image (two slices of 300) runs its first slice only, and the encoder never.
+TEST_F(PacketCodecTest, ABatchWhoseEveryRequestIsGoneStopsBetweenModelSlices) {
+  int polls = 0;
+  EncodeRequest big{Image(8 * 20, 8 * 30), "big", TopK(0.25, PayloadKind::kFeatures, Precision::kFp32)};
+  big.cancelled = [&] { return ++polls > 2; };  // wanted when queued and at the first slice
+  std::vector<absl::StatusOr<EncodedImage>> batch = encoder_->EncodeBatch({big});
+  ASSERT_EQ(batch.size(), 1u);
+  EXPECT_EQ(batch[0].status().code(), absl::StatusCode::kCancelled) << batch[0].status();
+  EXPECT_NE(batch[0].status().message().find("'big' was cancelled by its caller during the masker"), std::string::npos)
+      << batch[0].status();
+  EXPECT_EQ(polls, 4) << "queued, slice 1, slice 2 (gone: stop), and once more for the status";
+  // Two requests in a batch: one gone is not enough to stop the other's work.
+  EncodeRequest gone{Image(8, 8), "gone", TopK(0.25, PayloadKind::kFeatures, Precision::kFp32)};
+  bool cancelled = false;
+  gone.cancelled = [&] { return cancelled; };
+  EncodeRequest wanted{Image(8 * 20, 8 * 30), "wanted", TopK(0.25, PayloadKind::kFeatures, Precision::kFp32)};
+  wanted.cancelled = [&] {
+    cancelled = true;  // "gone" is cancelled as soon as the stages start
+    return false;
+  };
+  batch = encoder_->EncodeBatch({gone, wanted});
+  EXPECT_TRUE(batch[1].ok()) << batch[1].status();
+  // An expired deadline counts as gone too: DEADLINE_EXCEEDED, never computed.
+  EncodeRequest late{Image(8, 8), "late", TopK(0.25, PayloadKind::kFeatures, Precision::kFp32),
+                     std::chrono::system_clock::now() - std::chrono::seconds(1)};
+  EXPECT_EQ(encoder_->EncodeBatch({late})[0].status().code(), absl::StatusCode::kDeadlineExceeded);
+}
+
 // A batch of mixed requests (sizes, payloads, precisions, a bad id) gives per request what
 // Encode()/Decode() give alone: same keep masks and bytes, same images within float tolerance.
 TEST_F(PacketCodecTest, BatchesMatchSingleRequests) {
