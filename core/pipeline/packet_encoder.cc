@@ -88,6 +88,23 @@ absl::Status Gone(const EncodeRequest& req, const char* when) {
   return absl::OkStatus();
 }
 
+// The packet size a features/pixels request commits to before any model runs (its keep ratio
+// or byte budget; a threshold may keep anything, so it is judged after encoding, by the link):
+// RESOURCE_EXHAUSTED when over options.max_packet_bytes, so such a request costs no compute.
+absl::Status CheckPacketBound(const EncodeRequest& req, const SelectionPolicy& policy, int64_t patches) {
+  const int64_t limit = req.options.max_packet_bytes;
+  if (limit <= 0 || policy.mode == SelectionPolicy::Mode::kThreshold) return absl::OkStatus();
+  const int64_t kept = std::max<int64_t>(1, std::llround(policy.keep_ratio * static_cast<double>(patches)));
+  const int64_t bytes = policy.mode == SelectionPolicy::Mode::kByteBudget
+                            ? std::min(policy.max_bytes, policy.overhead_bytes + patches * policy.bytes_per_patch)
+                            : policy.overhead_bytes + kept * policy.bytes_per_patch;
+  if (bytes <= limit) return absl::OkStatus();
+  return absl::ResourceExhaustedError(absl::StrCat(
+      "'", req.id, "' would be a ~", bytes, "-byte ", PayloadKindName(req.options.payload), " packet (", kept, " of ",
+      patches, " patches), over the receiver's packet limit of ", limit,
+      ": refused before encoding; use payload latent, a lower keep ratio or a byte budget"));
+}
+
 // Thrown between model slices once every request of the batch is gone (caught in EncodeBatch).
 struct BatchAbandoned {
   const char* when;
@@ -166,6 +183,10 @@ std::vector<absl::StatusOr<EncodedImage>> PacketEncoder::EncodeBatch(const std::
     } else {
       policy.bytes_per_patch = BytesPerKeptPatch(options.payload, options.precision, d, o.patch_size);
       policy.overhead_bytes = grid->count() * BytesPerTile(options.payload, options.precision, d, l);
+      if (absl::Status s = CheckPacketBound(req, policy, grid->count() * l); !s.ok()) {
+        results[r] = s;
+        continue;
+      }
     }
     absl::StatusOr<PatchSelector> selector = PatchSelector::Create(policy);
     if (!selector.ok()) {

@@ -40,6 +40,9 @@ struct EncodeOptions {
   uint64_t seed = 0;  // kRandom: generator seed
   int64_t latent_level = -1;  // latent payload: quantisation step level (-1: the codec's default, see kDefaultLatentLevel)
   double target_psnr = 0;     // latent payload, > 0: the coarsest level whose reconstruction reaches this PSNR (dB)
+  // > 0: refuse (RESOURCE_EXHAUSTED, before any model runs) a features/pixels request whose packet
+  // would exceed this many bytes by its keep ratio or byte budget (the receiver's packet limit).
+  int64_t max_packet_bytes = 0;
 };
 
 struct EncodeRequest {

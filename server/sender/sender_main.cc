@@ -81,6 +81,7 @@ int main(int argc, char** argv) {
   config.masker_checkpoint = absl::GetFlag(FLAGS_masker_checkpoint);
   config.codec_checkpoint = codec->checkpoint;
   config.max_pixels = absl::GetFlag(FLAGS_max_pixels);
+  config.max_packet_bytes = absl::GetFlag(FLAGS_max_packet_bytes);
   config.default_keep_ratio = absl::GetFlag(FLAGS_keep_ratio);
   config.token = mt::server::FlagOrEnv(absl::GetFlag(FLAGS_token), "MT_TOKEN");
   config.batching = {absl::GetFlag(FLAGS_max_batch), absl::GetFlag(FLAGS_max_batch_tiles),

@@ -96,6 +96,7 @@ absl::Status SenderService::Process(grpc::ServerContext* context, const v1::Send
   auto t0 = Clock::now();
   absl::StatusOr<ValidRequest> valid = ValidateSendRequest(request, config_.default_keep_ratio, config_.max_pixels);
   if (!valid.ok()) return valid.status();
+  valid->options.max_packet_bytes = config_.max_packet_bytes;
   const at::Tensor& image = valid->image;
   const double decode_ms = MsSince(t0);
   if (absl::Status s = Interrupted(context); !s.ok()) return s;

@@ -47,14 +47,25 @@ TEST_F(ChunkedDeliveryTest, APacketOverTheReceiversMessageLimitTravelsInChunksAn
   ExpectStillServing();
 }
 
+// A keep ratio commits to a packet size before any model runs: one over the limit costs no
+// compute. A threshold may keep anything: its packet is measured after encoding, before sending.
 TEST_F(ChunkedDeliveryTest, APacketOverMaxPacketBytesIsRefusedBeforeItIsSent) {
   Restart(20000, 50000);
   v1::SendReply reply;
   grpc::Status s = Send(Big("huge"), &reply);
   EXPECT_EQ(s.error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED) << s.error_message();
-  EXPECT_NE(s.error_message().find("over the receiver's packet limit of 50000"), std::string::npos)
+  EXPECT_NE(s.error_message().find("over the receiver's packet limit of 50000: refused before encoding"),
+            std::string::npos)
+      << s.error_message();
+  v1::SendRequest threshold = Big("huge-threshold");
+  threshold.mutable_selection()->set_threshold(0.0);  // keeps every patch
+  s = Send(threshold, &reply);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED) << s.error_message();
+  EXPECT_NE(s.error_message().find("bytes, over the receiver's packet limit of 50000 (--max_packet_bytes"),
+            std::string::npos)
       << s.error_message();
   EXPECT_FALSE(std::filesystem::exists(out_dir_ + "/huge.png"));
+  EXPECT_FALSE(std::filesystem::exists(out_dir_ + "/huge-threshold.png"));
   ExpectStillServing();
 }
 

@@ -71,6 +71,7 @@ class EndToEndTest : public ::testing::Test {
   void StartSender(SenderConfig sc, int64_t max_message_bytes = 1 << 20, const std::string& receiver_token = "",
                    std::shared_ptr<const LatentCoder> codec = nullptr) {
     sc.max_pixels = sc.max_pixels == (16 << 20) ? 4096 : sc.max_pixels;
+    sc.max_packet_bytes = max_packet_bytes_;
     sc.default_deadline = std::chrono::milliseconds(5000);
     LinkOptions lo;
     lo.token = receiver_token;
