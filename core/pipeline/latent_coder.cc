@@ -216,15 +216,34 @@ absl::Status LatentCoder::DecodeTiles(std::string_view stream, int64_t count, in
   return absl::OkStatus();
 }
 
+at::Tensor ReplicateIntoUnsent(const at::Tensor& latents, const at::Tensor& keep) {
+  TORCH_CHECK(latents.dim() == 4 && keep.dim() == 3 && keep.sizes() == latents.sizes().slice(0, 3),
+              "ReplicateIntoUnsent: latents ", latents.sizes(), " and keep ", keep.sizes());
+  const int64_t g_rows = keep.size(1), g_cols = keep.size(2);
+  const at::Tensor rows = keep.any(2).sum(1), cols = keep.any(1).sum(1);  // (N): the sent rectangle
+  std::vector<at::Tensor> out;
+  out.reserve(static_cast<size_t>(latents.size(0)));
+  for (int64_t t = 0; t < latents.size(0); ++t) {
+    const int64_t r = rows[t].item<int64_t>(), c = cols[t].item<int64_t>();
+    if (r == 0 || c == 0 || (r == g_rows && c == g_cols)) {
+      out.push_back(latents[t]);
+      continue;
+    }
+    const at::Tensor ri = at::arange(g_rows, at::kLong).clamp_max(r - 1), ci = at::arange(g_cols, at::kLong).clamp_max(c - 1);
+    out.push_back(latents[t].index_select(0, ri).index_select(1, ci));
+  }
+  return at::stack(out);
+}
+
 at::Tensor LatentCoder::Reconstruct(const at::Tensor& latents, const at::Tensor& keep) const {
   torch::NoGradGuard no_grad;
   ComputePrecisionScope precision(compute_);
   if (conv_) {
     const int64_t g = grid();
+    const at::Tensor filled = ReplicateIntoUnsent(latents.view({latents.size(0), g, g, channels_}), keep.view({-1, g, g}));
     return ForwardInChunks(kConvChunkTiles, [&](const at::Tensor& y) {
-      const at::Tensor grid_latents = y.view({y.size(0), g, g, channels_}).permute({0, 3, 1, 2});
-      return conv_->Synthesize(grid_latents).to(at::kFloat).clamp(0.0, 1.0);
-    }, latents);
+      return conv_->Synthesize(y.permute({0, 3, 1, 2})).to(at::kFloat).clamp(0.0, 1.0);
+    }, filled);
   }
   at::Tensor patches = ForwardInChunks(kForwardChunkRows, [&](const at::Tensor& y, const at::Tensor& k) {
     return codec_->Decode(y, k).to(at::kFloat);

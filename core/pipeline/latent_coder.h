@@ -89,4 +89,10 @@ class LatentCoder {
 absl::StatusOr<std::shared_ptr<const LatentCoder>> LoadLatentCoder(const std::string& path,
                                                                    ComputePrecision compute = ComputePrecision::kFloat32);
 
+// Conv codec tiles: latents (N, g, g, C) whose unsent positions (keep (N, g, g) false; the sent
+// ones are the top-left rectangle over the image) take the nearest sent row/column's values, so
+// the synthesis sees the image's edge continued, as the analysis saw its replicated padding,
+// instead of zeros. Tiles sent whole or not at all are returned unchanged.
+at::Tensor ReplicateIntoUnsent(const at::Tensor& latents, const at::Tensor& keep);
+
 }  // namespace mt

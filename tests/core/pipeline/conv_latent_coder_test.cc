@@ -81,6 +81,18 @@ TEST_F(ConvLatentCoderTest, PacketDecodesToTheCodecRunDirectly) {
   EXPECT_TRUE(at::allclose(d->image, want, 1e-5, 1e-6)) << (d->image - want).abs().max();
 }
 
+// Unsent positions (outside the image) continue the nearest sent row and column, by hand.
+TEST(ReplicateIntoUnsentTest, UnsentPositionsTakeTheNearestSentRowAndColumn) {
+  const at::Tensor y = at::arange(1, 28, at::kFloat).view({3, 3, 3, 1});  // 3 tiles of 3×3, 1 channel
+  at::Tensor keep = at::zeros({3, 3, 3}, at::kBool);
+  keep[0].narrow(0, 0, 2).narrow(1, 0, 2).fill_(true);  // tile 0: the top-left 2×2 was sent
+  keep[1].fill_(true);                                   // tile 1: whole; tile 2: nothing sent
+  const at::Tensor out = ReplicateIntoUnsent(y, keep);
+  EXPECT_TRUE(at::equal(out[0].squeeze(-1), at::tensor({1.0f, 2.0f, 2.0f, 4.0f, 5.0f, 5.0f, 4.0f, 5.0f, 5.0f}).view({3, 3}))) << out[0];
+  EXPECT_TRUE(at::equal(out[1], y[1]));
+  EXPECT_TRUE(at::equal(out[2], y[2]));
+}
+
 TEST_F(ConvLatentCoderTest, QuantizeUsesEveryChannelsOwnStep) {
   ConvCodec codec = TinyConvCodec();
   {
