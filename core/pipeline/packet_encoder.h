@@ -63,8 +63,8 @@ struct EncodeRequest {
 // costs 1.39x the bytes for +0.84 dB and level 8 saves a third for -1.65 dB (docs/RESULTS.md).
 inline constexpr int64_t kDefaultLatentLevel = 6;
 // The conv codec's default level (of its 10, finest = 0), just under 0.5 bpp on the held-out
-// photos: 0.459 bpp at 30.89 dB, where level 2 costs 1.42x the bytes for +0.99 dB and level 6
-// saves 35 % for -1.56 dB (docs/RESULTS.md, "Conv codec, session 10").
+// photos: 0.459 bpp at 31.14 dB, where level 2 costs 1.42x the bytes for +1.08 dB and level 6
+// saves 35 % for -1.64 dB (docs/RESULTS.md, "Conv codec, session 10").
 inline constexpr int64_t kDefaultConvLatentLevel = 4;
 
 struct EncodedImage {

@@ -85,6 +85,7 @@ void SenderService::Record(const absl::Status& status, const v1::SendReply& repl
   metrics_->ObserveStage("masker", t.masker_ms());
   metrics_->ObserveStage("encoder", t.encoder_ms());
   metrics_->ObserveStage("transmit", t.transmit_ms());
+  metrics_->ObserveStage("quality", t.quality_ms());  // PSNR/SSIM of the receiver's image (whole photo)
   metrics_->ObserveBatch(t.sender_batch());
   metrics_->AddWireBytes(reply.wire_bytes());
   metrics_->ObservePsnr(reply.psnr_db());
