@@ -94,14 +94,15 @@ absl::Status Gone(const EncodeRequest& req, const char* when) {
 absl::Status CheckPacketBound(const EncodeRequest& req, const SelectionPolicy& policy, int64_t patches) {
   const int64_t limit = req.options.max_packet_bytes;
   if (limit <= 0 || policy.mode == SelectionPolicy::Mode::kThreshold) return absl::OkStatus();
-  const int64_t kept = std::max<int64_t>(1, std::llround(policy.keep_ratio * static_cast<double>(patches)));
-  const int64_t bytes = policy.mode == SelectionPolicy::Mode::kByteBudget
-                            ? std::min(policy.max_bytes, policy.overhead_bytes + patches * policy.bytes_per_patch)
-                            : policy.overhead_bytes + kept * policy.bytes_per_patch;
-  if (bytes <= limit) return absl::OkStatus();
+  const bool budget = policy.mode == SelectionPolicy::Mode::kByteBudget;  // may keep up to every patch
+  const int64_t kept =
+      budget ? patches : std::max<int64_t>(1, std::llround(policy.keep_ratio * static_cast<double>(patches)));
+  const int64_t bytes = policy.overhead_bytes + kept * policy.bytes_per_patch;
+  const int64_t bound = budget ? std::min(policy.max_bytes, bytes) : bytes;
+  if (bound <= limit) return absl::OkStatus();
   return absl::ResourceExhaustedError(absl::StrCat(
-      "'", req.id, "' would be a ~", bytes, "-byte ", PayloadKindName(req.options.payload), " packet (", kept, " of ",
-      patches, " patches), over the receiver's packet limit of ", limit,
+      "'", req.id, "' would be a ~", bound, "-byte ", PayloadKindName(req.options.payload), " packet (up to ", kept,
+      " of ", patches, " patches), over the receiver's packet limit of ", limit,
       ": refused before encoding; use payload latent, a lower keep ratio or a byte budget"));
 }
 

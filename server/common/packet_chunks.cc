@@ -10,7 +10,7 @@
 namespace mt::server {
 
 std::vector<v1::Packet> SplitIntoChunks(const v1::Packet& packet, int64_t max_message_bytes) {
-  if (static_cast<int64_t>(packet.ByteSizeLong()) <= max_message_bytes) return {packet};
+  if (static_cast<int64_t>(packet.ByteSizeLong()) <= max_message_bytes) return {};
   const int64_t room = max_message_bytes - kChunkOverheadBytes;
   TORCH_CHECK(room > 0, "SplitIntoChunks: max_message_bytes ", max_message_bytes, " leaves no room for a chunk");
   const std::string whole = packet.SerializeAsString();

@@ -15,8 +15,9 @@ namespace mt::server {
 // Room each chunk message leaves for its fields besides `chunk` (id up to 255 bytes, four numbers).
 inline constexpr int64_t kChunkOverheadBytes = 512;
 
-// `packet` as the messages to write: itself when it fits max_message_bytes, else chunks of at
-// most max_message_bytes each (serialized). max_message_bytes must exceed kChunkOverheadBytes.
+// The chunk messages to write instead of `packet`, each at most max_message_bytes serialized;
+// empty when `packet` fits one message (write it as it is: no copy). max_message_bytes must
+// exceed kChunkOverheadBytes.
 std::vector<v1::Packet> SplitIntoChunks(const v1::Packet& packet, int64_t max_message_bytes);
 
 // Whether `message` is a chunk (else an ordinary packet).

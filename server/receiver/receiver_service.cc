@@ -185,11 +185,10 @@ grpc::Status ReceiverService::Deliver(grpc::ServerContext* context,
         ChunkOutcome o = chunks.Add(ChunkOf(packet));
         if (!o.abandoned_id.empty()) refuse(o.abandoned_id, o.abandoned);
         if (!o.status.ok()) refuse(packet.id(), o.status);
-        absl::StatusOr<v1::Packet> whole =
-            o.complete ? ParseRebuiltPacket(*o.complete, packet.id()) : absl::StatusOr<v1::Packet>(v1::Packet());
-        if (!whole.ok()) refuse(packet.id(), whole.status());
-        if (!o.complete || !whole.ok()) {  // more chunks to come, or refused
-          packet = v1::Packet();
+        if (!o.complete) continue;  // more chunks to come, or refused
+        absl::StatusOr<v1::Packet> whole = ParseRebuiltPacket(*o.complete, packet.id());
+        if (!whole.ok()) {
+          refuse(packet.id(), whole.status());
           continue;
         }
         packet = *std::move(whole);

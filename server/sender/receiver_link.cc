@@ -134,8 +134,7 @@ absl::StatusOr<std::shared_ptr<ReceiverLink::Stream>> ReceiverLink::Connect(
   return s;
 }
 
-void ReceiverLink::WriteBefore(Stream& s, const std::vector<v1::Packet>& messages,
-                               std::chrono::system_clock::time_point deadline) {
+void ReceiverLink::WriteBefore(Stream& s, const v1::Packet& packet, std::chrono::system_clock::time_point deadline) {
   // gRPC's synchronous Write has no deadline of its own: a watchdog cancels the stream if the
   // writes are still blocked (flow control against a stalled receiver) when the caller's passes.
   std::mutex mu;
@@ -148,8 +147,10 @@ void ReceiverLink::WriteBefore(Stream& s, const std::vector<v1::Packet>& message
     spdlog::warn("receiver {}: a write was still blocked at its deadline; cancelling the stream", address_);
     s.context.TryCancel();
   });
-  for (const v1::Packet& m : messages)
-    if (!s.rw->Write(m)) break;
+  const std::vector<v1::Packet> chunks = SplitIntoChunks(packet, options_.max_message_bytes);
+  if (chunks.empty()) s.rw->Write(packet);
+  for (const v1::Packet& c : chunks)
+    if (!s.rw->Write(c)) break;
   {
     std::lock_guard<std::mutex> lock(mu);
     finished = true;
@@ -180,7 +181,7 @@ absl::StatusOr<v1::Ack> ReceiverLink::DeliverOnce(const v1::Packet& packet,
     }
     // A failed write means the stream is finished; the reader then fails `promise` with the
     // receiver's reason (e.g. a refused token), which is more useful than "write failed".
-    WriteBefore(**s, SplitIntoChunks(packet, options_.max_message_bytes), deadline);
+    WriteBefore(**s, packet, deadline);
   }
   // Waits in slices so a caller that goes away (cancelled, or its server shutting down) is let go
   // at once rather than at its deadline; the ack, if it comes, is then dropped.

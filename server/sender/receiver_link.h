@@ -21,7 +21,6 @@
 #include <mutex>
 #include <string>
 #include <thread>
-#include <vector>
 
 #include "absl/status/statusor.h"
 #include "mt/v1/transmission.grpc.pb.h"
@@ -66,10 +65,9 @@ class ReceiverLink {
   absl::StatusOr<std::shared_ptr<Stream>> Connect(std::chrono::system_clock::time_point deadline,
                                                   const std::function<bool()>& cancelled);
   void Drop(const std::shared_ptr<Stream>& stream, const std::string& reason);
-  // Writes `messages` in order (caller holds the stream's write_mu); cancels the stream if a write
-  // is still blocked at `deadline`.
-  void WriteBefore(Stream& stream, const std::vector<v1::Packet>& messages,
-                   std::chrono::system_clock::time_point deadline);
+  // Writes `packet`, as chunks when over max_message_bytes (caller holds the stream's write_mu);
+  // cancels the stream if a write is still blocked at `deadline`.
+  void WriteBefore(Stream& stream, const v1::Packet& packet, std::chrono::system_clock::time_point deadline);
 
   std::string address_;
   std::shared_ptr<grpc::Channel> channel_;

@@ -213,11 +213,7 @@ class WrongIdReceiver final : public v1::Receiver::Service {
 TEST_F(BadInputTest, AnAckForAnotherIdIsNeverTakenAsThisRequestsSuccess) {
   TearDown();
   WrongIdReceiver wrong;
-  ServerOptions o;
-  o.listen = "127.0.0.1:0";
-  absl::StatusOr<RunningServer> r = StartServer(o, {&wrong});
-  ASSERT_TRUE(r.ok()) << r.status();
-  receiver_ = std::move(*r);
+  ServeAsReceiver(&wrong);
   StartSender({});
   v1::SendReply reply;
   grpc::Status s = Send(Request("mine", Png(8, 8)), &reply);

@@ -56,10 +56,14 @@ class EndToEndTest : public ::testing::Test {
     rc.max_packet_bytes = max_packet_bytes_;
     receiver_service_ = std::make_unique<ReceiverService>(
         std::make_shared<PacketDecoder>(mae, 1 << 20, ComputePrecision::kFloat32, std::move(codec)), rc);
+    ServeAsReceiver(receiver_service_.get(), listen);
+  }
+  // Serves `service` (the receiver, or a stand-in for one) as receiver_, within receiver_max_message_bytes_.
+  void ServeAsReceiver(grpc::Service* service, const std::string& listen = "127.0.0.1:0") {
     ServerOptions o;
     o.listen = listen;
     o.max_message_bytes = receiver_max_message_bytes_;
-    absl::StatusOr<RunningServer> r = StartServer(o, {receiver_service_.get()});
+    absl::StatusOr<RunningServer> r = StartServer(o, {service});
     ASSERT_TRUE(r.ok()) << r.status();
     receiver_ = std::move(*r);
   }
