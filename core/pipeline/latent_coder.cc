@@ -11,6 +11,7 @@
 #include "core/entropy/latent_stream.h"
 #include "core/io/checkpoint.h"
 #include "core/io/fingerprint.h"
+#include "core/model/flops.h"
 
 namespace mt {
 namespace {
@@ -266,6 +267,28 @@ absl::StatusOr<std::shared_ptr<const LatentCoder>> LoadLatentCoder(const std::st
   absl::StatusOr<LatentCodec> codec = LoadLatentCodec(path);
   if (!codec.ok()) return codec.status();
   return LatentCoder::Create(*codec, compute);
+}
+
+namespace {
+
+// The MAE codec: its own MAE's encoder (full context) or decoder per tile, plus the bottleneck
+// MLP (decoder width ↔ hidden ↔ C) at every position, per tile pixel.
+double MaeCodecFlopsPerPixel(const LatentCodecOptions& o, bool analysis) {
+  const MaskedAutoencoderOptions& m = o.mae;
+  const double mlp = 2.0 * static_cast<double>(m.decoder_embed_dim * o.bottleneck_hidden +
+                                               o.bottleneck_hidden * o.latent_channels);
+  const double mae = analysis ? MaeEncoderFlops(m, m.num_patches()) : MaeDecoderFlops(m);
+  return (mae + static_cast<double>(m.num_patches()) * mlp) / static_cast<double>(m.img_size * m.img_size);
+}
+
+}  // namespace
+
+double LatentCoder::analysis_flops_per_pixel() const {
+  return conv_ ? ConvAnalysisFlopsPerPixel(conv_->options()) : MaeCodecFlopsPerPixel(codec_->options(), true);
+}
+
+double LatentCoder::synthesis_flops_per_pixel() const {
+  return conv_ ? ConvSynthesisFlopsPerPixel(conv_->options()) : MaeCodecFlopsPerPixel(codec_->options(), false);
 }
 
 }  // namespace mt

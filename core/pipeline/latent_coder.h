@@ -66,6 +66,10 @@ class LatentCoder {
   int64_t patch_size() const { return patch_size_; }  // pixels per latent position side
   int64_t grid() const { return tile_size_ / patch_size_; }
   int64_t channels() const { return channels_; }      // C
+  // FLOPs per tile pixel of Analyze / Reconstruct (core/model/flops; the MAE codec's own MAE
+  // encoder or decoder included).
+  double analysis_flops_per_pixel() const;
+  double synthesis_flops_per_pixel() const;
   // True when the streams use spatial-context tables (not the factorized prior's).
   bool has_context() const { return tables_.empty() ? false : tables_[0].buckets > 0; }
 

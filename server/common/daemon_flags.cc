@@ -14,6 +14,12 @@ ABSL_FLAG(int64_t, max_packet_bytes, int64_t{256} << 20,
           "same on both daemons)");
 ABSL_FLAG(int64_t, max_pixels, 16 << 20,
           "largest image (width*height) accepted: decoded by the sender, described by a packet at the receiver");
+ABSL_FLAG(double, max_request_gflop, 0,
+          "arithmetic budget per request, in GFLOP of the models it needs (core/pipeline/request_cost): the sender "
+          "refuses an image whose masker + encoder work is over it, the receiver a packet whose decoder work is, "
+          "RESOURCE_EXHAUSTED before any model runs (0 = none beyond --max_pixels). For scale, a 12 MP photo costs "
+          "the sender roughly 1,650 GFLOP with pixels at the default keep and 300 with latent; the receiver 3,000 "
+          "and 300");
 ABSL_FLAG(std::string, token, "",
           "require 'authorization: Bearer <token>' from callers (default: $MT_TOKEN; empty = off)");
 ABSL_FLAG(std::string, tls_cert, "",

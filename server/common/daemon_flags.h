@@ -15,6 +15,7 @@ ABSL_DECLARE_FLAG(std::string, checkpoint);
 ABSL_DECLARE_FLAG(int64_t, max_message_bytes);
 ABSL_DECLARE_FLAG(int64_t, max_packet_bytes);
 ABSL_DECLARE_FLAG(int64_t, max_pixels);
+ABSL_DECLARE_FLAG(double, max_request_gflop);
 ABSL_DECLARE_FLAG(std::string, token);
 ABSL_DECLARE_FLAG(std::string, tls_cert);
 ABSL_DECLARE_FLAG(std::string, tls_key);

@@ -12,7 +12,8 @@ namespace mt::server {
 v1::Packet ToProto(const ImagePacket& packet);
 
 // Bytes the sender puts on the wire for `packet` (serialized, with want_reconstruction set as the
-// sender sets it): the number every report and benchmark quotes.
+// sender sets it): the number every report and benchmark quotes. Transport fields are not
+// counted, as gRPC's own framing is not: ack_wait_ms (≤ 6 bytes, set per write) and chunk framing.
 int64_t WireBytes(const ImagePacket& packet);
 
 // INVALID_ARGUMENT names the field when an enum value is unknown or a number is out of range;

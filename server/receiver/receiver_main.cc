@@ -57,6 +57,7 @@ int main(int argc, char** argv) {
   config.codec_checkpoint = codec->checkpoint;
   config.max_pixels = absl::GetFlag(FLAGS_max_pixels);
   config.max_packet_bytes = absl::GetFlag(FLAGS_max_packet_bytes);
+  config.max_request_gflop = absl::GetFlag(FLAGS_max_request_gflop);
   config.token = mt::server::FlagOrEnv(absl::GetFlag(FLAGS_token), "MT_TOKEN");
   config.overwrite = absl::GetFlag(FLAGS_overwrite);
   config.batching = {absl::GetFlag(FLAGS_max_batch), absl::GetFlag(FLAGS_max_batch_tiles),

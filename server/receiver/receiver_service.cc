@@ -15,6 +15,7 @@
 #include "core/codec/chunk_assembler.h"
 #include "core/io/image_store.h"
 #include "core/io/image_io.h"
+#include "core/pipeline/request_cost.h"
 #include "core/runtime/stopwatch.h"
 #include "server/common/ack_order.h"
 #include "server/common/content_key.h"
@@ -28,6 +29,7 @@ namespace {
 
 // How often the ack writer looks for a finished packet while the oldest is still decoding.
 constexpr std::chrono::milliseconds kAckPollInterval{2};
+constexpr int64_t kNoAckWaitAboveMs = 1'000'000'000;
 
 // Tiles a packet costs the batcher: its tile payloads, or for a latent packet (whose tiles are
 // all in one stream) the count its size implies, capped so a bogus header cannot stall a batch.
@@ -57,16 +59,7 @@ ReceiverService::ReceiverService(std::shared_ptr<const PacketDecoder> decoder, R
       metrics_(metrics ? std::move(metrics) : *DaemonMetrics::Create("receiver", "")),
       token_(config_.token),
       store_(OpenStore(config_)),
-      batcher_(config_.batching, [this](std::vector<Queued>& batch) {
-        const auto start = std::chrono::steady_clock::now();
-        std::vector<v1::Packet> packets;
-        packets.reserve(batch.size());
-        for (Queued& q : batch) packets.push_back(std::move(q.packet));
-        std::vector<Decoded> decoded = DecodeBatch(std::move(packets));
-        for (size_t i = 0; i < decoded.size(); ++i)
-          decoded[i].queue_ms = std::chrono::duration<double, std::milli>(start - batch[i].arrived).count();
-        return decoded;
-      }) {
+      batcher_(config_.batching, [this](std::vector<Queued>& batch) { return DecodeLive(batch); }) {
   metrics_->SetQueueProbe([this] { return static_cast<double>(batcher_.QueuedWeight()); });
   // A receiver killed mid-write leaves a temp file (never a partial <id>.png): Open cleared them.
   if (const int stale = store_->removed_temp_files(); stale > 0)
@@ -74,6 +67,39 @@ ReceiverService::ReceiverService(std::shared_ptr<const PacketDecoder> decoder, R
 }
 
 v1::Ack ReceiverService::Handle(const v1::Packet& proto) const { return Store(DecodeBatch({proto})[0]); }
+
+absl::Status ReceiverService::Admit(const v1::Packet& p) const {
+  if (config_.max_request_gflop <= 0) return absl::OkStatus();
+  absl::StatusOr<PayloadKind> payload = FromProto(p.payload(), PayloadKind::kFeatures, "payload");
+  if (!payload.ok() || p.height() <= 0 || p.width() <= 0) return absl::OkStatus();  // the decoder says why
+  return CheckCostBudget(ReceiverCost(decoder_->mae_options(), decoder_->latent_coder(), *payload, p.height(), p.width()),
+                         config_.max_request_gflop, absl::StrCat("packet '", p.id(), "'"));
+}
+
+std::vector<ReceiverService::Decoded> ReceiverService::DecodeLive(std::vector<Queued>& batch) const {
+  const auto start = std::chrono::steady_clock::now();
+  std::vector<Decoded> out(batch.size());
+  std::vector<v1::Packet> live;
+  std::vector<size_t> index;  // live[j] is batch[index[j]]
+  for (size_t i = 0; i < batch.size(); ++i) {
+    if (start >= batch[i].give_up) {
+      // Its sender has given up: decoding it would only delay the packets that are still awaited.
+      const double late_ms = std::chrono::duration<double, std::milli>(start - batch[i].give_up).count();
+      out[i].failure = AckFromStatus(batch[i].packet.id(), absl::DeadlineExceededError(absl::StrCat(
+          "packet '", batch[i].packet.id(), "' waited in the receiver's queue past its sender's deadline (",
+          batch[i].packet.ack_wait_ms(), " ms, over by ", static_cast<int64_t>(late_ms), " ms): not decoded")));
+      spdlog::warn("{}", out[i].failure.message());
+      continue;
+    }
+    live.push_back(std::move(batch[i].packet));
+    index.push_back(i);
+  }
+  std::vector<Decoded> decoded = DecodeBatch(std::move(live));
+  for (size_t j = 0; j < index.size(); ++j) out[index[j]] = std::move(decoded[j]);
+  for (size_t i = 0; i < batch.size(); ++i)
+    out[i].queue_ms = std::chrono::duration<double, std::milli>(start - batch[i].arrived).count();
+  return out;
+}
 
 std::vector<ReceiverService::Decoded> ReceiverService::DecodeBatch(std::vector<v1::Packet> protos) const {
   std::vector<Decoded> out(protos.size());
@@ -193,8 +219,17 @@ grpc::Status ReceiverService::Deliver(grpc::ServerContext* context,
         }
         packet = *std::move(whole);
       }
+      if (absl::Status s = Admit(packet); !s.ok()) {
+        refuse(packet.id(), s);
+        packet = v1::Packet();
+        continue;
+      }
       const int64_t weight = BatchWeight(packet);
-      enqueue(batcher_.Submit({std::move(packet), std::chrono::steady_clock::now()}, weight));
+      Queued q{std::move(packet), std::chrono::steady_clock::now()};
+      // Waits beyond ~11 days count as none (and cannot overflow the clock).
+      if (const int64_t wait = q.packet.ack_wait_ms(); wait > 0 && wait < kNoAckWaitAboveMs)
+        q.give_up = q.arrived + std::chrono::milliseconds(wait);
+      enqueue(batcher_.Submit(std::move(q), weight));
       packet = v1::Packet();
     }
     std::lock_guard<std::mutex> lock(mu);

@@ -30,6 +30,7 @@ struct ReceiverConfig {
   std::string codec_checkpoint;         // for Info ("" when the decoder has no latent codec)
   int64_t max_pixels = 16 << 20;        // largest image (height·width) a packet may describe
   int64_t max_packet_bytes = int64_t{256} << 20;  // largest packet rebuilt from chunks (per stream, one at a time)
+  double max_request_gflop = 0;         // packets whose decoding costs more are refused undecoded (0 = none)
   std::string token;                    // required bearer token (empty: none)
   // Packets waiting on any stream share decoder forwards (max_items 1: each packet alone);
   // max_weight counts tiles.
@@ -56,6 +57,8 @@ class ReceiverService final : public v1::Receiver::Service {
   struct Queued {
     v1::Packet packet;
     std::chrono::steady_clock::time_point arrived;
+    // arrived + the packet's ack_wait_ms: its sender stops waiting then. max(): no limit.
+    std::chrono::steady_clock::time_point give_up = std::chrono::steady_clock::time_point::max();
   };
   // A packet after the decoder: its failure Ack, or the image to store.
   struct Decoded {
@@ -67,7 +70,12 @@ class ReceiverService final : public v1::Receiver::Service {
     std::string content_key;  // PacketContentKey of what was sent
     double queue_ms = 0;
   };
-  // Packets → validated and decoded in one batch (the batcher's worker). Never throws.
+  // Admission before queueing: RESOURCE_EXHAUSTED for a packet over max_request_gflop.
+  absl::Status Admit(const v1::Packet& packet) const;
+  // The batcher's worker: packets whose sender has given up (Queued::give_up) get a
+  // DEADLINE_EXCEEDED ack undecoded, the rest go to DecodeBatch. Never throws.
+  std::vector<Decoded> DecodeLive(std::vector<Queued>& batch) const;
+  // Packets → validated and decoded in one batch. Never throws.
   std::vector<Decoded> DecodeBatch(std::vector<v1::Packet> packets) const;
   // PNG encode + atomic write + Ack (the stream's own thread, so writing overlaps the next
   // batch's decoding). Never throws.

@@ -159,7 +159,7 @@ void ReceiverLink::WriteBefore(Stream& s, const v1::Packet& packet, std::chrono:
   watchdog.join();
 }
 
-absl::StatusOr<v1::Ack> ReceiverLink::DeliverOnce(const v1::Packet& packet,
+absl::StatusOr<v1::Ack> ReceiverLink::DeliverOnce(v1::Packet& packet,
                                                   std::chrono::system_clock::time_point deadline,
                                                   const std::function<bool()>& cancelled) {
   if (const size_t bytes = packet.ByteSizeLong(); static_cast<int64_t>(bytes) > options_.max_packet_bytes)
@@ -179,6 +179,9 @@ absl::StatusOr<v1::Ack> ReceiverLink::DeliverOnce(const v1::Packet& packet,
         return absl::UnavailableError(absl::StrCat("receiver ", address_, " stream broke: ", (*s)->reason));
       (*s)->waiting.push_back({packet.id(), promise});
     }
+    // Counted once the stream is ours, so time spent behind other writes is not promised twice.
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::system_clock::now());
+    packet.set_ack_wait_ms(std::max<int64_t>(1, left.count()));
     // A failed write means the stream is finished; the reader then fails `promise` with the
     // receiver's reason (e.g. a refused token), which is more useful than "write failed".
     WriteBefore(**s, packet, deadline);

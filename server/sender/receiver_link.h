@@ -51,7 +51,9 @@ class ReceiverLink {
   // stalled receiver, cancels the stream: its other callers retry); RESOURCE_EXHAUSTED (nothing
   // sent) for a packet over max_packet_bytes;
   // CANCELLED within 0.1 s of `cancelled` (polled while waiting; may be null) turning true.
-  absl::StatusOr<v1::Ack> DeliverOnce(const v1::Packet& packet, std::chrono::system_clock::time_point deadline,
+  // Sets `packet`'s ack_wait_ms to the time left before `deadline` when it is written, so the
+  // receiver does not decode it after this call has given up.
+  absl::StatusOr<v1::Ack> DeliverOnce(v1::Packet& packet, std::chrono::system_clock::time_point deadline,
                                       const std::function<bool()>& cancelled = nullptr);
 
   // "connected", "idle" (no stream yet) or "down: <reason>".

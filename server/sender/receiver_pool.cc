@@ -125,7 +125,7 @@ std::shared_ptr<ReceiverPool::Member> ReceiverPool::Pick(const std::vector<std::
   return m;
 }
 
-absl::StatusOr<Delivery> ReceiverPool::Deliver(const v1::Packet& packet, std::chrono::system_clock::time_point deadline,
+absl::StatusOr<Delivery> ReceiverPool::Deliver(v1::Packet packet, std::chrono::system_clock::time_point deadline,
                                                const std::function<bool()>& cancelled) {
   absl::Status last;
   std::vector<std::shared_ptr<Member>> tried;
@@ -136,12 +136,9 @@ absl::StatusOr<Delivery> ReceiverPool::Deliver(const v1::Packet& packet, std::ch
     if (!m) {
       ack = absl::UnavailableError("no receiver address is known yet");
       std::this_thread::sleep_until(std::min(deadline, std::chrono::system_clock::now() + std::chrono::milliseconds(200)));
-    } else if (attempt == 1) {
-      ack = m->link->DeliverOnce(packet, deadline, cancelled);
     } else {
-      v1::Packet resend = packet;
-      resend.set_attempt(attempt);
-      ack = m->link->DeliverOnce(resend, deadline, cancelled);
+      if (attempt > 1) packet.set_attempt(attempt);
+      ack = m->link->DeliverOnce(packet, deadline, cancelled);
     }
     if (ack.ok()) {
       std::lock_guard<std::mutex> lock(mu_);

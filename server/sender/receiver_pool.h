@@ -50,8 +50,9 @@ class ReceiverPool {
 
   // Delivers `packet` to one receiver and waits for its Ack until `deadline`, retrying on the
   // next receiver after UNAVAILABLE. Other statuses as ReceiverLink::DeliverOnce; UNAVAILABLE
-  // after max_attempts failed sends or when no receiver address is known.
-  absl::StatusOr<Delivery> Deliver(const v1::Packet& packet, std::chrono::system_clock::time_point deadline,
+  // after max_attempts failed sends or when no receiver address is known. A resend carries
+  // attempt > 1 (and every write the time left, ack_wait_ms).
+  absl::StatusOr<Delivery> Deliver(v1::Packet packet, std::chrono::system_clock::time_point deadline,
                                    const std::function<bool()>& cancelled = nullptr);
 
   // One "address: state" per receiver, "; "-joined (plus any name that fails to resolve).

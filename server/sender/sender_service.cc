@@ -10,6 +10,7 @@
 #include "core/codec/bitmap.h"
 #include "core/io/image_io.h"
 #include "core/metrics/image_metrics.h"
+#include "core/pipeline/request_cost.h"
 #include "core/runtime/stopwatch.h"
 #include "server/common/packet_proto.h"
 #include "server/common/status_convert.h"
@@ -105,6 +106,10 @@ absl::Status SenderService::Process(grpc::ServerContext* context, const v1::Send
   t0 = Clock::now();
   absl::StatusOr<TileGrid> grid = PlanTiles(image.size(1), image.size(2), encoder_->mae_options().img_size);
   if (!grid.ok()) return grid.status();
+  if (absl::Status s = CheckCostBudget(SenderCost(*encoder_, image.size(1), image.size(2), valid->options),
+                                       config_.max_request_gflop, absl::StrCat("request '", request.id(), "'"));
+      !s.ok())
+    return s;
   auto deadline = context->deadline();
   if (deadline == std::chrono::system_clock::time_point::max())
     deadline = std::chrono::system_clock::now() + config_.default_deadline;
@@ -126,7 +131,7 @@ absl::Status SenderService::Process(grpc::ServerContext* context, const v1::Send
   packet.set_want_reconstruction(true);  // PSNR/SSIM are measured on what the receiver stored
   t0 = Clock::now();
   absl::StatusOr<Delivery> delivery =
-      receivers_->Deliver(packet, deadline, [context] { return context->IsCancelled(); });
+      receivers_->Deliver(std::move(packet), deadline, [context] { return context->IsCancelled(); });
   const double round_trip_ms = MsSince(t0);
   if (!delivery.ok()) return delivery.status();
   const v1::Ack* ack = &delivery->ack;

@@ -25,6 +25,7 @@ struct SenderConfig {
   std::string codec_checkpoint;   // for Info ("" when the encoder has no latent codec)
   int64_t max_pixels = 16 << 20;  // largest decoded image (RESOURCE_EXHAUSTED beyond)
   int64_t max_packet_bytes = int64_t{256} << 20;  // --max_packet_bytes: requests committing to more are refused
+  double max_request_gflop = 0;   // --max_request_gflop: costlier requests are refused before queueing (0 = none)
   double default_keep_ratio = 0.16;  // when a request sets no selection
   std::string token;              // required bearer token from clients (empty: none)
   std::chrono::milliseconds default_deadline{30000};  // when the client sets none

@@ -54,6 +54,7 @@ class EndToEndTest : public ::testing::Test {
     rc.output_dir = out_dir_;
     rc.token = token;
     rc.max_packet_bytes = max_packet_bytes_;
+    rc.batching = receiver_batching_;
     receiver_service_ = std::make_unique<ReceiverService>(
         std::make_shared<PacketDecoder>(mae, 1 << 20, ComputePrecision::kFloat32, std::move(codec)), rc);
     ServeAsReceiver(receiver_service_.get(), listen);
@@ -143,6 +144,7 @@ class EndToEndTest : public ::testing::Test {
   int good_count_ = 0;
   int64_t receiver_max_message_bytes_ = 64 << 20;  // the receiver's limit, and the link's
   int64_t max_packet_bytes_ = int64_t{256} << 20;  // both daemons' --max_packet_bytes
+  BatchingOptions receiver_batching_ = ReceiverConfig().batching;
 };
 
 }  // namespace mt::server
