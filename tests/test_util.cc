@@ -1,6 +1,7 @@
 #include "tests/test_util.h"
 
 #include <ATen/ATen.h>
+#include <torch/csrc/autograd/grad_mode.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -83,6 +84,19 @@ std::string TempDir() {
   std::filesystem::remove_all(dir);
   std::filesystem::create_directories(dir);
   return dir.string();
+}
+
+ConvCodec TinyConvCodec(double base_step) {
+  ConvCodecOptions o;
+  o.hidden_channels = 8;
+  o.latent_channels = 4;
+  o.levels = 3;
+  o.tile_size = 32;
+  ConvCodec codec(o);
+  torch::NoGradGuard no_grad;
+  codec->log_steps.copy_(at::log(at::tensor({base_step, 4 * base_step, 16 * base_step}).view({3, 1}).expand({3, 4})));
+  codec->BuildTables();
+  return codec;
 }
 
 }  // namespace mt::test

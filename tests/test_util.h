@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "core/model/conv_codec.h"
 #include "core/model/latent_codec.h"
 #include "core/model/mae.h"
 #include "core/model/masker.h"
@@ -28,6 +29,10 @@ MaskerOptions TinyMaskerOptions();
 // A latent codec around TinyMaeOptions (3 channels, hidden 8, seed 5) with coding tables for
 // `steps`: what the latent-payload tests encode and decode with.
 LatentCodec TinyLatentCodec(const std::vector<double>& steps);
+
+// A conv transform codec with coding tables: 32-pixel tiles of 2×2 latent positions, hidden 8,
+// 4 channels, 3 levels with steps base_step / 4·base_step / 16·base_step.
+ConvCodec TinyConvCodec(double base_step = 0.05);
 
 // A fresh empty directory under the system temp dir, unique per call.
 std::string TempDir();

@@ -1,5 +1,7 @@
 #include "server/common/packet_proto.h"
 
+#include <google/protobuf/io/coded_stream.h>
+
 #include "absl/strings/str_cat.h"
 
 namespace mt::server {
@@ -95,6 +97,14 @@ int64_t WireBytes(const ImagePacket& packet) {
   v1::Packet proto = ToProto(packet);
   proto.set_want_reconstruction(true);
   return static_cast<int64_t>(proto.ByteSizeLong());
+}
+
+int64_t WireBytes(const v1::Packet& message) {
+  const int64_t all = static_cast<int64_t>(message.ByteSizeLong());
+  if (message.ack_wait_ms() == 0) return all;
+  constexpr int64_t kFieldTagBytes = 2;  // field 19, varint: (19 << 3) needs two bytes
+  const auto value = static_cast<uint64_t>(message.ack_wait_ms());
+  return all - kFieldTagBytes - static_cast<int64_t>(google::protobuf::io::CodedOutputStream::VarintSize64(value));
 }
 
 absl::StatusOr<ImagePacket> FromProto(const v1::Packet& proto) {

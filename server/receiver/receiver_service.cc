@@ -206,7 +206,7 @@ grpc::Status ReceiverService::Deliver(grpc::ServerContext* context,
     ChunkAssembler chunks(config_.max_packet_bytes);  // chunks of one packet come back to back
     v1::Packet packet;
     while (stream->Read(&packet)) {
-      metrics_->AddWireBytes(static_cast<int64_t>(packet.ByteSizeLong()));
+      metrics_->AddWireBytes(WireBytes(packet));
       if (IsChunk(packet)) {
         ChunkOutcome o = chunks.Add(ChunkOf(packet));
         if (!o.abandoned_id.empty()) refuse(o.abandoned_id, o.abandoned);

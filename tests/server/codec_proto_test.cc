@@ -32,6 +32,23 @@ TEST(PacketProtoTest, RoundTripsEveryField) {
   EXPECT_EQ(back->tiles[0].feature_scales, "gh");
 }
 
+// Sender and receiver count the same wire bytes: the per-write ack_wait_ms is not counted,
+// whatever its varint length (1, 2, 3 and 5 bytes here).
+TEST(PacketProtoTest, WireBytesOfAReceivedMessageLeaveOutAckWait) {
+  ImagePacket p;
+  p.id = "w";
+  p.height = 8;
+  p.width = 8;
+  p.payload = PayloadKind::kPixels;
+  p.tiles.push_back({"ab", "", "", "cdef"});
+  for (int64_t wait : {int64_t{0}, int64_t{1}, int64_t{300}, int64_t{120000}, int64_t{1} << 30}) {
+    v1::Packet message = ToProto(p);
+    message.set_want_reconstruction(true);
+    message.set_ack_wait_ms(wait);
+    EXPECT_EQ(WireBytes(message), WireBytes(p)) << wait;
+  }
+}
+
 TEST(PacketProtoTest, UnknownOrMissingEnumsNameTheField) {
   v1::Packet p;
   p.set_payload(static_cast<v1::PayloadKind>(7));

@@ -16,25 +16,11 @@
 namespace mt {
 namespace {
 
-// 32-pixel tiles of 2×2 latent positions, 4 channels, 3 levels with steps 0.05 / 0.2 / 0.8.
-ConvCodec TinyConvCodec(double base_step = 0.05) {
-  ConvCodecOptions o;
-  o.hidden_channels = 8;
-  o.latent_channels = 4;
-  o.levels = 3;
-  o.tile_size = 32;
-  ConvCodec codec(o);
-  torch::NoGradGuard no_grad;
-  codec->log_steps.copy_(at::log(at::tensor({base_step, 4 * base_step, 16 * base_step}).view({3, 1}).expand({3, 4})));
-  codec->BuildTables();
-  return codec;
-}
-
 class ConvLatentCoderTest : public ::testing::Test {
  protected:
   void SetUp() override {
     at::manual_seed(17);
-    codec_ = TinyConvCodec();
+    codec_ = test::TinyConvCodec();
     coder_ = *LatentCoder::Create(codec_);
     mae_ = MaskedAutoencoder(test::TinyMaeOptions());
     masker_ = Masker(test::TinyMaskerOptions());
@@ -94,7 +80,7 @@ TEST(ReplicateIntoUnsentTest, UnsentPositionsTakeTheNearestSentRowAndColumn) {
 }
 
 TEST_F(ConvLatentCoderTest, QuantizeUsesEveryChannelsOwnStep) {
-  ConvCodec codec = TinyConvCodec();
+  ConvCodec codec = test::TinyConvCodec();
   {
     torch::NoGradGuard no_grad;
     codec->log_steps[0].copy_(at::log(at::tensor({0.5, 1.0, 2.0, 4.0})));
@@ -170,7 +156,7 @@ TEST_F(ConvLatentCoderTest, SelectionsCorruptStreamsAndOtherCodecsAreRefused) {
   EXPECT_EQ(decoder_->Decode(level).status().code(), absl::StatusCode::kInvalidArgument);
   EXPECT_EQ(decoder_->Decode(tile).status().code(), absl::StatusCode::kFailedPrecondition);
   // Another codec (other weights and steps): a different fingerprint, refused by the receiver.
-  std::shared_ptr<const LatentCoder> other = *LatentCoder::Create(TinyConvCodec(0.07));
+  std::shared_ptr<const LatentCoder> other = *LatentCoder::Create(test::TinyConvCodec(0.07));
   EXPECT_NE(other->fingerprint(), coder_->fingerprint());
   PacketDecoder other_decoder(mae_, 1 << 20, ComputePrecision::kFloat32, other);
   EXPECT_EQ(other_decoder.Decode(p).status().code(), absl::StatusCode::kFailedPrecondition);

@@ -5,7 +5,6 @@
 
 #include <ATen/ATen.h>
 #include <gtest/gtest.h>
-#include <torch/csrc/autograd/grad_mode.h>
 
 #include "core/model/flops.h"
 #include "core/pipeline/latent_coder.h"
@@ -18,14 +17,7 @@ class RequestCostTest : public ::testing::Test {
  protected:
   void SetUp() override {
     at::manual_seed(3);
-    ConvCodecOptions co;
-    co.hidden_channels = 8;
-    co.latent_channels = 4;
-    co.levels = 3;
-    co.tile_size = 32;
-    ConvCodec codec(co);
-    codec->BuildTables();
-    coder_ = *LatentCoder::Create(codec);
+    coder_ = *LatentCoder::Create(test::TinyConvCodec());
     encoder_ = std::make_unique<PacketEncoder>(MaskedAutoencoder(test::TinyMaeOptions()),
                                                Masker(test::TinyMaskerOptions()), ComputePrecision::kFloat32, coder_);
     mae_ = test::TinyMaeOptions();
