@@ -4,14 +4,14 @@
 # and the daemons' minor page faults for that send (/proc/PID/stat field 10).
 # Usage: bench/speed_table.sh PHOTO... (e.g. data/photos/val/baboon.jpg photo1mp.jpg photo12mp.jpg)
 # Env: PAYLOADS (default "latent pixels"), DAEMON_FLAGS (extra flags for both daemons),
-#      BUILD_DIR (build). Stop anything else using the CPU first (the numbers are wall time).
+#      SENDER_FLAGS (extra flags for the sender only, e.g. --masker_checkpoint), BUILD_DIR (build). Stop anything else using the CPU first (the numbers are wall time).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 B="${BUILD_DIR:-build}" out="$(mktemp -d)"
 export OMP_WAIT_POLICY=passive
 echo "CPU flags: $(grep -o -w 'avx2\|avx512f\|avx512_bf16\|amx_bf16' /proc/cpuinfo | sort -u | tr '\n' ' ')"
 "$B/server/mt-receiver" --listen 127.0.0.1:50162 --output_dir "$out/rx" --threads 2 --overwrite ${DAEMON_FLAGS:-} > "$out/rx.log" 2>&1 & R=$!
-"$B/server/mt-sender" --listen 127.0.0.1:50161 --receiver 127.0.0.1:50162 --threads 2 --max_queued_tiles 0 ${DAEMON_FLAGS:-} > "$out/tx.log" 2>&1 & S=$!
+"$B/server/mt-sender" --listen 127.0.0.1:50161 --receiver 127.0.0.1:50162 --threads 2 --max_queued_tiles 0 ${DAEMON_FLAGS:-} ${SENDER_FLAGS:-} > "$out/tx.log" 2>&1 & S=$!
 trap 'kill $S $R 2>/dev/null; rm -rf "$out"' EXIT
 sleep 4
 faults() { awk '{print $10}' "/proc/$1/stat"; }

@@ -78,6 +78,8 @@ absl::Status FitContextFromFolder(Codec& codec, const CodecExportArgs& args) {
 absl::Status ExportCodec(const CodecExportArgs& args) {
   absl::StatusOr<LatentCodec> codec = LoadLatentCodec(args.ckpt_path);
   if (!codec.ok()) return codec.status();
+  if (args.context_data == "keep")
+    return absl::InvalidArgumentError("--context_data keep is for conv codecs (the MAE codec's tables are rebuilt)");
   absl::StatusOr<std::vector<double>> steps = ParseSteps(args.steps);
   if (!steps.ok()) return steps.status();
   (*codec)->eval();
@@ -99,6 +101,14 @@ absl::Status ExportConvCodec(const CodecExportArgs& args) {
   if (!codec.ok()) return codec.status();
   if (!args.steps.empty())
     return absl::InvalidArgumentError("--steps is for the MAE codec: a conv codec's levels and steps are learned");
+  if (args.context_data == "keep") {
+    const int64_t before = (*codec)->tables->cdf_tables.numel() + (*codec)->tables->ctx_cdf_tables.numel();
+    (*codec)->tables->Compact();
+    if (absl::StatusOr<std::vector<LatentTables>> t = (*codec)->tables->Tables(); !t.ok()) return t.status();
+    log::info("conv codec: tables kept, {} -> {} CDF entries (ragged)", before,
+              (*codec)->tables->cdf_tables.numel() + (*codec)->tables->ctx_cdf_tables.numel());
+    return SaveCheckpoint(args.out, *codec);
+  }
   (*codec)->eval();
   (*codec)->BuildTables();
   log::info("conv codec: {} rate levels, tables up to {} entries", (*codec)->options().levels,

@@ -11,7 +11,8 @@ namespace mt::train_cli {
 struct CodecExportArgs {
   std::string ckpt_path, out;
   std::string steps;         // "lo:hi:levels" (empty: 0.5:8:12)
-  std::string context_data;  // folder of photos for the context tables; "none" = factorized only
+  std::string context_data;  // folder of photos for the context tables; "none" = factorized only;
+                             // "keep" (conv codec) = the exported tables as they are, compacted
   int context_buckets = 4;
   int threads = 0;
 };

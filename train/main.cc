@@ -39,7 +39,7 @@ constexpr char kUsage[] = R"(mt-train: train the MAE, the masker or the latent c
 usage: mt-train {fit|validate} --config FILE [--config FILE2 ...] [--KEY=VALUE ...]
                 [--ckpt_path CKPT] [--print_config]
        mt-train export --ckpt_path CKPT --out FILE [--fp16] [--steps LO:HI:LEVELS]
-                       [--context_data DIR|none] [--context_buckets N]
+                       [--context_data DIR|none|keep] [--context_buckets N]
        mt-train import --from OFFICIAL.pth --out FILE [--num_heads N] [--decoder_num_heads N]
                        [--no_imagenet_norm] [--fp16]
 
@@ -52,7 +52,9 @@ usage: mt-train {fit|validate} --config FILE [--config FILE2 ...] [--KEY=VALUE .
              tables (N magnitude buckets, default 4) to the codec's latents of the photos
              under DIR, recursively (default data/photos/train; scripts/fetch_photos.sh, or
              data/corpus/train); `none` keeps only the factorized prior's tables. A conv codec
-             (mt.ConvCodecTraining) has learned levels: --steps does not apply
+             (mt.ConvCodecTraining) has learned levels: --steps does not apply; `keep` rewrites
+             an exported conv codec with its tables as they are, in the compact ragged layout
+             (files exported before session 12 store them zero-padded)
   import     convert a facebookresearch/mae checkpoint (torch.save of {"model": state_dict},
              e.g. mae_visualize_vit_base.pth; the decoder is needed, so not mae_pretrain_*) to
              our MAE checkpoint: the architecture is read off the tensor shapes (encoder heads

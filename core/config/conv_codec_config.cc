@@ -15,7 +15,8 @@ std::vector<std::pair<const char*, int64_t ConvCodecOptions::*>> Fields() {
   return {{"hidden_channels", &ConvCodecOptions::hidden_channels}, {"latent_channels", &ConvCodecOptions::latent_channels},
           {"levels", &ConvCodecOptions::levels},                   {"tile_size", &ConvCodecOptions::tile_size},
           {"table_width", &ConvCodecOptions::table_width},         {"context_buckets", &ConvCodecOptions::context_buckets},
-          {"context_width", &ConvCodecOptions::context_width}};
+          {"context_width", &ConvCodecOptions::context_width},     {"table_entries", &ConvCodecOptions::table_entries},
+          {"context_entries", &ConvCodecOptions::context_entries}};
 }
 
 }  // namespace
@@ -61,6 +62,11 @@ absl::StatusOr<ConvCodecOptions> ConvCodecOptionsFromYaml(std::string_view yaml)
   if (o.table_width < 0 || o.table_width > 8192 || o.context_buckets < 0 || o.context_buckets > 16 ||
       o.context_width < 0 || o.context_width > 8192 || (o.context_buckets > 0) != (o.context_width > 0))
     return absl::InvalidArgumentError("table_width, context_buckets or context_width out of range");
+  // The cap keeps a crafted checkpoint from allocating more than 256 MB of table buffers.
+  constexpr int64_t kMaxEntries = int64_t{1} << 26;
+  if (o.table_entries < 0 || o.table_entries > kMaxEntries || (o.table_entries > 0 && o.table_width == 0) ||
+      o.context_entries < 0 || o.context_entries > kMaxEntries || (o.context_entries > 0 && o.context_width == 0))
+    return absl::InvalidArgumentError("table_entries or context_entries out of range (or set without their tables)");
   return o;
 }
 

@@ -11,13 +11,82 @@ namespace mt {
 
 CodingTablesImpl::CodingTablesImpl(const CodingTablesOptions& o) : options_(o) {
   const int64_t s = o.levels, c = o.channels, b = o.context_buckets > 0 ? o.context_buckets + 1 : 0;
-  cdf_tables = register_buffer("cdf_tables", at::zeros({s, c, o.table_width}, at::kInt));
+  // The shapes a checkpoint of these options holds, so Load's shape check accepts both layouts.
+  cdf_tables = register_buffer("cdf_tables", o.table_entries > 0 ? at::zeros({o.table_entries}, at::kInt)
+                                                                  : at::zeros({s, c, o.table_width}, at::kInt));
   cdf_sizes = register_buffer("cdf_sizes", at::zeros({s, c}, at::kInt));
   cdf_offsets = register_buffer("cdf_offsets", at::zeros({s, c}, at::kInt));
   ctx_predict = register_buffer("ctx_predict", at::zeros({s, b > 0 ? c : 0}, at::kInt));
-  ctx_cdf_tables = register_buffer("ctx_cdf_tables", at::zeros({s, b > 0 ? c : 0, b, o.context_width}, at::kInt));
+  ctx_cdf_tables = register_buffer("ctx_cdf_tables", o.context_entries > 0
+                                                         ? at::zeros({o.context_entries}, at::kInt)
+                                                         : at::zeros({s, b > 0 ? c : 0, b, o.context_width}, at::kInt));
   ctx_cdf_sizes = register_buffer("ctx_cdf_sizes", at::zeros({s, b > 0 ? c : 0, b}, at::kInt));
   ctx_cdf_offsets = register_buffer("ctx_cdf_offsets", at::zeros({s, b > 0 ? c : 0, b}, at::kInt));
+}
+
+at::Tensor RaggedCdf(const at::Tensor& cdf, const at::Tensor& sizes) {
+  if (cdf.dim() == 1) return cdf;
+  TORCH_CHECK(cdf.dim() == sizes.dim() + 1 && cdf.sizes().slice(0, sizes.dim()) == sizes.sizes(),
+              "RaggedCdf: a padded buffer has the sizes' shape plus one dim, got ", cdf.sizes(), " and ", sizes.sizes());
+  const at::Tensor rows = cdf.to(at::kInt).reshape({-1, cdf.size(-1)}).contiguous();
+  const at::Tensor n = sizes.to(at::kInt).reshape({-1}).contiguous();
+  const int32_t* np = n.data_ptr<int32_t>();
+  int64_t total = 0;
+  for (int64_t r = 0; r < n.numel(); ++r) {
+    TORCH_CHECK(np[r] >= 0 && np[r] <= rows.size(1), "RaggedCdf: row ", r, " has size ", np[r]);
+    total += np[r];
+  }
+  at::Tensor out = at::empty({total}, at::kInt);
+  int32_t* dst = out.data_ptr<int32_t>();
+  for (int64_t r = 0; r < n.numel(); ++r) {
+    dst = std::copy_n(rows[r].data_ptr<int32_t>(), np[r], dst);
+  }
+  return out;
+}
+
+absl::StatusOr<std::vector<LatentTables>> UnpackTables(const at::Tensor& cdf_in, const at::Tensor& sizes_in,
+                                                       const at::Tensor& offsets_in, const at::Tensor& predict_in,
+                                                       int buckets) {
+  const bool factorized = sizes_in.dim() == 2;
+  const at::Tensor sizes = (factorized ? sizes_in.unsqueeze(2) : sizes_in).to(at::kInt).contiguous();
+  const at::Tensor offsets = (factorized ? offsets_in.unsqueeze(2) : offsets_in).to(at::kInt).contiguous();
+  const bool ragged = cdf_in.dim() == 1;
+  const at::Tensor cdf = (ragged || !factorized ? cdf_in : cdf_in.unsqueeze(2)).to(at::kInt).contiguous();
+  const int64_t per_channel = buckets + 1;
+  if (sizes.dim() != 3 || sizes.size(0) < 1 || sizes.size(2) != per_channel || offsets.sizes() != sizes.sizes() ||
+      (!ragged && (cdf.dim() != 4 || cdf.sizes().slice(0, 3) != sizes.sizes())) ||
+      (predict_in.defined() && (predict_in.dim() != 2 || predict_in.sizes() != sizes.sizes().slice(0, 2))))
+    return absl::FailedPreconditionError("the codec's coding tables have inconsistent shapes");
+  const int64_t levels = sizes.size(0), channels = sizes.size(1), width = ragged ? cdf.numel() : cdf.size(3);
+  const at::Tensor predict = predict_in.defined() ? predict_in.to(at::kInt).contiguous() : at::zeros({levels, channels}, at::kInt);
+  const int32_t *sp = sizes.data_ptr<int32_t>(), *op = offsets.data_ptr<int32_t>(), *cp = cdf.data_ptr<int32_t>();
+  const int32_t* pp = predict.data_ptr<int32_t>();
+  int64_t next = 0;  // ragged: where the next row starts
+  std::vector<LatentTables> out;
+  for (int64_t s = 0; s < levels; ++s) {
+    LatentTables& t = out.emplace_back();
+    t.buckets = buckets;
+    for (int64_t ch = 0; ch < channels; ++ch) {
+      t.predict.push_back(static_cast<uint8_t>(std::clamp<int32_t>(pp[s * channels + ch], 0, 255)));
+      std::vector<FrequencyTable>& channel = t.tables.emplace_back();
+      for (int64_t b = 0; b < per_channel; ++b) {
+        const int64_t row = (s * channels + ch) * per_channel + b, n = sp[row];
+        const int64_t start = ragged ? next : row * width;
+        if (n < 0 || n > width || (ragged && start + n > width))
+          return absl::FailedPreconditionError(absl::StrCat("codec table (level ", s, ", channel ", ch, ") has size ", n));
+        next += n;
+        FrequencyTable& table = channel.emplace_back();
+        table.offset = op[row];
+        table.cdf.assign(cp + start, cp + start + n);
+      }
+    }
+    if (absl::Status st = ValidateLatentTables(t); !st.ok())
+      return absl::FailedPreconditionError(absl::StrCat("codec tables (level ", s, "): ", st.message()));
+  }
+  if (ragged && next != cdf.numel())
+    return absl::FailedPreconditionError(
+        absl::StrCat("the codec's ragged coding tables hold ", cdf.numel(), " entries; their sizes add up to ", next));
+  return out;
 }
 
 std::vector<FrequencyTable> QuantizePmfs(const std::vector<ChannelPmf>& pmfs) {
@@ -92,10 +161,11 @@ void CodingTablesImpl::SetFactorized(const std::vector<std::vector<FrequencyTabl
   TORCH_CHECK(static_cast<int64_t>(per_level.size()) == options_.levels, "SetFactorized needs one entry per level");
   PackedFactorizedTables packed = PackFactorizedTables(per_level, options_.channels);
   torch::NoGradGuard no_grad;
-  cdf_tables.set_(packed.cdf);  // set_ keeps the registered buffers while changing their shapes
+  cdf_tables.set_(RaggedCdf(packed.cdf, packed.sizes));  // set_ keeps the registered buffers, new shapes
   cdf_sizes.set_(packed.sizes);
   cdf_offsets.set_(packed.offsets);
   options_.table_width = packed.cdf.size(2);
+  options_.table_entries = cdf_tables.numel();
 }
 
 void CodingTablesImpl::SetContext(const std::vector<LatentTables>& per_level) {
@@ -103,58 +173,38 @@ void CodingTablesImpl::SetContext(const std::vector<LatentTables>& per_level) {
   PackedContextTables packed = PackContextTables(per_level, options_.channels);
   torch::NoGradGuard no_grad;
   ctx_predict.set_(packed.predict);
-  ctx_cdf_tables.set_(packed.cdf);
+  ctx_cdf_tables.set_(RaggedCdf(packed.cdf, packed.sizes));
   ctx_cdf_sizes.set_(packed.sizes);
   ctx_cdf_offsets.set_(packed.offsets);
   options_.context_buckets = per_level[0].buckets;
   options_.context_width = packed.cdf.size(3);
+  options_.context_entries = ctx_cdf_tables.numel();
 }
 
-namespace {
-
-// Row `n` entries of a CDF buffer row as a table; the caller validates it.
-FrequencyTable RowTable(const int32_t* row, int64_t n, int32_t offset) {
-  FrequencyTable t;
-  t.offset = offset;
-  for (int64_t k = 0; k < n; ++k) t.cdf.push_back(static_cast<uint32_t>(row[k]));
-  return t;
+void CodingTablesImpl::Compact() {
+  torch::NoGradGuard no_grad;
+  if (options_.table_width > 0) {
+    cdf_tables.set_(RaggedCdf(cdf_tables, cdf_sizes));
+    options_.table_entries = cdf_tables.numel();
+  }
+  if (options_.context_buckets > 0) {
+    ctx_cdf_tables.set_(RaggedCdf(ctx_cdf_tables, ctx_cdf_sizes));
+    options_.context_entries = ctx_cdf_tables.numel();
+  }
 }
-
-}  // namespace
 
 absl::StatusOr<std::vector<LatentTables>> CodingTablesImpl::Tables() const {
-  const int64_t s = options_.levels, c = options_.channels;
-  if (s <= 0 || options_.table_width <= 0)
+  if (options_.levels <= 0 || options_.table_width <= 0)
     return absl::FailedPreconditionError(
         "the codec checkpoint holds no coding tables (a training checkpoint? run `mt-train export --ckpt_path ... --out ...`)");
   const bool context = options_.context_buckets > 0;
-  const int64_t per_channel = context ? options_.context_buckets + 1 : 1;
-  at::Tensor cdf = (context ? ctx_cdf_tables : cdf_tables.unsqueeze(2)).to(at::kInt).contiguous();
-  at::Tensor sizes = (context ? ctx_cdf_sizes : cdf_sizes.unsqueeze(2)).to(at::kInt).contiguous();
-  at::Tensor offsets = (context ? ctx_cdf_offsets : cdf_offsets.unsqueeze(2)).to(at::kInt).contiguous();
-  if (cdf.dim() != 4 || cdf.size(0) != s || cdf.size(1) != c || cdf.size(2) != per_channel ||
-      sizes.sizes() != cdf.sizes().slice(0, 3) || offsets.sizes() != sizes.sizes() ||
-      (context && (ctx_predict.dim() != 2 || ctx_predict.size(0) != s || ctx_predict.size(1) != c)))
+  absl::StatusOr<std::vector<LatentTables>> out =
+      context ? UnpackTables(ctx_cdf_tables, ctx_cdf_sizes, ctx_cdf_offsets, ctx_predict,
+                             static_cast<int>(options_.context_buckets))
+              : UnpackTables(cdf_tables, cdf_sizes, cdf_offsets, at::Tensor(), 0);
+  if (out.ok() && (static_cast<int64_t>(out->size()) != options_.levels ||
+                   static_cast<int64_t>(out->front().channels()) != options_.channels))
     return absl::FailedPreconditionError("the codec's coding tables have inconsistent shapes");
-  const int64_t width = cdf.size(3);
-  at::Tensor predict = context ? ctx_predict.to(at::kInt).contiguous() : at::zeros({s, c}, at::kInt);
-  std::vector<LatentTables> out;
-  for (int64_t i = 0; i < s; ++i) {
-    LatentTables& t = out.emplace_back();
-    t.buckets = context ? static_cast<int>(options_.context_buckets) : 0;
-    for (int64_t ch = 0; ch < c; ++ch) {
-      t.predict.push_back(static_cast<uint8_t>(std::clamp<int32_t>(predict[i][ch].item<int32_t>(), 0, 255)));
-      std::vector<FrequencyTable>& channel = t.tables.emplace_back();
-      for (int64_t b = 0; b < per_channel; ++b) {
-        const int64_t n = sizes[i][ch][b].item<int32_t>();
-        if (n < 0 || n > width)
-          return absl::FailedPreconditionError(absl::StrCat("codec table (level ", i, ", channel ", ch, ") has size ", n));
-        channel.push_back(RowTable(cdf[i][ch][b].data_ptr<int32_t>(), n, offsets[i][ch][b].item<int32_t>()));
-      }
-    }
-    if (absl::Status st = ValidateLatentTables(t); !st.ok())
-      return absl::FailedPreconditionError(absl::StrCat("codec tables (level ", i, "): ", st.message()));
-  }
   return out;
 }
 

@@ -1,8 +1,11 @@
 // The integer coding tables a codec checkpoint carries (computed once at `mt-train export`, so
 // sender and receiver code with identical tables on any machine): per rate level and channel a
 // factorized CDF, and optionally spatial-context tables (core/entropy/latent_context).
-// Buffers: cdf_tables (S, C, W), cdf_sizes / cdf_offsets (S, C); ctx_predict (S, C),
-// ctx_cdf_tables (S, C, B+1, Wc), ctx_cdf_sizes / ctx_cdf_offsets (S, C, B+1).
+// Buffers: cdf_sizes / cdf_offsets (S, C); ctx_predict (S, C), ctx_cdf_sizes / ctx_cdf_offsets
+// (S, C, B+1); the CDFs cdf_tables / ctx_cdf_tables ragged: (N,), every table's `sizes` entries back
+// to back in (s, c, b) order. Checkpoints before session 12 hold them padded, (S, C, W) and
+// (S, C, B+1, Wc) with rows zero-filled to the longest table (93 % zeros in the shipped codec); they
+// still load (the *_entries options are 0 there) and `mt-train export --context_data keep` compacts them.
 // Thread-safety: Set* mutate (export only); const access from several threads is safe.
 #pragma once
 
@@ -24,16 +27,31 @@ struct CodingTablesOptions {
   int64_t table_width = 0;      // W: longest factorized CDF (0 = no tables yet)
   int64_t context_buckets = 0;  // B: context magnitude buckets (0 = no context tables)
   int64_t context_width = 0;    // Wc: longest context CDF
+  int64_t table_entries = 0;    // N of the ragged cdf_tables (0 = the padded (S, C, W) layout)
+  int64_t context_entries = 0;  // N of the ragged ctx_cdf_tables (0 = the padded layout)
 };
 
-// Tables laid out as the checkpoint buffers hold them (int32 tensors, rows zero-padded to the
-// longest table). Plain value types.
+// Tables laid out as the padded checkpoint buffers hold them (int32 tensors, rows zero-padded to
+// the longest table). Plain value types.
 struct PackedFactorizedTables {
   at::Tensor cdf, sizes, offsets;  // (S, C, W), (S, C), (S, C)
 };
 struct PackedContextTables {
   at::Tensor predict, cdf, sizes, offsets;  // (S, C), (S, C, B+1, W), (S, C, B+1), (S, C, B+1)
 };
+
+// A padded CDF buffer (sizes' shape plus a last dim W >= every size) → the ragged layout: each row
+// cut to its size, rows back to back (int32). A 1-D buffer is returned as it is. TORCH_CHECK on
+// shapes that are neither (a programmer error).
+at::Tensor RaggedCdf(const at::Tensor& cdf, const at::Tensor& sizes);
+
+// Checkpoint buffers → one LatentTables per level. sizes / offsets (S, C, P), or (S, C) for
+// factorized tables (P = 1); cdf ragged (1-D, sum(sizes) entries) or padded (sizes' shape + W);
+// predict (S, C), or undefined for factorized tables; buckets = P - 1. FAILED_PRECONDITION naming
+// the level and channel when the shapes disagree or a table is malformed (ValidateLatentTables).
+absl::StatusOr<std::vector<LatentTables>> UnpackTables(const at::Tensor& cdf, const at::Tensor& sizes,
+                                                       const at::Tensor& offsets, const at::Tensor& predict,
+                                                       int buckets);
 
 // A prior's per-channel pmfs of one level → integer coding tables (QuantizePmf; TORCH_CHECK if a
 // pmf cannot be quantised: the prior is broken).
@@ -57,6 +75,9 @@ class CodingTablesImpl : public torch::nn::Module {
   // ones. FAILED_PRECONDITION when there are none (a training checkpoint) or one is malformed
   // (the message names level and channel).
   absl::StatusOr<std::vector<LatentTables>> Tables() const;
+  // Rewrites padded CDF buffers (a checkpoint before session 12) in the ragged layout; the tables
+  // and their codes stay the same. No-op when already ragged.
+  void Compact();
 
   const CodingTablesOptions& options() const { return options_; }
 

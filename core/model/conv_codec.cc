@@ -49,6 +49,8 @@ ConvCodecImpl::ConvCodecImpl(const ConvCodecOptions& o) : options_(o) {
   to.table_width = o.table_width;
   to.context_buckets = o.context_buckets;
   to.context_width = o.context_width;
+  to.table_entries = o.table_entries;
+  to.context_entries = o.context_entries;
   tables = register_module("tables", CodingTables(to));
   log_steps = register_parameter("log_steps", at::zeros({o.levels, c}));
 }
@@ -89,6 +91,8 @@ ConvCodecOptions ConvCodecImpl::options() const {
   o.table_width = tables->options().table_width;
   o.context_buckets = tables->options().context_buckets;
   o.context_width = tables->options().context_width;
+  o.table_entries = tables->options().table_entries;
+  o.context_entries = tables->options().context_entries;
   return o;
 }
 

@@ -126,35 +126,11 @@ void LatentCodecImpl::SetContextTables(const std::vector<LatentTables>& per_leve
   options_.context_width = packed.cdf.size(3);
 }
 
-std::vector<LatentTables> LatentCodecImpl::ContextTables() const {
-  std::vector<LatentTables> out;
-  if (options_.context_buckets <= 0 || !ctx_predict.defined()) return out;
-  at::Tensor predict = ctx_predict.to(at::kInt).contiguous(), cdf = ctx_cdf_tables.to(at::kInt).contiguous();
-  at::Tensor sizes = ctx_cdf_sizes.to(at::kInt).contiguous(), offsets = ctx_cdf_offsets.to(at::kInt).contiguous();
-  if (predict.dim() != 2 || cdf.dim() != 4 || sizes.dim() != 3 || offsets.dim() != 3) return out;
-  const int64_t s = predict.size(0), c = predict.size(1), per_channel = cdf.size(2), width = cdf.size(3);
-  if (cdf.size(0) != s || cdf.size(1) != c || sizes.sizes() != cdf.sizes().slice(0, 3) ||
-      offsets.sizes() != sizes.sizes())
-    return out;
-  auto pp = predict.accessor<int32_t, 2>();
-  auto cp = cdf.accessor<int32_t, 4>();
-  auto sp = sizes.accessor<int32_t, 3>(), op = offsets.accessor<int32_t, 3>();
-  for (int64_t i = 0; i < s; ++i) {
-    LatentTables& t = out.emplace_back();
-    t.buckets = static_cast<int>(options_.context_buckets);
-    for (int64_t ch = 0; ch < c; ++ch) {
-      // Out-of-range flags and sizes are passed on as they are, so ValidateLatentTables rejects them.
-      t.predict.push_back(static_cast<uint8_t>(std::clamp<int32_t>(pp[i][ch], 0, 255)));
-      std::vector<FrequencyTable>& channel = t.tables.emplace_back();
-      for (int64_t b = 0; b < per_channel; ++b) {
-        FrequencyTable& table = channel.emplace_back();
-        table.offset = op[i][ch][b];
-        const int64_t n = std::clamp<int64_t>(sp[i][ch][b], 0, width);
-        for (int64_t k = 0; k < n; ++k) table.cdf.push_back(static_cast<uint32_t>(cp[i][ch][b][k]));
-      }
-    }
-  }
-  return out;
+absl::StatusOr<std::vector<LatentTables>> LatentCodecImpl::ContextTables() const {
+  if (options_.context_buckets <= 0 || !ctx_predict.defined())
+    return absl::FailedPreconditionError("the codec holds no context tables");
+  return UnpackTables(ctx_cdf_tables, ctx_cdf_sizes, ctx_cdf_offsets, ctx_predict,
+                      static_cast<int>(options_.context_buckets));
 }
 
 }  // namespace mt

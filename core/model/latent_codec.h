@@ -13,6 +13,7 @@
 
 #include <vector>
 
+#include "absl/status/statusor.h"
 #include "core/entropy/latent_context.h"
 #include "core/model/factorized_prior.h"
 #include "core/model/mae.h"
@@ -60,9 +61,9 @@ class LatentCodecImpl : public torch::nn::Module {
   // channels; each passes ValidateLatentTables; all with the same buckets >= 1). The coders then
   // use them instead of the factorized tables.
   void SetContextTables(const std::vector<LatentTables>& per_level);
-  // The stored context tables per level (empty when there are none). They are checked by the
-  // caller (LatentCoder::Create) with ValidateLatentTables.
-  std::vector<LatentTables> ContextTables() const;
+  // The stored context tables per level, checked (UnpackTables); FAILED_PRECONDITION when there
+  // are none or one is malformed (the message names the level).
+  absl::StatusOr<std::vector<LatentTables>> ContextTables() const;
   // Number of stored step levels (0 before BuildTables).
   int64_t num_levels() const { return quant_steps.numel(); }
   // Step Δ of level i.

@@ -11,54 +11,28 @@
 #include "core/entropy/latent_stream.h"
 #include "core/io/checkpoint.h"
 #include "core/io/fingerprint.h"
+#include "core/model/coding_tables.h"
 #include "core/model/flops.h"
 
 namespace mt {
 namespace {
 
-// The factorized prior's tables, one LatentTables per level.
-absl::StatusOr<std::vector<LatentTables>> FactorizedTablesOf(const LatentCodec& codec) {
+// The codec's tables (its context tables when it has them), checked: one per step level, the
+// codec's channels, well formed.
+absl::StatusOr<std::vector<LatentTables>> TablesOf(const LatentCodec& codec) {
   const int64_t levels = codec->num_levels(), c = codec->options().latent_channels;
-  at::Tensor sizes = codec->cdf_sizes.to(at::kInt).contiguous(), offsets = codec->cdf_offsets.to(at::kInt).contiguous();
-  at::Tensor cdf = codec->cdf_tables.to(at::kInt).contiguous();
-  const int64_t width = cdf.size(2);
-  std::vector<LatentTables> out;
-  for (int64_t s = 0; s < levels; ++s) {
-    std::vector<FrequencyTable> level;
-    for (int64_t ch = 0; ch < c; ++ch) {
-      const int64_t n = sizes[s][ch].item<int32_t>();
-      if (n < 0 || n > width)
-        return absl::FailedPreconditionError(absl::StrCat("codec table (level ", s, ", channel ", ch, ") has size ", n));
-      FrequencyTable t;
-      t.offset = offsets[s][ch].item<int32_t>();
-      const int32_t* row = cdf[s][ch].data_ptr<int32_t>();
-      for (int64_t k = 0; k < n; ++k) t.cdf.push_back(static_cast<uint32_t>(row[k]));
-      if (absl::Status st = ValidateTable(t); !st.ok())
-        return absl::FailedPreconditionError(
-            absl::StrCat("codec table (level ", s, ", channel ", ch, ") is malformed: ", st.message()));
-      level.push_back(std::move(t));
-    }
-    out.push_back(FactorizedTables(std::move(level)));
-  }
-  return out;
-}
-
-// The spatial-context tables, checked (one per level, the codec's channels, well formed).
-absl::StatusOr<std::vector<LatentTables>> ContextTablesOf(const LatentCodec& codec) {
-  const int64_t levels = codec->num_levels(), c = codec->options().latent_channels;
-  std::vector<LatentTables> context = codec->ContextTables();
-  if (static_cast<int64_t>(context.size()) != levels)
+  absl::StatusOr<std::vector<LatentTables>> tables =
+      codec->options().context_buckets > 0 ? codec->ContextTables()
+                                           : UnpackTables(codec->cdf_tables, codec->cdf_sizes, codec->cdf_offsets,
+                                                          at::Tensor(), 0);
+  if (!tables.ok()) return tables.status();
+  if (static_cast<int64_t>(tables->size()) != levels)
     return absl::FailedPreconditionError(
-        absl::StrCat("the codec's context tables cover ", context.size(), " step levels; it has ", levels));
-  for (int64_t s = 0; s < levels; ++s) {
-    const LatentTables& t = context[static_cast<size_t>(s)];
-    absl::Status st = static_cast<int64_t>(t.channels()) == c
-                          ? ValidateLatentTables(t)
-                          : absl::InvalidArgumentError(absl::StrCat(t.channels(), " channels, not ", c));
-    if (!st.ok())
-      return absl::FailedPreconditionError(absl::StrCat("codec context tables (level ", s, "): ", st.message()));
-  }
-  return context;
+        absl::StrCat("the codec's coding tables cover ", tables->size(), " step levels; it has ", levels));
+  for (const LatentTables& t : *tables)
+    if (static_cast<int64_t>(t.channels()) != c)
+      return absl::FailedPreconditionError(absl::StrCat("the codec's coding tables have ", t.channels(), " channels, not ", c));
+  return tables;
 }
 
 }  // namespace
@@ -81,8 +55,7 @@ absl::StatusOr<std::shared_ptr<const LatentCoder>> LatentCoder::Create(LatentCod
       return absl::FailedPreconditionError(absl::StrCat("codec step level ", s, " has step ", coder->steps_.back()));
     coder->channel_steps_.emplace_back(static_cast<size_t>(o.latent_channels), coder->steps_.back());
   }
-  absl::StatusOr<std::vector<LatentTables>> tables =
-      o.context_buckets > 0 ? ContextTablesOf(codec) : FactorizedTablesOf(codec);
+  absl::StatusOr<std::vector<LatentTables>> tables = TablesOf(codec);
   if (!tables.ok()) return tables.status();
   coder->tables_ = *std::move(tables);
   coder->fingerprint_ = ModelFingerprint(*coder->codec_);

@@ -6,6 +6,7 @@
 
 #include <chrono>
 #include <cstring>
+#include <functional>
 #include <map>
 #include <vector>
 
@@ -132,39 +133,79 @@ absl::StatusOr<DecodedImage> PacketDecoder::Decode(const ImagePacket& packet) co
   return std::move(DecodeBatch({&packet})[0]);
 }
 
-std::vector<absl::StatusOr<DecodedImage>> PacketDecoder::DecodeBatch(const std::vector<const ImagePacket*>& packets) const {
+namespace {
+
+// Thrown between stages and model slices once the caller has abandoned the batch (caught in DecodeBatch).
+struct BatchAbandoned {
+  const char* when;
+};
+
+}  // namespace
+
+// The valid packets of a batch, parsed, and where their tiles sit in it.
+struct PacketDecoder::ParsedBatch {
+  std::vector<size_t> valid;  // indices into the caller's packets
+  std::vector<Parsed> parsed;
+  std::vector<int64_t> first;  // first batch row of parsed[j]'s tiles
+  int64_t n = 0;               // tiles in all
+};
+
+std::vector<absl::StatusOr<DecodedImage>> PacketDecoder::DecodeBatch(const std::vector<const ImagePacket*>& packets,
+                                                                     const std::function<bool()>& abandoned) const {
   ApplyIntraOpThreadsToThisThread();  // daemons call this from worker threads
   const auto t0 = std::chrono::steady_clock::now();
   std::vector<absl::StatusOr<DecodedImage>> results(packets.size(), absl::UnknownError("not decoded"));
+  auto check = [&](const char* when) {
+    if (abandoned && abandoned()) throw BatchAbandoned{when};
+  };
+  ParsedBatch batch;
+  try {
+    for (size_t i = 0; i < packets.size(); ++i) {
+      absl::StatusOr<Parsed> p = Parse(*packets[i]);
+      if (!p.ok()) {
+        results[i] = p.status();
+        continue;
+      }
+      if (p->latents.defined() && latent_->is_conv()) {  // its own tiles: not the MAE batch
+        check("before the codec's synthesis");
+        DecodedImage out;
+        out.image = StitchTiles(latent_->Reconstruct(p->latents, p->keep).contiguous(), p->grid);
+        out.keep = p->keep;
+        out.kept = out.keep.sum().item<int64_t>();
+        out.decode_ms = MsSince(t0);
+        results[i] = std::move(out);
+        continue;
+      }
+      batch.valid.push_back(i);
+      batch.first.push_back(batch.n);
+      batch.n += p->grid.count();
+      batch.parsed.push_back(*std::move(p));
+    }
+    if (batch.valid.empty()) return results;
+    DecodeParsed(packets, batch, check, results);
+  } catch (const BatchAbandoned& a) {
+    for (absl::StatusOr<DecodedImage>& r : results)
+      if (r.ok() || r.status().code() == absl::StatusCode::kUnknown)
+        r = absl::CancelledError(absl::StrCat("decoding stopped ", a.when, ": no packet of the batch is still awaited"));
+    return results;
+  }
+  const double ms = MsSince(t0);
+  for (size_t i : batch.valid) {
+    results[i]->decode_ms = ms;
+    results[i]->batch_images = static_cast<int>(batch.valid.size());
+  }
+  return results;
+}
+
+void PacketDecoder::DecodeParsed(const std::vector<const ImagePacket*>& packets, ParsedBatch& batch,
+                                 const std::function<void(const char*)>& check,
+                                 std::vector<absl::StatusOr<DecodedImage>>& results) const {
   const MaskedAutoencoderOptions& o = mae_->options();
   const int64_t l = o.num_patches(), g = o.grid_size(), d = o.decoder_embed_dim;
-  // Valid packets, and where their tiles sit in the batch.
-  std::vector<size_t> valid;
-  std::vector<Parsed> parsed;
-  std::vector<int64_t> first;
-  int64_t n = 0;
-  for (size_t i = 0; i < packets.size(); ++i) {
-    absl::StatusOr<Parsed> p = Parse(*packets[i]);
-    if (!p.ok()) {
-      results[i] = p.status();
-      continue;
-    }
-    if (p->latents.defined() && latent_->is_conv()) {  // its own tiles: not the MAE batch
-      DecodedImage out;
-      out.image = StitchTiles(latent_->Reconstruct(p->latents, p->keep).contiguous(), p->grid);
-      out.keep = p->keep;
-      out.kept = out.keep.sum().item<int64_t>();
-      out.decode_ms = MsSince(t0);
-      results[i] = std::move(out);
-      continue;
-    }
-    valid.push_back(i);
-    first.push_back(n);
-    n += p->grid.count();
-    parsed.push_back(*std::move(p));
-  }
-  if (valid.empty()) return results;
-
+  const std::vector<size_t>& valid = batch.valid;
+  std::vector<Parsed>& parsed = batch.parsed;
+  const std::vector<int64_t>& first = batch.first;
+  const int64_t n = batch.n;
   torch::NoGradGuard no_grad;
   std::vector<at::Tensor> keep_parts;
   for (const Parsed& p : parsed) keep_parts.push_back(p.keep);
@@ -192,6 +233,7 @@ std::vector<absl::StatusOr<DecodedImage>> PacketDecoder::DecodeBatch(const std::
     const at::Tensor idx = at::tensor(feature_tiles, at::kLong);
     ComputePrecisionScope precision(compute_);
     const at::Tensor decoded = ForwardInChunks(kForwardChunkRows, [&](const at::Tensor& c, const at::Tensor& t, const at::Tensor& k) {
+      check("during the MAE decoder");
       return mae_->Decode(c, mae_->ApplyKeepMask(t, k)).to(pred.scalar_type());
     }, cls, grid_tokens, keep.index_select(0, idx));
     pred.index_copy_(0, idx, decoded);
@@ -207,6 +249,7 @@ std::vector<absl::StatusOr<DecodedImage>> PacketDecoder::DecodeBatch(const std::
     }
   at::Tensor latent_tiles;  // (rows, 3, T, T) already images
   if (!latent_parts.empty()) {
+    check("before the latent codec's decoder");
     const at::Tensor idx = at::tensor(latent_rows, at::kLong);
     latent_tiles = latent_->Reconstruct(at::cat(latent_parts), keep.index_select(0, idx));
   }
@@ -238,6 +281,7 @@ std::vector<absl::StatusOr<DecodedImage>> PacketDecoder::DecodeBatch(const std::
       }
       ComputePrecisionScope precision(compute_);
       const at::Tensor decoded = ForwardInChunks(kForwardChunkRows, [&](const at::Tensor& x, const at::Tensor& i) {
+        check("during the MAE encoder and decoder");
         return mae_->DecodeVisible(x, i).to(pred.scalar_type());
       }, all.index_select(0, local), at::stack(ids));
       pred.index_copy_(0, at::tensor(rows, at::kLong), decoded);
@@ -260,12 +304,6 @@ std::vector<absl::StatusOr<DecodedImage>> PacketDecoder::DecodeBatch(const std::
     out.kept = out.keep.sum().item<int64_t>();
     results[valid[j]] = std::move(out);
   }
-  const double ms = MsSince(t0);
-  for (size_t i : valid) {
-    results[i]->decode_ms = ms;
-    results[i]->batch_images = static_cast<int>(valid.size());
-  }
-  return results;
 }
 
 }  // namespace mt

@@ -7,6 +7,7 @@
 #include <ATen/core/Tensor.h>
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -48,15 +49,24 @@ class PacketDecoder {
   absl::StatusOr<DecodedImage> Decode(const ImagePacket& packet) const;
 
   // Several packets through one decoder forward (tiles concatenated); each result is what
-  // Decode() gives for that packet alone. decode_ms is the shared batch's.
-  std::vector<absl::StatusOr<DecodedImage>> DecodeBatch(const std::vector<const ImagePacket*>& packets) const;
+  // Decode() gives for that packet alone. decode_ms is the shared batch's. `abandoned` (may be
+  // null) is polled between stages and model slices: once true, the batch stops and every packet
+  // not refused by validation is CANCELLED ("decoding stopped …"; the caller knows which reason).
+  std::vector<absl::StatusOr<DecodedImage>> DecodeBatch(const std::vector<const ImagePacket*>& packets,
+                                                        const std::function<bool()>& abandoned = nullptr) const;
 
   const std::string& fingerprint() const { return fingerprint_; }
   const MaskedAutoencoderOptions& mae_options() const { return mae_->options(); }
   const LatentCoder* latent_coder() const { return latent_.get(); }
 
  private:
-  struct Parsed;  // unpacked keep masks and tokens of a valid packet
+  struct Parsed;       // unpacked keep masks and tokens of a valid packet
+  struct ParsedBatch;  // the valid packets of a batch and where their tiles sit
+  // The model stages over a parsed batch, filling `results`; `check(when)` throws once the
+  // batch is abandoned (between stages and model slices).
+  void DecodeParsed(const std::vector<const ImagePacket*>& packets, ParsedBatch& batch,
+                    const std::function<void(const char*)>& check,
+                    std::vector<absl::StatusOr<DecodedImage>>& results) const;
   absl::StatusOr<Parsed> Parse(const ImagePacket& packet) const;
   absl::StatusOr<Parsed> ParseLatent(const ImagePacket& packet) const;
   // INVALID_ARGUMENT for a non-positive size, RESOURCE_EXHAUSTED over max_pixels.

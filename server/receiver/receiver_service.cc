@@ -10,6 +10,7 @@
 #include <mutex>
 #include <thread>
 #include <filesystem>
+#include <functional>
 
 #include "absl/strings/str_cat.h"
 #include "core/codec/chunk_assembler.h"
@@ -17,7 +18,7 @@
 #include "core/io/image_io.h"
 #include "core/pipeline/request_cost.h"
 #include "core/runtime/stopwatch.h"
-#include "server/common/ack_order.h"
+#include "server/common/deliver_conventions.h"
 #include "server/common/content_key.h"
 #include "server/common/packet_chunks.h"
 #include "server/common/packet_proto.h"
@@ -79,29 +80,55 @@ absl::Status ReceiverService::Admit(const v1::Packet& p) const {
 std::vector<ReceiverService::Decoded> ReceiverService::DecodeLive(std::vector<Queued>& batch) const {
   const auto start = std::chrono::steady_clock::now();
   std::vector<Decoded> out(batch.size());
+  // Why the sender no longer waits for batch[i] at `now` (OK: it still does). Reads only the
+  // packet's id and wait, which stay in `batch` after the packet itself moves on to decoding.
+  std::vector<std::pair<std::string, int64_t>> heads;  // id, ack_wait_ms
+  for (const Queued& q : batch) heads.emplace_back(q.packet.id(), q.packet.ack_wait_ms());
+  auto given_up = [&](size_t i, std::chrono::steady_clock::time_point now, const char* when) {
+    const Queued& q = batch[i];
+    const auto& [id, wait_ms] = heads[i];
+    if (*q.cancelled) return absl::CancelledError(absl::StrCat("packet '", id, "' was cancelled by its sender ", when));
+    if (now < q.give_up) return absl::OkStatus();
+    const double late_ms = std::chrono::duration<double, std::milli>(now - q.give_up).count();
+    return absl::DeadlineExceededError(absl::StrCat("packet '", id, "' waited in the receiver past its sender's deadline (",
+                                                    wait_ms, " ms, over by ", static_cast<int64_t>(late_ms), " ms) ", when));
+  };
   std::vector<v1::Packet> live;
   std::vector<size_t> index;  // live[j] is batch[index[j]]
   for (size_t i = 0; i < batch.size(); ++i) {
-    if (start >= batch[i].give_up) {
-      // Its sender has given up: decoding it would only delay the packets that are still awaited.
-      const double late_ms = std::chrono::duration<double, std::milli>(start - batch[i].give_up).count();
-      out[i].failure = AckFromStatus(batch[i].packet.id(), absl::DeadlineExceededError(absl::StrCat(
-          "packet '", batch[i].packet.id(), "' waited in the receiver's queue past its sender's deadline (",
-          batch[i].packet.ack_wait_ms(), " ms, over by ", static_cast<int64_t>(late_ms), " ms): not decoded")));
+    // Decoding what nobody awaits would only delay the packets that still are.
+    if (absl::Status gone = given_up(i, start, "in its queue: not decoded"); !gone.ok()) {
+      out[i].failure = AckFromStatus(batch[i].packet.id(), gone);
       spdlog::warn("{}", out[i].failure.message());
       continue;
     }
     live.push_back(std::move(batch[i].packet));
     index.push_back(i);
   }
-  std::vector<Decoded> decoded = DecodeBatch(std::move(live));
-  for (size_t j = 0; j < index.size(); ++j) out[index[j]] = std::move(decoded[j]);
+  // Between model slices: stop once every live packet is given up (a 12 MP photo whose client
+  // cancelled stops within a slice instead of decoding for seconds more).
+  auto abandoned = [&] {
+    const auto now = std::chrono::steady_clock::now();
+    for (size_t i : index)
+      if (given_up(i, now, "").ok()) return false;
+    return true;
+  };
+  std::vector<Decoded> decoded = DecodeBatch(std::move(live), abandoned);
+  for (size_t j = 0; j < index.size(); ++j) {
+    const size_t i = index[j];
+    out[i] = std::move(decoded[j]);
+    if (out[i].failure.code() == static_cast<int>(absl::StatusCode::kCancelled)) {  // stopped: say why
+      absl::Status why = given_up(i, std::chrono::steady_clock::now(), "while it was decoding: stopped");
+      if (!why.ok()) out[i].failure = AckFromStatus(heads[i].first, why);
+    }
+  }
   for (size_t i = 0; i < batch.size(); ++i)
     out[i].queue_ms = std::chrono::duration<double, std::milli>(start - batch[i].arrived).count();
   return out;
 }
 
-std::vector<ReceiverService::Decoded> ReceiverService::DecodeBatch(std::vector<v1::Packet> protos) const {
+std::vector<ReceiverService::Decoded> ReceiverService::DecodeBatch(std::vector<v1::Packet> protos,
+                                                                   const std::function<bool()>& abandoned) const {
   std::vector<Decoded> out(protos.size());
   std::vector<size_t> index;  // packets[j] is protos[index[j]]
   std::vector<const ImagePacket*> batch;
@@ -120,7 +147,7 @@ std::vector<ReceiverService::Decoded> ReceiverService::DecodeBatch(std::vector<v
   for (size_t i : index) batch.push_back(&out[i].packet);
   std::vector<absl::StatusOr<DecodedImage>> images;
   try {
-    images = decoder_->DecodeBatch(batch);
+    images = decoder_->DecodeBatch(batch, abandoned);
   } catch (const std::exception& e) {  // LibTorch errors must not take the daemon down
     images.assign(batch.size(), absl::InternalError(absl::StrCat("decoder failed: ", e.what())));
   }
@@ -182,6 +209,10 @@ grpc::Status ReceiverService::Deliver(grpc::ServerContext* context,
                                       grpc::ServerReaderWriter<v1::Ack, v1::Packet>* stream) {
   if (grpc::Status s = token_.Check(*context); !s.ok()) return s;
   spdlog::info("sender connected from {}", context->peer());
+  // At once, not with the first ack: the sender may need to cancel before any ack is due.
+  context->AddInitialMetadata(std::string(kAcceptsCancelKey), std::string(kAcceptsCancelYes));
+  stream->SendInitialMetadata();
+  CancelRegistry cancels;  // this stream's packets in flight, by id
   // The reader queues packets for the batcher as they arrive (so packets of concurrent requests
   // meet in one decoder forward); this thread writes their acks back in arrival order.
   std::mutex mu;
@@ -207,6 +238,11 @@ grpc::Status ReceiverService::Deliver(grpc::ServerContext* context,
     v1::Packet packet;
     while (stream->Read(&packet)) {
       metrics_->AddWireBytes(WireBytes(packet));
+      if (packet.cancel()) {  // a control message: no ack of its own
+        const int n = cancels.Cancel(packet.id());
+        spdlog::info("sender cancelled '{}' ({})", packet.id(), n > 0 ? "dropped or stopped" : "not in flight");
+        continue;
+      }
       if (IsChunk(packet)) {
         ChunkOutcome o = chunks.Add(ChunkOf(packet));
         if (!o.abandoned_id.empty()) refuse(o.abandoned_id, o.abandoned);
@@ -225,7 +261,9 @@ grpc::Status ReceiverService::Deliver(grpc::ServerContext* context,
         continue;
       }
       const int64_t weight = BatchWeight(packet);
-      Queued q{std::move(packet), std::chrono::steady_clock::now()};
+      CancelRegistry::Flag cancelled = cancels.Register(packet.id());
+      Queued q{std::move(packet), std::chrono::steady_clock::now(), std::chrono::steady_clock::time_point::max(),
+               std::move(cancelled)};
       // Waits beyond ~11 days count as none (and cannot overflow the clock).
       if (const int64_t wait = q.packet.ack_wait_ms(); wait > 0 && wait < kNoAckWaitAboveMs)
         q.give_up = q.arrived + std::chrono::milliseconds(wait);

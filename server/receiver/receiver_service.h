@@ -10,12 +10,14 @@
 
 #include <grpcpp/server_context.h>
 
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <string>
 
 #include "core/io/image_store.h"
 #include "core/pipeline/packet_decoder.h"
+#include "core/runtime/cancel_registry.h"
 #include "core/runtime/dynamic_batcher.h"
 #include "mt/v1/transmission.grpc.pb.h"
 #include "server/common/metrics.h"
@@ -59,6 +61,7 @@ class ReceiverService final : public v1::Receiver::Service {
     std::chrono::steady_clock::time_point arrived;
     // arrived + the packet's ack_wait_ms: its sender stops waiting then. max(): no limit.
     std::chrono::steady_clock::time_point give_up = std::chrono::steady_clock::time_point::max();
+    CancelRegistry::Flag cancelled;  // set when its sender writes a cancel for it (never null)
   };
   // A packet after the decoder: its failure Ack, or the image to store.
   struct Decoded {
@@ -72,11 +75,13 @@ class ReceiverService final : public v1::Receiver::Service {
   };
   // Admission before queueing: RESOURCE_EXHAUSTED for a packet over max_request_gflop.
   absl::Status Admit(const v1::Packet& packet) const;
-  // The batcher's worker: packets whose sender has given up (Queued::give_up) get a
-  // DEADLINE_EXCEEDED ack undecoded, the rest go to DecodeBatch. Never throws.
+  // The batcher's worker: packets whose sender has given up (Queued::give_up, or a cancel) get
+  // a DEADLINE_EXCEEDED / CANCELLED ack undecoded, the rest go to DecodeBatch, which stops
+  // between model slices once all of them are given up. Never throws.
   std::vector<Decoded> DecodeLive(std::vector<Queued>& batch) const;
-  // Packets → validated and decoded in one batch. Never throws.
-  std::vector<Decoded> DecodeBatch(std::vector<v1::Packet> packets) const;
+  // Packets → validated and decoded in one batch; `abandoned` as PacketDecoder::DecodeBatch's.
+  // Never throws.
+  std::vector<Decoded> DecodeBatch(std::vector<v1::Packet> packets, const std::function<bool()>& abandoned = nullptr) const;
   // PNG encode + atomic write + Ack (the stream's own thread, so writing overlaps the next
   // batch's decoding). Never throws.
   v1::Ack Store(const Decoded& decoded) const;

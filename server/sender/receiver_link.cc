@@ -6,12 +6,19 @@
 #include <atomic>
 
 #include "absl/strings/str_cat.h"
-#include "server/common/ack_order.h"
+#include "server/common/deliver_conventions.h"
 #include "server/common/packet_chunks.h"
 #include "server/common/security.h"
 #include "server/common/status_convert.h"
 
 namespace mt::server {
+namespace {
+
+// A cancel is advice: if the stream is so congested that it cannot be written within this, the
+// receiver gives the packet up at its ack_wait_ms anyway.
+constexpr std::chrono::milliseconds kCancelWriteTimeout{1000};
+
+}  // namespace
 
 struct ReceiverLink::Stream {
   grpc::ClientContext context;
@@ -26,6 +33,7 @@ struct ReceiverLink::Stream {
   bool broken = false;
   std::string reason;  // why it broke
   std::atomic<bool> done{false};  // the reader thread has finished
+  std::atomic<bool> accepts_cancel{false};  // the receiver announced it (deliver_conventions.h)
 };
 
 ReceiverLink::ReceiverLink(std::string address, std::shared_ptr<grpc::Channel> channel, LinkOptions options)
@@ -95,6 +103,10 @@ absl::StatusOr<std::shared_ptr<ReceiverLink::Stream>> ReceiverLink::Connect(
   stream_ = s;
   last_error_.clear();
   readers_.emplace_back(s, std::thread([this, s] {
+    // Receivers that honour cancels send their initial metadata at once; older ones with the
+    // first ack (or never), so this never delays an ack.
+    s->rw->WaitForInitialMetadata();
+    s->accepts_cancel = ReceiverAcceptsCancel(s->context);
     v1::Ack ack;
     std::string mismatch;
     while (s->rw->Read(&ack)) {
@@ -193,8 +205,25 @@ absl::StatusOr<v1::Ack> ReceiverLink::DeliverOnce(v1::Packet& packet,
     const auto now = std::chrono::system_clock::now();
     if (now >= deadline) return absl::DeadlineExceededError("no acknowledgement from the receiver before the deadline");
     if (future.wait_until(std::min(deadline, now + kSlice)) == std::future_status::ready) return future.get();
-    if (cancelled && cancelled()) return absl::CancelledError("the caller went away while waiting for the receiver");
+    if (cancelled && cancelled()) {
+      WriteCancel(*s, packet.id());
+      return absl::CancelledError("the caller went away while waiting for the receiver");
+    }
   }
+}
+
+void ReceiverLink::WriteCancel(const std::shared_ptr<Stream>& s, const std::string& id) {
+  if (!s->accepts_cancel) return;  // an older receiver: it decodes on until the packet's ack_wait_ms
+  v1::Packet cancel;
+  cancel.set_id(id);
+  cancel.set_cancel(true);
+  std::lock_guard<std::mutex> w(s->write_mu);
+  {
+    std::lock_guard<std::mutex> l(s->mu);
+    if (s->broken) return;
+  }
+  // The packet's ack still comes (CANCELLED, or stored if it was done) and is matched as usual.
+  WriteBefore(*s, cancel, std::chrono::system_clock::now() + kCancelWriteTimeout);
 }
 
 }  // namespace mt::server

@@ -50,7 +50,9 @@ class ReceiverLink {
   // ack; DEADLINE_EXCEEDED when the deadline passes first (a write still blocked then, e.g. on a
   // stalled receiver, cancels the stream: its other callers retry); RESOURCE_EXHAUSTED (nothing
   // sent) for a packet over max_packet_bytes;
-  // CANCELLED within 0.1 s of `cancelled` (polled while waiting; may be null) turning true.
+  // CANCELLED within 0.1 s of `cancelled` (polled while waiting; may be null) turning true, and
+  // then a cancel for the packet is written (mt.v1.Packet.cancel) if the receiver accepts them,
+  // so it drops the packet or stops decoding it.
   // Sets `packet`'s ack_wait_ms to the time left before `deadline` when it is written, so the
   // receiver does not decode it after this call has given up.
   absl::StatusOr<v1::Ack> DeliverOnce(v1::Packet& packet, std::chrono::system_clock::time_point deadline,
@@ -70,6 +72,9 @@ class ReceiverLink {
   // Writes `packet`, as chunks when over max_message_bytes (caller holds the stream's write_mu);
   // cancels the stream if a write is still blocked at `deadline`.
   void WriteBefore(Stream& stream, const v1::Packet& packet, std::chrono::system_clock::time_point deadline);
+  // Tells the receiver the packet `id` is no longer awaited, if it accepts cancels and the
+  // stream is up (best effort: takes the write lock, at most kCancelWriteTimeout).
+  void WriteCancel(const std::shared_ptr<Stream>& stream, const std::string& id);
 
   std::string address_;
   std::shared_ptr<grpc::Channel> channel_;

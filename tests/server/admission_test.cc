@@ -1,12 +1,15 @@
 // Admission on both daemons. Deadlines across the receiver hop (mt.v1.Packet.ack_wait_ms): the sender tells the receiver
 // how long it still waits for each packet, and the receiver answers DEADLINE_EXCEEDED, without
-// decoding or storing, a packet whose wait ran out in its queue.
+// decoding or storing, a packet whose wait ran out in its queue; cancels (mt.v1.Packet.cancel)
+// likewise for a packet whose client went away.
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <map>
 #include <thread>
 
 #include "core/pipeline/packet_encoder.h"
+#include "server/common/deliver_conventions.h"
 #include "tests/server/loopback.h"
 
 namespace mt::server {
@@ -74,6 +77,55 @@ TEST_F(ReceiverDeadlineTest, TheSendersDeadlineTravelsSoTheReceiverDropsWhatNobo
   EXPECT_EQ(s.error_code(), grpc::StatusCode::DEADLINE_EXCEEDED) << s.error_message();
   std::this_thread::sleep_for(kBatchDelay + std::chrono::milliseconds(400));
   EXPECT_FALSE(std::filesystem::exists(out_dir_ + "/abandoned.png"));
+  ExpectStillServing();
+}
+
+// mt.v1.Packet.cancel on a raw stream: the receiver announces it at once, drops the cancelled
+// packet (CANCELLED, never written) and acks nothing for the cancel itself.
+TEST_F(ReceiverDeadlineTest, ACancelledPacketIsRefusedUndecodedAndTheCancelGetsNoAck) {
+  auto stub = v1::Receiver::NewStub(grpc::CreateChannel("127.0.0.1:" + std::to_string(receiver_.port),
+                                                        grpc::InsecureChannelCredentials()));
+  grpc::ClientContext ctx;
+  auto stream = stub->Deliver(&ctx);
+  stream->WaitForInitialMetadata();  // before any packet: a sender may cancel before any ack
+  EXPECT_TRUE(ReceiverAcceptsCancel(ctx));
+  v1::Packet cancel;
+  cancel.set_id("dropped");
+  cancel.set_cancel(true);
+  v1::Packet stray = cancel;
+  stray.set_id("never-sent");  // a cancel for nothing in flight is ignored
+  // All within the 600 ms the batcher holds the first packet.
+  for (const v1::Packet& p : {Packet("dropped", 30000), cancel, stray, Packet("kept", 30000)})
+    ASSERT_TRUE(stream->Write(p)) << p.id();
+  stream->WritesDone();
+  std::map<std::string, v1::Ack> acks;
+  for (v1::Ack ack; stream->Read(&ack);) acks[ack.id()] = ack;
+  EXPECT_TRUE(stream->Finish().ok());
+  ASSERT_EQ(acks.size(), 2u) << "one ack per packet, none for a cancel";
+  EXPECT_EQ(acks["dropped"].code(), static_cast<int>(grpc::StatusCode::CANCELLED)) << acks["dropped"].message();
+  EXPECT_NE(acks["dropped"].message().find("'dropped' was cancelled by its sender in its queue: not decoded"),
+            std::string::npos) << acks["dropped"].message();
+  EXPECT_FALSE(std::filesystem::exists(out_dir_ + "/dropped.png"));
+  EXPECT_EQ(acks["kept"].code(), 0) << acks["kept"].message();
+  EXPECT_TRUE(std::filesystem::exists(out_dir_ + "/kept.png"));
+}
+
+// Through the daemons: a client that cancels while the receiver still holds its packet reaches
+// the receiver (before session 13 only the packet's ack_wait_ms did, here 10 s: it was stored).
+TEST_F(ReceiverDeadlineTest, AClientsCancelTravelsSoTheReceiverDropsThePacket) {
+  ExpectStillServing();  // connects the link and learns that the receiver accepts cancels
+  grpc::ClientContext ctx;
+  ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
+  std::thread canceller([&] {
+    std::this_thread::sleep_for(std::chrono::milliseconds(150));  // sent, waiting in the receiver
+    ctx.TryCancel();
+  });
+  v1::SendReply reply;
+  grpc::Status s = stub_->Send(&ctx, Request("given-up", Png(8, 8)), &reply);
+  canceller.join();
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::CANCELLED) << s.error_message();
+  std::this_thread::sleep_for(kBatchDelay + std::chrono::milliseconds(400));
+  EXPECT_FALSE(std::filesystem::exists(out_dir_ + "/given-up.png"));
   ExpectStillServing();
 }
 

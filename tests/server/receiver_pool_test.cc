@@ -12,7 +12,7 @@
 #include <thread>
 #include <vector>
 
-#include "server/common/ack_order.h"
+#include "server/common/deliver_conventions.h"
 #include "server/common/daemon.h"
 
 namespace mt::server {

@@ -41,7 +41,9 @@ TEST(ChunkAssemblerTest, RebuildsPacketsOfOneAndOfManyChunksExactly) {
       ASSERT_TRUE(o.status.ok()) << o.status;
       EXPECT_TRUE(o.abandoned_id.empty());
       ASSERT_EQ(o.complete.has_value(), i + 1 == count) << "chunk " << i;
-      if (o.complete) EXPECT_EQ(*o.complete, data);
+      if (o.complete) {
+        EXPECT_EQ(*o.complete, data);
+      }
       EXPECT_EQ(a.buffered_bytes(), i + 1 == count ? 0 : static_cast<int64_t>((i + 1) * parts[0].size()));
     }
   }

@@ -6,6 +6,8 @@
 #include <gtest/gtest.h>
 #include <torch/csrc/autograd/grad_mode.h>
 
+#include <filesystem>
+
 #include "core/io/checkpoint.h"
 #include "core/model/gdn.h"
 #include "tests/test_util.h"
@@ -103,6 +105,53 @@ TEST(ConvCodecTest, TablesAreBuiltPerLevelAndSurviveTheCheckpoint) {
   torch::NoGradGuard no_grad;
   EXPECT_TRUE(at::allclose((*back)->Synthesize((*back)->Analyze(x)), codec->Synthesize(codec->Analyze(x))));
   EXPECT_EQ(LoadLatentCodec(path).status().code(), absl::StatusCode::kFailedPrecondition);  // another kind
+}
+
+// A checkpoint exported before session 12 holds its CDFs padded to the longest table: it still
+// loads with the same tables, and Compact (mt-train export --context_data keep) rewrites it
+// ragged, smaller, with the same tables after another save and load.
+TEST(ConvCodecTest, PaddedTablesOfOlderCheckpointsLoadAndCompact) {
+  at::manual_seed(6);
+  ConvCodec codec(Tiny());
+  codec->BuildTables();
+  const std::vector<LatentTables> tables = *codec->tables->Tables();
+  EXPECT_EQ(codec->options().table_entries, codec->tables->cdf_sizes.sum().item<int64_t>());
+  std::vector<std::vector<FrequencyTable>> per_level;
+  for (const LatentTables& level : tables) {
+    per_level.emplace_back();
+    for (const auto& channel : level.tables) per_level.back().push_back(channel[0]);
+  }
+  const PackedFactorizedTables padded = PackFactorizedTables(per_level, 6);
+  ConvCodecOptions old_options = codec->options();
+  old_options.table_entries = 0;
+  old_options.table_width += 3;
+  ConvCodec old(old_options);
+  {  // the tables matter here, not the (random) transforms
+    torch::NoGradGuard no_grad;
+    // Three columns wider than its longest row, as a codec whose tables differ in length has
+    // (the tiny codec's rows are all as long).
+    old->tables->cdf_tables.set_(at::constant_pad_nd(padded.cdf, {0, 3}));
+    old->tables->cdf_sizes.set_(padded.sizes.clone());
+    old->tables->cdf_offsets.set_(padded.offsets.clone());
+  }
+  const std::string old_path = test::TempDir() + "/conv_padded.pt", new_path = test::TempDir() + "/conv_ragged.pt";
+  ASSERT_TRUE(SaveCheckpoint(old_path, old).ok());
+  absl::StatusOr<ConvCodec> loaded = LoadConvCodec(old_path);
+  ASSERT_TRUE(loaded.ok()) << loaded.status();
+  EXPECT_EQ((*loaded)->tables->cdf_tables.dim(), 3);
+  EXPECT_EQ((*loaded)->tables->Tables()->at(2).tables[5][0].cdf, tables[2].tables[5][0].cdf);
+  (*loaded)->tables->Compact();
+  EXPECT_EQ((*loaded)->tables->cdf_tables.dim(), 1);
+  // Every row's own entries only: 3 fewer per row than the padded buffer held.
+  EXPECT_EQ((*loaded)->tables->cdf_tables.numel(), padded.sizes.sum().item<int64_t>());
+  EXPECT_EQ((*loaded)->tables->cdf_tables.numel(), padded.cdf.numel());
+  ASSERT_TRUE(SaveCheckpoint(new_path, *loaded).ok());
+  EXPECT_LT(std::filesystem::file_size(new_path), std::filesystem::file_size(old_path));
+  absl::StatusOr<ConvCodec> again = LoadConvCodec(new_path);
+  ASSERT_TRUE(again.ok()) << again.status();
+  EXPECT_EQ((*again)->options().table_entries, codec->options().table_entries);
+  for (size_t s = 0; s < tables.size(); ++s)
+    for (size_t c = 0; c < 6; ++c) EXPECT_EQ((*again)->tables->Tables()->at(s).tables[c][0].cdf, tables[s].tables[c][0].cdf);
 }
 
 }  // namespace

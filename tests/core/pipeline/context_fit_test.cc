@@ -38,7 +38,9 @@ class ContextFitTest : public ::testing::Test {
 
 TEST_F(ContextFitTest, TablesAreStoredAndChangeTheFingerprint) {
   EXPECT_EQ(codec_->options().context_buckets, 3);
-  const std::vector<LatentTables> tables = codec_->ContextTables();
+  absl::StatusOr<std::vector<LatentTables>> stored = codec_->ContextTables();
+  ASSERT_TRUE(stored.ok()) << stored.status();
+  const std::vector<LatentTables>& tables = *stored;
   ASSERT_EQ(tables.size(), 3u);
   for (const LatentTables& t : tables) {
     EXPECT_TRUE(ValidateLatentTables(t).ok());
@@ -56,7 +58,7 @@ TEST_F(ContextFitTest, TablesAreStoredAndChangeTheFingerprint) {
   absl::StatusOr<std::shared_ptr<const LatentCoder>> loaded = LatentCoder::Create(*back);
   ASSERT_TRUE(loaded.ok()) << loaded.status();
   EXPECT_EQ((*loaded)->fingerprint(), with->fingerprint());
-  EXPECT_EQ((*back)->ContextTables()[1].tables[2][0].cdf, tables[1].tables[2][0].cdf);
+  EXPECT_EQ((*back)->ContextTables()->at(1).tables[2][0].cdf, tables[1].tables[2][0].cdf);
 }
 
 TEST_F(ContextFitTest, PacketsRoundTripAndSmoothPhotosCostLess) {

@@ -176,7 +176,9 @@ TEST_F(ConvLatentCoderTest, LoadLatentCoderReadsEitherKindAndNeedsTables) {
   ASSERT_TRUE(mae.ok()) << mae.status();
   EXPECT_FALSE((*mae)->is_conv());
   ConvCodecOptions untrained = codec_->options();
-  untrained.table_width = 0;
+  untrained.table_width = 0;  // and so no ragged entries either (options that disagree are DATA_LOSS)
+  untrained.table_entries = 0;
+  untrained.context_width = untrained.context_buckets = untrained.context_entries = 0;
   ConvCodec fresh(untrained);
   ASSERT_TRUE(SaveCheckpoint(dir + "/fresh.pt", fresh).ok());
   EXPECT_EQ(LoadLatentCoder(dir + "/fresh.pt").status().code(), absl::StatusCode::kFailedPrecondition);

@@ -270,6 +270,33 @@ TEST_F(PacketCodecTest, ABatchWhoseEveryRequestIsGoneStopsBetweenModelSlices) {
   EXPECT_EQ(encoder_->EncodeBatch({late})[0].status().code(), absl::StatusCode::kDeadlineExceeded);
 }
 
+// The receiver's half: a decoder batch the caller abandons stops between model slices. A
+// 600-tile features packet decodes in two slices of 300; abandoned after the first, the second
+// never runs, every valid packet is CANCELLED and an invalid one keeps its own error.
+TEST_F(PacketCodecTest, AnAbandonedDecoderBatchStopsBetweenModelSlices) {
+  absl::StatusOr<EncodedImage> big =
+      encoder_->Encode(Image(8 * 20, 8 * 30), "big", TopK(0.25, PayloadKind::kFeatures, Precision::kFp32));
+  ASSERT_TRUE(big.ok()) << big.status();
+  ImagePacket bad = big->packet;
+  bad.model_fingerprint = "someone else's";
+  int polls = 0;
+  std::vector<absl::StatusOr<DecodedImage>> out =
+      decoder_->DecodeBatch({&big->packet, &bad}, [&] { return ++polls > 1; });  // wanted at slice 1 only
+  ASSERT_EQ(out.size(), 2u);
+  EXPECT_EQ(out[0].status().code(), absl::StatusCode::kCancelled) << out[0].status();
+  EXPECT_NE(out[0].status().message().find("decoding stopped during the MAE decoder"), std::string::npos)
+      << out[0].status();
+  EXPECT_EQ(out[1].status().code(), absl::StatusCode::kFailedPrecondition) << out[1].status();
+  EXPECT_EQ(polls, 2) << "slice 1 (wanted), slice 2 (abandoned: stop)";
+  // Never abandoned: the same image as without the predicate.
+  polls = 0;
+  absl::StatusOr<DecodedImage> kept = std::move(decoder_->DecodeBatch({&big->packet}, [&] { return ++polls < 0; })[0]);
+  absl::StatusOr<DecodedImage> plain = decoder_->Decode(big->packet);
+  ASSERT_TRUE(kept.ok() && plain.ok());
+  EXPECT_EQ(polls, 2);
+  EXPECT_TRUE(at::allclose(kept->image, plain->image, 1e-6, 1e-6));
+}
+
 // A batch of mixed requests (sizes, payloads, precisions, a bad id) gives per request what
 // Encode()/Decode() give alone: same keep masks and bytes, same images within float tolerance.
 TEST_F(PacketCodecTest, BatchesMatchSingleRequests) {
