@@ -18,16 +18,10 @@
 #include "core/runtime/blas_core.h"
 #include "bench/bench_timer.h"
 #include "core/io/checkpoint.h"
+#include "core/model/flops.h"
 #include "core/pipeline/packet_decoder.h"
 #include "core/pipeline/packet_encoder.h"
 #include "core/runtime/cpu_runtime.h"
-
-namespace {
-
-// 2 × multiply-adds of a pre-norm ViT block on L tokens of width D, MLP ratio r.
-double BlockFlops(double l, double d, double r) { return 2 * l * d * d * (3 + 1 + 2 * r) + 4 * l * l * d; }
-
-}  // namespace
 
 int main(int argc, char** argv) {
   mt::EnsureBlasKernelsForThisCpu(argv);  // before anything else: it may restart the process
@@ -72,13 +66,10 @@ int main(int argc, char** argv) {
   }
   const mt::MaskedAutoencoderOptions& o = (*mae)->options();
   const mt::MaskerOptions& mo = (*masker)->options();
-  const double l = static_cast<double>(o.num_patches()), pd = static_cast<double>(o.patch_dim());
-  const double masker_flops = 2 * l * pd * mo.embed_dim + mo.depth * BlockFlops(l, mo.embed_dim, mo.mlp_ratio) +
-                              2 * l * (mo.embed_dim * mo.embed_dim * mo.mlp_ratio + mo.embed_dim * mo.mlp_ratio);
-  const double encoder_flops = 2 * l * pd * o.embed_dim + o.depth * BlockFlops(l + 1, o.embed_dim, o.mlp_ratio) +
-                               2 * (l + 1) * o.embed_dim * o.decoder_embed_dim;
-  const double decoder_flops = o.decoder_depth * BlockFlops(l + 1, o.decoder_embed_dim, o.mlp_ratio) +
-                               2 * l * o.decoder_embed_dim * pd;
+  // One count for the benches, the admission budget and the model card (either masker backbone).
+  const double masker_flops = mt::MaskerFlops(mo);
+  const double encoder_flops = mt::MaeEncoderFlops(o, o.num_patches());
+  const double decoder_flops = mt::MaeDecoderFlops(o);
   const double total = masker_flops + encoder_flops + decoder_flops;
 
   // GEMM rate at the model's largest GEMM (encoder fc1) for a 16-image batch, in both precisions.

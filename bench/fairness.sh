@@ -4,7 +4,8 @@
 # `mt-client load --crop 32 --concurrency 4` alone, then again 3 s into a --payload pixels send
 # of PHOTO, and prints both load tables, the photo's send row and the p99 ratio.
 # Usage: bench/fairness.sh PHOTO [SECONDS]   (e.g. photo12mp.jpg 15)
-# Env: DAEMON_FLAGS (both daemons), SENDER_FLAGS (sender only), BUILD_DIR (build).
+# Env: DAEMON_FLAGS (both daemons), SENDER_FLAGS (sender only), LOAD_FLAGS (the small requests',
+#      e.g. --payload pixels; default: the client's defaults), BUILD_DIR (build).
 # Stop anything else using the CPU first (the numbers are wall time).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -16,7 +17,7 @@ echo "CPU flags: $(grep -o -w 'avx2\|avx512f\|avx512_bf16\|amx_bf16' /proc/cpuin
 trap 'kill $S $R 2>/dev/null; rm -rf "$out"' EXIT
 sleep 4
 load() { "$B/client/mt-client" load data/photos/val --crop 32 --concurrency 4 --duration "${secs}s" \
-           --sender 127.0.0.1:50181 --csv "$out/$1.csv" 2>/dev/null | grep -E '^\|'; }
+           --sender 127.0.0.1:50181 --csv "$out/$1.csv" ${LOAD_FLAGS:-} 2>/dev/null | grep -E '^\|'; }
 echo "## alone"; load alone
 "$B/client/mt-client" send "$photo" --sender 127.0.0.1:50181 --payload pixels --deadline_s 600 > "$out/photo.txt" 2>&1 & P=$!
 sleep 3
