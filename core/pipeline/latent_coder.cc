@@ -99,12 +99,48 @@ double LatentCoder::step(int64_t level) const { return steps_.at(static_cast<siz
 // tiles keep the working set in memory bounds while still batching.
 constexpr int64_t kConvChunkTiles = 4;
 
-at::Tensor LatentCoder::Analyze(const at::Tensor& tiles) const {
+// The conv transforms' receptive fields, in latent positions (16 px), rounded up. An analysis
+// output at position p depends on the input pixels within 30 of 16p (four 5×5 stride-2 convs,
+// padding 2: 2 + 4 + 8 + 16); a synthesis output on the latents within 2 positions (3×3 convs at
+// 1/16, 1/8, 1/4 and 1/2 resolution: 1 + ½ + ¼ + ⅛, plus the rounding of each upsampling). So a
+// region this much larger than the content gives the same values on the content as the whole tile.
+constexpr int64_t kAnalysisMargin = 2;
+constexpr int64_t kSynthesisMargin = 3;
+
+int64_t LatentCoder::ComputedPositions(int64_t content, int64_t margin) const {
+  const int64_t g = grid();
+  if (!conv_ || content <= 0) return g;
+  return std::min(g, content + margin);
+}
+
+double LatentCoder::AnalyzedPixels(int64_t height, int64_t width) const {
+  const int64_t t = tile_size_, p = patch_size_;
+  const int64_t tiles = ((height + t - 1) / t) * ((width + t - 1) / t);
+  if (tiles != 1) return static_cast<double>(tiles * t * t);
+  return static_cast<double>(ComputedPositions((height + p - 1) / p, kAnalysisMargin) * p *
+                             ComputedPositions((width + p - 1) / p, kAnalysisMargin) * p);
+}
+
+double LatentCoder::SynthesizedPixels(int64_t height, int64_t width) const {
+  const int64_t t = tile_size_, p = patch_size_;
+  const int64_t tiles = ((height + t - 1) / t) * ((width + t - 1) / t);
+  if (tiles != 1) return static_cast<double>(tiles * t * t);
+  return static_cast<double>(ComputedPositions((height + p - 1) / p, kSynthesisMargin) * p *
+                             ComputedPositions((width + p - 1) / p, kSynthesisMargin) * p);
+}
+
+at::Tensor LatentCoder::Analyze(const at::Tensor& tiles, int64_t content_rows, int64_t content_cols) const {
   torch::NoGradGuard no_grad;
   ComputePrecisionScope precision(compute_);
   if (conv_) {
-    return ForwardInChunks(kConvChunkTiles, [&](const at::Tensor& x) { return conv_->AnalyzePositions(x).to(at::kFloat); },
-                           tiles);
+    const int64_t g = grid(), p = patch_size_;
+    const int64_t rows = ComputedPositions((content_rows + p - 1) / p, kAnalysisMargin);
+    const int64_t cols = ComputedPositions((content_cols + p - 1) / p, kAnalysisMargin);
+    const at::Tensor region = tiles.narrow(2, 0, rows * p).narrow(3, 0, cols * p);
+    at::Tensor y = ForwardInChunks(kConvChunkTiles, [&](const at::Tensor& x) { return conv_->Analyze(x).to(at::kFloat); },
+                                   region);  // (N, C, rows, cols)
+    if (rows < g || cols < g) y = at::constant_pad_nd(y, {0, g - cols, 0, g - rows});
+    return y.permute({0, 2, 3, 1}).reshape({y.size(0), g * g, channels_}).contiguous();
   }
   return ForwardInChunks(kForwardChunkRows, [&](const at::Tensor& x) { return codec_->EncodeImages(x).to(at::kFloat); },
                          tiles);
@@ -213,11 +249,16 @@ at::Tensor LatentCoder::Reconstruct(const at::Tensor& latents, const at::Tensor&
   torch::NoGradGuard no_grad;
   ComputePrecisionScope precision(compute_);
   if (conv_) {
-    const int64_t g = grid();
-    const at::Tensor filled = ReplicateIntoUnsent(latents.view({latents.size(0), g, g, channels_}), keep.view({-1, g, g}));
-    return ForwardInChunks(kConvChunkTiles, [&](const at::Tensor& y) {
+    const int64_t g = grid(), p = patch_size_;
+    const at::Tensor cells = keep.view({-1, g, g});
+    const at::Tensor filled = ReplicateIntoUnsent(latents.view({latents.size(0), g, g, channels_}), cells);
+    const int64_t rows = ComputedPositions(cells.any(2).sum(1).max().item<int64_t>(), kSynthesisMargin);
+    const int64_t cols = ComputedPositions(cells.any(1).sum(1).max().item<int64_t>(), kSynthesisMargin);
+    at::Tensor out = ForwardInChunks(kConvChunkTiles, [&](const at::Tensor& y) {
       return conv_->Synthesize(y.permute({0, 3, 1, 2})).to(at::kFloat).clamp(0.0, 1.0);
-    }, filled);
+    }, filled.narrow(1, 0, rows).narrow(2, 0, cols));
+    if (rows < g || cols < g) out = at::constant_pad_nd(out, {0, (g - cols) * p, 0, (g - rows) * p});
+    return out;
   }
   at::Tensor patches = ForwardInChunks(kForwardChunkRows, [&](const at::Tensor& y, const at::Tensor& k) {
     return codec_->Decode(y, k).to(at::kFloat);

@@ -36,7 +36,15 @@ class LatentCoder {
                                                                   ComputePrecision compute = ComputePrecision::kFloat32);
 
   // tiles (N, 3, T, T) in [0,1] → latents y (N, L, C) fp32 (full-context encoder + analysis).
-  at::Tensor Analyze(const at::Tensor& tiles) const;
+  // Conv codec: `content_rows` / `content_cols` (0: all T) are the most pixel rows / columns of
+  // any tile that hold image rather than edge fill; the analysis then runs over those plus its
+  // receptive field only (a 32×32 photo: 64×64 pixels, not 512×512), with the same latents at
+  // every position that holds image; the others are 0 (they are not sent).
+  at::Tensor Analyze(const at::Tensor& tiles, int64_t content_rows = 0, int64_t content_cols = 0) const;
+  // Pixels Analyze / Reconstruct run the transforms over for one height×width image (for
+  // request_cost): every tile's T² unless the image fits in one tile (conv codec).
+  double AnalyzedPixels(int64_t height, int64_t width) const;
+  double SynthesizedPixels(int64_t height, int64_t width) const;
   // y (N, L, C) → integer symbols round(y / Δ_level) (N, L, C) int32.
   at::Tensor Quantize(const at::Tensor& y, int64_t level) const;
   // Symbols (N, L, C) → dequantised latents Δ_level·q (N, L, C) float.
@@ -53,7 +61,9 @@ class LatentCoder {
   // naming `tiles[i]` for a corrupt, truncated or extended stream.
   absl::Status DecodeTiles(std::string_view stream, int64_t count, int64_t level, at::Tensor* keep,
                            at::Tensor* latents) const;
-  // Latents (N, L, C) and keep (N, L) → tiles (N, 3, T, T) clamped to [0,1].
+  // Latents (N, L, C) and keep (N, L) → tiles (N, 3, T, T) clamped to [0,1]. Conv codec: the
+  // synthesis runs over the sent rectangle (the top-left positions keep marks, the most of any
+  // tile) plus its receptive field only; pixels beyond that are 0 (edge fill: cropped away).
   at::Tensor Reconstruct(const at::Tensor& latents, const at::Tensor& keep) const;
 
   int64_t num_levels() const { return static_cast<int64_t>(tables_.size()); }
@@ -80,6 +90,9 @@ class LatentCoder {
   mutable LatentCodec codec_{nullptr};
   mutable ConvCodec conv_{nullptr};
   ComputePrecision compute_;
+  // Positions per tile side the conv transforms run over for `content` positions of image.
+  int64_t ComputedPositions(int64_t content, int64_t margin) const;
+
   int64_t tile_size_ = 0, patch_size_ = 0, channels_ = 0;
   std::vector<double> steps_;                      // [level]: MAE codec's Δ
   std::vector<std::vector<double>> channel_steps_;  // [level][channel]: Δ of every channel

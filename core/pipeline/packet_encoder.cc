@@ -285,7 +285,17 @@ void PacketEncoder::EncodeStages(const std::vector<EncodeRequest>& requests, Bat
     }, at::cat(batch.encoder_in));
   }
   at::Tensor latents;  // (latent_tiles, L, C)
-  if (!batch.latent_in.empty()) latents = latent_->Analyze(at::cat(batch.latent_in));
+  if (!batch.latent_in.empty()) {
+    // The most image any latent tile holds: a one-tile photo smaller than the tile is mostly
+    // edge fill, which the conv analysis need not run over.
+    int64_t rows = 0, cols = 0;
+    for (const Plan& plan : plans) {
+      if (plan.first_latent < 0) continue;
+      rows = std::max(rows, plan.grid.rows > 1 ? plan.grid.tile : plan.grid.height);
+      cols = std::max(cols, plan.grid.cols > 1 ? plan.grid.tile : plan.grid.width);
+    }
+    latents = latent_->Analyze(at::cat(batch.latent_in), rows, cols);
+  }
   for (size_t i = 0; i < plans.size(); ++i) {
     const Plan& plan = plans[i];
     const EncodeRequest& req = requests[plan.request];

@@ -29,11 +29,10 @@ RequestCost SenderCost(const PacketEncoder& encoder, int64_t height, int64_t wid
   const LatentCoder* latent = encoder.latent_coder();
   const SelectionPolicy& policy = options.selection;
   if (CarriesLatents(options.payload) && latent != nullptr) {
-    const double pixels = TilesOf(height, width, latent->tile_size()) *
-                          static_cast<double>(latent->tile_size() * latent->tile_size());
-    cost.encoder = pixels * latent->analysis_flops_per_pixel();
+    cost.encoder = latent->AnalyzedPixels(height, width) * latent->analysis_flops_per_pixel();
     if (options.target_psnr > 0)
-      cost.decoder = pixels * latent->synthesis_flops_per_pixel() * LevelSearchDecodes(latent->num_levels());
+      cost.decoder = latent->SynthesizedPixels(height, width) * latent->synthesis_flops_per_pixel() *
+                     LevelSearchDecodes(latent->num_levels());
     if (latent->is_conv()) return cost;  // it codes every position: no masker
   }
   const bool keeps_all = policy.mode == SelectionPolicy::Mode::kTopK && policy.keep_ratio >= 1.0;
@@ -47,9 +46,7 @@ RequestCost ReceiverCost(const MaskedAutoencoderOptions& mae, const LatentCoder*
   RequestCost cost;
   if (CarriesLatents(payload)) {
     if (latent == nullptr) return cost;  // refused by the decoder anyway
-    const double pixels = TilesOf(height, width, latent->tile_size()) *
-                          static_cast<double>(latent->tile_size() * latent->tile_size());
-    cost.decoder = pixels * latent->synthesis_flops_per_pixel();
+    cost.decoder = latent->SynthesizedPixels(height, width) * latent->synthesis_flops_per_pixel();
     return cost;
   }
   const double tiles = TilesOf(height, width, mae.img_size);

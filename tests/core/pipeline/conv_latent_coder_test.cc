@@ -163,6 +163,48 @@ TEST_F(ConvLatentCoderTest, SelectionsCorruptStreamsAndOtherCodecsAreRefused) {
   EXPECT_TRUE(decoder_->Decode(p).ok());
 }
 
+// A photo much smaller than the codec's tile (a 40×24 image in one 256-px tile of 16×16
+// positions) runs the transforms over its own region plus their receptive fields only: analysis
+// 5×4 positions, synthesis 6×5, instead of 16×16. Where the image is, the latents and the
+// reconstruction are those of the whole tile (the transforms' receptive fields fit the region).
+TEST_F(ConvLatentCoderTest, ASmallImageInABigTileIsComputedOverItsOwnRegionWithTheSameResult) {
+  ConvCodecOptions o = codec_->options();
+  o.tile_size = 256;
+  ConvCodec big(o);
+  {
+    torch::NoGradGuard no_grad;
+    big->log_steps.copy_(codec_->log_steps);
+  }
+  big->BuildTables();
+  std::shared_ptr<const LatentCoder> coder = *LatentCoder::Create(big);
+  const TileGrid grid = *PlanTiles(40, 24, 256);
+  const at::Tensor tiles = SplitTiles(at::rand({3, 40, 24}), grid);  // replicate-filled to 256×256
+  const at::Tensor whole = coder->Analyze(tiles).view({1, 16, 16, 4});
+  const at::Tensor region = coder->Analyze(tiles, 40, 24).view({1, 16, 16, 4});
+  EXPECT_TRUE(at::allclose(region.narrow(1, 0, 3).narrow(2, 0, 2), whole.narrow(1, 0, 3).narrow(2, 0, 2), 1e-5, 1e-5));
+  EXPECT_EQ(region.narrow(1, 5, 11).abs().max().item<float>(), 0.0f);  // not computed, not sent
+  EXPECT_EQ(region.narrow(2, 4, 12).abs().max().item<float>(), 0.0f);
+  EXPECT_GT(region.narrow(1, 4, 1).narrow(2, 0, 4).abs().max().item<float>(), 0.0f);  // the margin is
+  const at::Tensor keep = ImageCells(grid, 16);  // (1, 256): rows 0..2 × columns 0..1
+  ASSERT_EQ(keep.sum().item<int64_t>(), 6);
+  const at::Tensor latents = coder->Dequantize(coder->Quantize(region.view({1, 256, 4}), 1), 1) * keep.unsqueeze(2);
+  const at::Tensor recon = coder->Reconstruct(latents, keep);
+  ASSERT_EQ(recon.sizes(), (at::IntArrayRef{1, 3, 256, 256}));
+  at::Tensor full;
+  {
+    torch::NoGradGuard no_grad;
+    const at::Tensor filled = ReplicateIntoUnsent(latents.view({1, 16, 16, 4}), keep.view({1, 16, 16}));
+    full = big->Synthesize(filled.permute({0, 3, 1, 2})).clamp(0.0, 1.0);
+  }
+  EXPECT_TRUE(at::allclose(recon.narrow(2, 0, 40).narrow(3, 0, 24), full.narrow(2, 0, 40).narrow(3, 0, 24), 1e-5, 1e-5));
+  EXPECT_EQ(recon.narrow(2, 96, 160).abs().max().item<float>(), 0.0f);  // past the 6 synthesized rows
+  // What request_cost counts: the regions for a one-tile image, every tile's T² otherwise.
+  EXPECT_DOUBLE_EQ(coder->AnalyzedPixels(40, 24), 80.0 * 64);
+  EXPECT_DOUBLE_EQ(coder->SynthesizedPixels(40, 24), 96.0 * 80);
+  EXPECT_DOUBLE_EQ(coder->AnalyzedPixels(300, 24), 2.0 * 256 * 256);
+  EXPECT_DOUBLE_EQ(coder->AnalyzedPixels(256, 256), 256.0 * 256);
+}
+
 TEST_F(ConvLatentCoderTest, LoadLatentCoderReadsEitherKindAndNeedsTables) {
   const std::string dir = test::TempDir();
   ASSERT_TRUE(SaveCheckpoint(dir + "/conv.pt", codec_).ok());
