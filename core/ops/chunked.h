@@ -11,15 +11,21 @@
 #include <algorithm>
 #include <vector>
 
+#include "core/runtime/cpu_runtime.h"
+
 namespace mt {
 
 inline constexpr int64_t kForwardChunkRows = 512;  // tiles per model call on large inputs
 
 // fn(inputs sliced to rows [s, s+n) along dim 0...) for consecutive, nearly equal slices of at
-// most `rows`, concatenated along dim 0. Every input must have the same size(0); one call when it fits.
+// most `rows` (or the calling thread's ThisThreadSliceCap(), if smaller), concatenated along dim
+// 0. Every input must have the same size(0); one call when it fits. Before each slice the thread's
+// intra-op count is re-applied (it may have a limit that another thread changes: cpu_runtime.h).
 template <typename Fn, typename... Inputs>
 at::Tensor ForwardInChunks(int64_t rows, Fn&& fn, const at::Tensor& first, const Inputs&... rest) {
+  if (const int64_t cap = ThisThreadSliceCap(); cap > 0) rows = std::min(rows, cap);
   const int64_t total = first.size(0);
+  ApplyIntraOpThreadsToThisThread();
   if (total <= rows) return fn(first, rest...);
   // Nearly equal slices (1036 rows → 346 + 346 + 344, not 512 + 512 + 12): a tiny last call runs slowly.
   const int64_t count = (total + rows - 1) / rows;
@@ -28,6 +34,7 @@ at::Tensor ForwardInChunks(int64_t rows, Fn&& fn, const at::Tensor& first, const
   parts.reserve(static_cast<size_t>(count));
   for (int64_t s = 0; s < total; s += size) {
     const int64_t n = std::min(size, total - s);
+    ApplyIntraOpThreadsToThisThread();
     parts.push_back(fn(first.narrow(0, s, n), rest.narrow(0, s, n)...));
   }
   return at::cat(parts);

@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstdlib>
+#include <string_view>
 #include <thread>
 
 #include "absl/strings/str_cat.h"
@@ -19,6 +20,10 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 #endif
+
+// OpenMP's per-thread count from whichever OpenMP runtime LibTorch loaded (weak: no link
+// dependency of our own, and the CUDA wheel's renamed libgomp serves it too; null without one).
+extern "C" void omp_set_num_threads(int) __attribute__((weak));
 
 namespace mt {
 namespace {
@@ -68,21 +73,50 @@ std::string ConfigureCpuRuntime(const CpuRuntimeOptions& options) {
     // every request (measured: 2.1 M minor faults per 12 MP request in the sender, 1.5 M in the
     // receiver, warm; 44 k and 37 k with one arena, and 11.6 → 9.8 s end to end). Tensors are few
     // and large, so one arena's lock costs nothing measurable.
-    mallopt(M_ARENA_MAX, 1);
-    allocator = "glibc heap, one arena, without mmap/trim";
+    const char* one_arena = std::getenv("MT_ONE_ARENA");  // "0": glibc's per-thread arenas (diagnosis)
+    if (one_arena == nullptr || std::string_view(one_arena) != "0") {
+      mallopt(M_ARENA_MAX, 1);
+      allocator = "glibc heap, one arena, without mmap/trim";
+    } else {
+      allocator = "glibc heap, per-thread arenas (MT_ONE_ARENA=0), without mmap/trim";
+    }
   }
 #endif
   return absl::StrCat("intra-op threads ", at::get_num_threads(), ", ", allocator, ", ",
                       flushing ? "denormals flushed" : "denormals kept", ", ", BlasKernelsDescription());
 }
 
+namespace {
+thread_local const std::atomic<int>* this_thread_limit = nullptr;  // SetThisThreadIntraOpLimit
+thread_local int this_thread_applied = 0;
+thread_local int this_thread_process = 0;  // the process's count, read on this thread's first call
+thread_local int64_t this_thread_slice_cap = 0;
+}  // namespace
+
 void ApplyIntraOpThreadsToThisThread() {
-  thread_local int applied = 0;
-  const int threads = at::get_num_threads();
-  if (applied == threads) return;
-  at::set_num_threads(threads);  // sets this thread's OpenMP count (and the unchanged global)
-  applied = threads;
+  // at::get_num_threads() is this thread's OpenMP count, which a limit changes: read the
+  // process's once, before any limit applies.
+  if (this_thread_process == 0 || this_thread_limit == nullptr) this_thread_process = at::get_num_threads();
+  const int process = this_thread_process;
+  const int limit = this_thread_limit != nullptr ? this_thread_limit->load(std::memory_order_relaxed) : 0;
+  const int threads = limit > 0 ? std::min(limit, process) : process;
+  if (this_thread_applied == threads) return;
+  if (threads == process || omp_set_num_threads == nullptr) {
+    at::set_num_threads(threads);  // this thread's OpenMP count (and the unchanged global)
+  } else {
+    omp_set_num_threads(threads);  // this thread's only: at::set_num_threads would also set the global
+  }
+  this_thread_applied = threads;
 }
+
+void SetThisThreadIntraOpLimit(const std::atomic<int>* limit) {
+  if (this_thread_process == 0) this_thread_process = at::get_num_threads();
+  this_thread_limit = limit;
+  ApplyIntraOpThreadsToThisThread();
+}
+
+void SetThisThreadSliceCap(int64_t rows) { this_thread_slice_cap = std::max<int64_t>(0, rows); }
+int64_t ThisThreadSliceCap() { return this_thread_slice_cap; }
 
 bool LowerThisThreadCpuPriority(int nice_increment) {
 #if defined(__linux__)

@@ -6,12 +6,15 @@
 // With large_weight, items weighing at least that much (a 12 MP photo is 11,750 tiles) queue on a
 // lane of their own: one more thread, one item per call, at the lowest CPU priority (nice +19, which
 // its OpenMP/BLAS threads inherit), so small items never wait behind a big one and get most of the
-// CPU while both run; the big one still gets every cycle the small ones leave.
+// CPU while both run; the big one still gets every cycle the small ones leave. With large_threads,
+// it also runs on fewer intra-op threads while small items are about (see cpu_runtime.h: a
+// low-priority thread's multi-threaded GEMMs would stall theirs).
 // Thread-safety: Submit() may be called from any number of threads; `workers` threads run the
 // batch function (with one worker it need not be thread-safe; with more it must be).
 #pragma once
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
@@ -37,6 +40,10 @@ struct BatchingOptions {
   int workers = 1;                           // batches run concurrently (each on its own thread)
   int64_t max_queued_weight = 0;             // queued (not yet running) weight beyond which Submit refuses; 0 = no bound
   int64_t large_weight = 0;                  // items at least this heavy run on their own low-priority lane; 0 = one lane
+  // Intra-op threads of the large lane while small items are queued or running (0 = no limit);
+  // it runs in slices of at most large_slice_rows then, so the limit takes hold within a slice.
+  int large_threads = 0;
+  int64_t large_slice_rows = 128;
 };
 
 // What a refused Submit's future throws: the queue already holds max_queued_weight.
@@ -57,6 +64,13 @@ class DynamicBatcher {
     if (options_.large_weight > 0)
       workers_.emplace_back([this] {
         LowerThisThreadCpuPriority(kLargeLaneNice);
+        // While small items run, fewer (single-threaded) GEMMs here keep off OpenBLAS's one
+        // multi-threaded slot, which theirs would spin on while this nice-19 thread is scarcely
+        // scheduled (cpu_runtime.h); alone, the big item gets every core.
+        if (options_.large_threads > 0) {
+          SetThisThreadIntraOpLimit(&large_limit_);
+          SetThisThreadSliceCap(options_.large_slice_rows);
+        }
         Loop(large_);
       });
   }
@@ -88,7 +102,9 @@ class DynamicBatcher {
         return f;
       }
       queued_weight_ += weight;
-      (options_.large_weight > 0 && weight >= options_.large_weight ? large_ : small_).queue.push_back(std::move(p));
+      Lane& lane = options_.large_weight > 0 && weight >= options_.large_weight ? large_ : small_;
+      lane.queue.push_back(std::move(p));
+      if (&lane == &small_) SmallItemsChanged(+1);
     }
     cv_.notify_all();
     return f;
@@ -117,6 +133,12 @@ class DynamicBatcher {
     std::deque<Pending> queue;
     bool one_at_a_time = false;
   };
+  // Small items queued or running changed by `delta` (caller holds mu_): the large lane's limit.
+  void SmallItemsChanged(int64_t delta) {
+    small_items_ += delta;
+    large_limit_.store(small_items_ > 0 ? options_.large_threads : 0, std::memory_order_relaxed);
+  }
+
   static constexpr int kLargeLaneNice = 19;  // CFS weight 15 against 1024: ~98.5 % of the CPU to small items
 
   // How many of the lane's queued items the next batch takes (0: wait for more). Caller holds mu_.
@@ -162,12 +184,21 @@ class DynamicBatcher {
       std::vector<In> inputs;
       inputs.reserve(batch.size());
       for (Pending& p : batch) inputs.push_back(std::move(p.in));
+      std::vector<Out> outs;
+      std::exception_ptr error;
       try {
-        std::vector<Out> outs = fn_(inputs);
+        outs = fn_(inputs);
         if (outs.size() != batch.size()) throw std::logic_error("batch function returned the wrong number of results");
-        for (size_t i = 0; i < batch.size(); ++i) batch[i].promise.set_value(std::move(outs[i]));
       } catch (...) {
-        for (Pending& p : batch) p.promise.set_exception(std::current_exception());
+        error = std::current_exception();
+      }
+      if (&lane == &small_) {  // done before anyone learns it, so a caller's next item sees it
+        std::lock_guard<std::mutex> lock(mu_);
+        SmallItemsChanged(-static_cast<int64_t>(batch.size()));
+      }
+      for (size_t i = 0; i < batch.size(); ++i) {
+        if (error) batch[i].promise.set_exception(error);
+        else batch[i].promise.set_value(std::move(outs[i]));
       }
     }
   }
@@ -180,6 +211,8 @@ class DynamicBatcher {
   bool stopping_ = false;
   int64_t batches_ = 0, items_ = 0;
   int64_t queued_weight_ = 0;  // sum of the weights queued in both lanes
+  int64_t small_items_ = 0;    // small-lane items queued or running
+  std::atomic<int> large_limit_{0};  // the large lane's intra-op limit (SetThisThreadIntraOpLimit)
   std::vector<std::thread> workers_;  // last: start after every other member is ready
 };
 

@@ -29,6 +29,7 @@ ABSL_DECLARE_FLAG(int, max_batch);
 ABSL_DECLARE_FLAG(int, max_batch_tiles);
 ABSL_DECLARE_FLAG(int, batch_workers);
 ABSL_DECLARE_FLAG(int64_t, large_request_tiles);
+ABSL_DECLARE_FLAG(int, large_request_threads);
 ABSL_DECLARE_FLAG(double, max_batch_delay_ms);
 ABSL_DECLARE_FLAG(std::string, codec_checkpoint);
 ABSL_DECLARE_FLAG(std::string, compute);

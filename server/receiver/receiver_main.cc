@@ -63,7 +63,7 @@ int main(int argc, char** argv) {
   config.batching = {absl::GetFlag(FLAGS_max_batch), absl::GetFlag(FLAGS_max_batch_tiles),
                      std::chrono::microseconds(static_cast<int64_t>(absl::GetFlag(FLAGS_max_batch_delay_ms) * 1000)),
                      absl::GetFlag(FLAGS_batch_workers), /*max_queued_weight=*/0,
-                     absl::GetFlag(FLAGS_large_request_tiles)};
+                     absl::GetFlag(FLAGS_large_request_tiles), absl::GetFlag(FLAGS_large_request_threads)};
   auto decoder = std::make_shared<mt::PacketDecoder>(*mae, config.max_pixels, *compute, codec->coder);
   absl::StatusOr<std::shared_ptr<mt::server::DaemonMetrics>> metrics = mt::server::MetricsFromFlags("receiver");
   if (!metrics.ok()) {

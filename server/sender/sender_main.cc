@@ -88,7 +88,7 @@ int main(int argc, char** argv) {
   config.batching = {absl::GetFlag(FLAGS_max_batch), absl::GetFlag(FLAGS_max_batch_tiles),
                      std::chrono::microseconds(static_cast<int64_t>(absl::GetFlag(FLAGS_max_batch_delay_ms) * 1000)),
                      absl::GetFlag(FLAGS_batch_workers), absl::GetFlag(FLAGS_max_queued_tiles),
-                     absl::GetFlag(FLAGS_large_request_tiles)};
+                     absl::GetFlag(FLAGS_large_request_tiles), absl::GetFlag(FLAGS_large_request_threads)};
 
   mt::server::ChannelSecurity security{absl::GetFlag(FLAGS_receiver_tls), absl::GetFlag(FLAGS_receiver_ca),
                                        absl::GetFlag(FLAGS_receiver_cert), absl::GetFlag(FLAGS_receiver_key),

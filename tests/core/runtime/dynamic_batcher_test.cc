@@ -1,5 +1,6 @@
 #include "core/runtime/dynamic_batcher.h"
 
+#include <ATen/Parallel.h>
 #include <gtest/gtest.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
@@ -168,6 +169,46 @@ int ThisThreadNice() { return getpriority(PRIO_PROCESS, static_cast<id_t>(syscal
 
 // A heavy item (weight >= large_weight) runs on its own lane: small items submitted while it
 // runs finish first, each heavy item runs alone, and the heavy lane's thread is niced +19.
+// With large_threads, the large lane runs its slices on that many intra-op threads while small
+// items are queued or running, and on all of them otherwise (what ForwardInChunks applies before
+// each slice; slices are capped at large_slice_rows there).
+TEST(DynamicBatcherTest, TheLargeLaneNarrowsItsThreadsOnlyWhileSmallItemsAreAbout) {
+  const int before = at::get_num_threads();
+  at::set_num_threads(2);  // the process's count, which the batcher's new threads start with
+  const int process = 2;
+  BatchingOptions options;
+  options.large_weight = 100;
+  options.large_threads = 1;
+  options.large_slice_rows = 64;
+  std::atomic<bool> release{false}, small_running{false};
+  std::mutex mu;
+  std::vector<std::pair<int, int>> seen;  // (item, intra-op threads its slice would use)
+  DynamicBatcher<int, int> batcher(options, [&](std::vector<int>& batch) {
+    if (batch[0] == 1) {  // a small item that runs until released
+      small_running = true;
+      while (!release.load()) std::this_thread::sleep_for(milliseconds(1));
+      return batch;
+    }
+    ApplyIntraOpThreadsToThisThread();  // as ForwardInChunks does before each slice
+    std::lock_guard<std::mutex> lock(mu);
+    seen.push_back({batch[0], at::get_num_threads()});
+    if (batch[0] >= 1000) {
+      EXPECT_EQ(ThisThreadSliceCap(), 64);
+    }
+    return batch;
+  });
+  EXPECT_EQ(batcher.Submit(1000, 500).get(), 1000);  // alone
+  std::future<int> small = batcher.Submit(1, 1);
+  while (!small_running.load()) std::this_thread::sleep_for(milliseconds(1));
+  EXPECT_EQ(batcher.Submit(1001, 500).get(), 1001);  // while the small one runs
+  release = true;
+  EXPECT_EQ(small.get(), 1);
+  EXPECT_EQ(batcher.Submit(1002, 500).get(), 1002);  // alone again
+  std::lock_guard<std::mutex> lock(mu);
+  EXPECT_EQ(seen, (std::vector<std::pair<int, int>>{{1000, process}, {1001, 1}, {1002, process}}));
+  at::set_num_threads(before);
+}
+
 TEST(DynamicBatcherTest, LargeItemsRunOnTheirOwnLowPriorityLane) {
   BatchingOptions options;
   options.max_items = 16;
