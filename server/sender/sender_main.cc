@@ -26,6 +26,10 @@ ABSL_FLAG(std::string, masker_checkpoint, "weights/masker.pt", "masker checkpoin
 ABSL_FLAG(int64_t, max_queued_tiles, 1 << 15,
           "tiles waiting for the encoder beyond which a request is refused with RESOURCE_EXHAUSTED (0 = no bound; "
           "the default is two --max_pixels images of 32x32 tiles, ~400 MB of decoded pixels)");
+ABSL_FLAG(int64_t, max_inflight_pixels, 24 << 20,
+          "pixels of all requests between their header check and their reply (decoded images, tiles, the "
+          "reconstruction) beyond which a request is refused with RESOURCE_EXHAUSTED before it is decoded; one request "
+          "alone is always admitted (0 = no bound; 24 Mi: one --max_pixels image and small ones, ~1 GiB RSS)");
 ABSL_FLAG(double, keep_ratio, 0.16, "keep ratio when a request names no selection");
 ABSL_FLAG(int64_t, receiver_max_message_bytes, 64 << 20,
           "the receiver's --max_message_bytes: a larger packet travels in chunks of at most this size (up to "
@@ -81,6 +85,7 @@ int main(int argc, char** argv) {
   config.masker_checkpoint = absl::GetFlag(FLAGS_masker_checkpoint);
   config.codec_checkpoint = codec->checkpoint;
   config.max_pixels = absl::GetFlag(FLAGS_max_pixels);
+  config.max_inflight_pixels = absl::GetFlag(FLAGS_max_inflight_pixels);
   config.max_packet_bytes = absl::GetFlag(FLAGS_max_packet_bytes);
   config.max_request_gflop = absl::GetFlag(FLAGS_max_request_gflop);
   config.default_keep_ratio = absl::GetFlag(FLAGS_keep_ratio);

@@ -8,6 +8,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "core/codec/bitmap.h"
+#include "core/io/image_header.h"
 #include "core/io/image_io.h"
 #include "core/metrics/image_metrics.h"
 #include "core/pipeline/request_cost.h"
@@ -69,6 +70,7 @@ SenderService::SenderService(std::shared_ptr<const PacketEncoder> encoder, std::
       config_(std::move(config)),
       metrics_(metrics ? std::move(metrics) : *DaemonMetrics::Create("sender", "")),
       token_(config_.token),
+      inflight_(config_.max_inflight_pixels),
       batcher_(config_.batching, [this](std::vector<EncodeRequest>& batch) { return encoder_->EncodeBatch(batch); }) {
   metrics_->SetQueueProbe([this] { return static_cast<double>(batcher_.QueuedWeight()); });
 }
@@ -96,6 +98,17 @@ absl::Status SenderService::Process(grpc::ServerContext* context, const v1::Send
                                     v1::SendReply* reply) {
   const auto t_start = Clock::now();
   auto t0 = Clock::now();
+  // Admission by the header's size, before anything is decoded (a header that does not parse is
+  // refused by the validation below, which then decodes nothing either).
+  InflightBudget::Reservation admitted;
+  if (absl::StatusOr<ImageHeader> header = PeekImageHeader(request.image());
+      header.ok() && header->width > 0 && header->height <= config_.max_pixels / header->width) {  // else refused below
+    absl::StatusOr<InflightBudget::Reservation> r = inflight_.Reserve(header->height * header->width);
+    if (!r.ok())
+      return absl::ResourceExhaustedError(absl::StrCat("sender busy: pixels of requests in flight ", r.status().message(),
+                                                       " (--max_inflight_pixels): retry later"));
+    admitted = *std::move(r);
+  }
   absl::StatusOr<ValidRequest> valid = ValidateSendRequest(request, config_.default_keep_ratio, config_.max_pixels);
   if (!valid.ok()) return valid.status();
   valid->options.max_packet_bytes = config_.max_packet_bytes;

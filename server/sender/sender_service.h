@@ -12,6 +12,7 @@
 
 #include "core/pipeline/packet_encoder.h"
 #include "core/runtime/dynamic_batcher.h"
+#include "core/runtime/inflight_budget.h"
 #include "mt/v1/transmission.grpc.pb.h"
 #include "server/common/metrics.h"
 #include "server/common/security.h"
@@ -24,6 +25,9 @@ struct SenderConfig {
   std::string mae_checkpoint, masker_checkpoint;  // for Info
   std::string codec_checkpoint;   // for Info ("" when the encoder has no latent codec)
   int64_t max_pixels = 16 << 20;  // largest decoded image (RESOURCE_EXHAUSTED beyond)
+  // Pixels of all requests between header check and reply; past it, RESOURCE_EXHAUSTED before
+  // decoding (one request alone is always admitted; 0 = no bound).
+  int64_t max_inflight_pixels = 24 << 20;
   int64_t max_packet_bytes = int64_t{256} << 20;  // --max_packet_bytes: requests committing to more are refused
   double max_request_gflop = 0;   // --max_request_gflop: costlier requests are refused before queueing (0 = none)
   double default_keep_ratio = 0.16;  // when a request sets no selection
@@ -59,6 +63,7 @@ class SenderService final : public v1::Sender::Service {
   SenderConfig config_;
   std::shared_ptr<DaemonMetrics> metrics_;
   TokenCheck token_;
+  InflightBudget inflight_;  // pixels admitted and not yet answered (before the batcher: it holds images)
   DynamicBatcher<EncodeRequest, absl::StatusOr<EncodedImage>> batcher_;
 };
 

@@ -224,3 +224,41 @@ TEST_F(CostBudgetTest, AReceiverRefusesAPacketOverItsBudgetUndecoded) {
 
 }  // namespace
 }  // namespace mt::server
+
+namespace mt::server {
+namespace {
+
+// --max_inflight_pixels: pixels of requests between header check and reply. While one 8×8
+// request waits for the receiver (its batcher holds packets 600 ms), a second one that would take
+// the total past 100 pixels is refused before decoding; once the first is answered it is served.
+class InflightPixelsTest : public EndToEndTest {
+ protected:
+  void SetUp() override {
+    EndToEndTest::SetUp();
+    TearDown();
+    receiver_batching_.max_delay = kBatchDelay;
+    StartReceiver(mae_, "127.0.0.1:0");
+    SenderConfig sc;
+    sc.max_inflight_pixels = 100;
+    StartSender(sc);
+  }
+};
+
+TEST_F(InflightPixelsTest, ARequestPastThePixelsInFlightIsRefusedBeforeDecodingAndServedLater) {
+  v1::SendReply first_reply;
+  grpc::Status first;
+  std::thread t([&] { first = Send(Request("first", Png(8, 8)), &first_reply); });
+  std::this_thread::sleep_for(kBatchDelay / 3);  // "first" now waits for the receiver
+  v1::SendReply reply;
+  grpc::Status s = Send(Request("second", Png(8, 8)), &reply);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED) << s.error_message();
+  EXPECT_NE(s.error_message().find("64 of 100 in flight, 64 more asked (--max_inflight_pixels)"), std::string::npos)
+      << s.error_message();
+  t.join();
+  EXPECT_TRUE(first.ok()) << first.error_message();
+  s = Send(Request("second", Png(8, 8)), &reply);
+  EXPECT_TRUE(s.ok()) << s.error_message();
+}
+
+}  // namespace
+}  // namespace mt::server
