@@ -159,6 +159,8 @@ std::vector<absl::StatusOr<DecodedImage>> PacketDecoder::DecodeBatch(const std::
     if (abandoned && abandoned()) throw BatchAbandoned{when};
   };
   ParsedBatch batch;
+  std::vector<size_t> conv;  // conv-codec latent packets: their own tiles, not the MAE batch
+  std::vector<Parsed> conv_parsed;
   try {
     for (size_t i = 0; i < packets.size(); ++i) {
       absl::StatusOr<Parsed> p = Parse(*packets[i]);
@@ -166,14 +168,9 @@ std::vector<absl::StatusOr<DecodedImage>> PacketDecoder::DecodeBatch(const std::
         results[i] = p.status();
         continue;
       }
-      if (p->latents.defined() && latent_->is_conv()) {  // its own tiles: not the MAE batch
-        check("before the codec's synthesis");
-        DecodedImage out;
-        out.image = StitchTiles(latent_->Reconstruct(p->latents, p->keep).contiguous(), p->grid);
-        out.keep = p->keep;
-        out.kept = out.keep.sum().item<int64_t>();
-        out.decode_ms = MsSince(t0);
-        results[i] = std::move(out);
+      if (p->latents.defined() && latent_->is_conv()) {
+        conv.push_back(i);
+        conv_parsed.push_back(*std::move(p));
         continue;
       }
       batch.valid.push_back(i);
@@ -181,6 +178,7 @@ std::vector<absl::StatusOr<DecodedImage>> PacketDecoder::DecodeBatch(const std::
       batch.n += p->grid.count();
       batch.parsed.push_back(*std::move(p));
     }
+    if (!conv.empty()) DecodeConv(conv, conv_parsed, check, t0, results);
     if (batch.valid.empty()) return results;
     DecodeParsed(packets, batch, check, results);
   } catch (const BatchAbandoned& a) {
@@ -195,6 +193,33 @@ std::vector<absl::StatusOr<DecodedImage>> PacketDecoder::DecodeBatch(const std::
     results[i]->batch_images = static_cast<int>(batch.valid.size());
   }
   return results;
+}
+
+void PacketDecoder::DecodeConv(const std::vector<size_t>& index, const std::vector<Parsed>& parsed,
+                               const std::function<void(const char*)>& check, std::chrono::steady_clock::time_point t0,
+                               std::vector<absl::StatusOr<DecodedImage>>& results) const {
+  check("before the codec's synthesis");
+  // One synthesis for all of them, so small photos share its forwards. Each packet's pixels are
+  // what it gets alone: the region synthesized is the batch's largest, and the receptive fields
+  // of the transforms fit inside it (LatentCoder::Reconstruct).
+  std::vector<at::Tensor> latents, keeps;
+  for (const Parsed& p : parsed) {
+    latents.push_back(p.latents);
+    keeps.push_back(p.keep);
+  }
+  const at::Tensor tiles = latent_->Reconstruct(at::cat(latents), at::cat(keeps));
+  int64_t first = 0;
+  for (size_t j = 0; j < parsed.size(); ++j) {
+    const int64_t count = parsed[j].grid.count();
+    DecodedImage out;
+    out.image = StitchTiles(tiles.narrow(0, first, count).contiguous(), parsed[j].grid);
+    first += count;
+    out.keep = parsed[j].keep;
+    out.kept = out.keep.sum().item<int64_t>();
+    out.decode_ms = MsSince(t0);
+    out.batch_images = static_cast<int>(parsed.size());
+    results[index[j]] = std::move(out);
+  }
 }
 
 void PacketDecoder::DecodeParsed(const std::vector<const ImagePacket*>& packets, ParsedBatch& batch,

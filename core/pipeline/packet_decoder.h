@@ -6,6 +6,7 @@
 
 #include <ATen/core/Tensor.h>
 
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -64,6 +65,10 @@ class PacketDecoder {
   struct ParsedBatch;  // the valid packets of a batch and where their tiles sit
   // The model stages over a parsed batch, filling `results`; `check(when)` throws once the
   // batch is abandoned (between stages and model slices).
+  // The conv codec's latent packets of a batch (results[index[j]] from parsed[j]) through one synthesis.
+  void DecodeConv(const std::vector<size_t>& index, const std::vector<Parsed>& parsed,
+                  const std::function<void(const char*)>& check, std::chrono::steady_clock::time_point t0,
+                  std::vector<absl::StatusOr<DecodedImage>>& results) const;
   void DecodeParsed(const std::vector<const ImagePacket*>& packets, ParsedBatch& batch,
                     const std::function<void(const char*)>& check,
                     std::vector<absl::StatusOr<DecodedImage>>& results) const;

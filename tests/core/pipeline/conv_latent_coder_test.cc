@@ -205,6 +205,24 @@ TEST_F(ConvLatentCoderTest, ASmallImageInABigTileIsComputedOverItsOwnRegionWithT
   EXPECT_DOUBLE_EQ(coder->AnalyzedPixels(256, 256), 256.0 * 256);
 }
 
+// Conv-codec packets of one receiver batch share one synthesis; each image is what it gets alone.
+TEST_F(ConvLatentCoderTest, ABatchOfPacketsOfDifferentSizesDecodesAsEachAlone) {
+  absl::StatusOr<EncodedImage> small = encoder_->Encode(at::rand({3, 20, 24}), "small", Latent(1));
+  absl::StatusOr<EncodedImage> big = encoder_->Encode(at::rand({3, 40, 70}), "big", Latent(2));
+  ASSERT_TRUE(small.ok() && big.ok());
+  std::vector<absl::StatusOr<DecodedImage>> batch = decoder_->DecodeBatch({&small->packet, &big->packet});
+  ASSERT_EQ(batch.size(), 2u);
+  for (size_t i = 0; i < 2; ++i) {
+    ASSERT_TRUE(batch[i].ok()) << batch[i].status();
+    EXPECT_EQ(batch[i]->batch_images, 2);
+  }
+  absl::StatusOr<DecodedImage> small_alone = decoder_->Decode(small->packet), big_alone = decoder_->Decode(big->packet);
+  ASSERT_TRUE(small_alone.ok() && big_alone.ok());
+  EXPECT_TRUE(at::allclose(batch[0]->image, small_alone->image, 1e-5, 1e-5));
+  EXPECT_TRUE(at::allclose(batch[1]->image, big_alone->image, 1e-5, 1e-5));
+  EXPECT_TRUE(at::equal(batch[1]->keep, big_alone->keep));
+}
+
 TEST_F(ConvLatentCoderTest, LoadLatentCoderReadsEitherKindAndNeedsTables) {
   const std::string dir = test::TempDir();
   ASSERT_TRUE(SaveCheckpoint(dir + "/conv.pt", codec_).ok());
