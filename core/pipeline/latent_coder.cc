@@ -113,20 +113,20 @@ int64_t LatentCoder::ComputedPositions(int64_t content, int64_t margin) const {
   return std::min(g, content + margin);
 }
 
-double LatentCoder::AnalyzedPixels(int64_t height, int64_t width) const {
+double LatentCoder::RegionPixels(int64_t height, int64_t width, int64_t margin) const {
   const int64_t t = tile_size_, p = patch_size_;
   const int64_t tiles = ((height + t - 1) / t) * ((width + t - 1) / t);
   if (tiles != 1) return static_cast<double>(tiles * t * t);
-  return static_cast<double>(ComputedPositions((height + p - 1) / p, kAnalysisMargin) * p *
-                             ComputedPositions((width + p - 1) / p, kAnalysisMargin) * p);
+  return static_cast<double>(ComputedPositions((height + p - 1) / p, margin) * p *
+                             ComputedPositions((width + p - 1) / p, margin) * p);
+}
+
+double LatentCoder::AnalyzedPixels(int64_t height, int64_t width) const {
+  return RegionPixels(height, width, kAnalysisMargin);
 }
 
 double LatentCoder::SynthesizedPixels(int64_t height, int64_t width) const {
-  const int64_t t = tile_size_, p = patch_size_;
-  const int64_t tiles = ((height + t - 1) / t) * ((width + t - 1) / t);
-  if (tiles != 1) return static_cast<double>(tiles * t * t);
-  return static_cast<double>(ComputedPositions((height + p - 1) / p, kSynthesisMargin) * p *
-                             ComputedPositions((width + p - 1) / p, kSynthesisMargin) * p);
+  return RegionPixels(height, width, kSynthesisMargin);
 }
 
 at::Tensor LatentCoder::Analyze(const at::Tensor& tiles, int64_t content_rows, int64_t content_cols) const {

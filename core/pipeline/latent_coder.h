@@ -92,6 +92,8 @@ class LatentCoder {
   ComputePrecision compute_;
   // Positions per tile side the conv transforms run over for `content` positions of image.
   int64_t ComputedPositions(int64_t content, int64_t margin) const;
+  // Pixels the transform with receptive field `margin` runs over for one height×width image.
+  double RegionPixels(int64_t height, int64_t width, int64_t margin) const;
 
   int64_t tile_size_ = 0, patch_size_ = 0, channels_ = 0;
   std::vector<double> steps_;                      // [level]: MAE codec's Δ

@@ -110,7 +110,7 @@ void ApplyIntraOpThreadsToThisThread() {
 }
 
 void SetThisThreadIntraOpLimit(const std::atomic<int>* limit) {
-  if (this_thread_process == 0) this_thread_process = at::get_num_threads();
+  ApplyIntraOpThreadsToThisThread();  // reads the process's count while no limit applies yet
   this_thread_limit = limit;
   ApplyIntraOpThreadsToThisThread();
 }

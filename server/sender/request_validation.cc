@@ -64,7 +64,8 @@ absl::Status ToLatentLevel(const v1::SendRequest& request, EncodeOptions* option
 }  // namespace
 
 absl::StatusOr<ValidRequest> ValidateSendRequest(const v1::SendRequest& request, double default_keep_ratio,
-                                                 int64_t max_pixels) {
+                                                 int64_t max_pixels,
+                                                 const std::function<absl::Status(const ImageHeader&)>& admit) {
   // Everything cheap first.
   if (absl::Status s = ValidateImageId(request.id()); !s.ok())
     return absl::InvalidArgumentError(absl::StrCat("id: ", s.message()));
@@ -97,6 +98,9 @@ absl::StatusOr<ValidRequest> ValidateSendRequest(const v1::SendRequest& request,
     return absl::ResourceExhaustedError(absl::StrCat("image: ", header->format, " header declares ", header->width, "x",
                                                      header->height, ", over the sender's ", max_pixels,
                                                      "-pixel limit"));
+  if (admit) {
+    if (absl::Status s = admit(*header); !s.ok()) return s;
+  }
   absl::StatusOr<at::Tensor> image = DecodeImageRgb(request.image());
   if (!image.ok()) return absl::InvalidArgumentError(absl::StrCat("image: ", image.status().message()));
   if (image->size(1) != header->height || image->size(2) != header->width)

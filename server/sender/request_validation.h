@@ -7,8 +7,10 @@
 #include <ATen/core/Tensor.h>
 
 #include <cstdint>
+#include <functional>
 
 #include "absl/status/statusor.h"
+#include "core/io/image_header.h"
 #include "core/pipeline/packet_encoder.h"
 #include "mt/v1/transmission.pb.h"
 
@@ -23,7 +25,10 @@ struct ValidRequest {
 // without payload LATENT, image) for a bad request; RESOURCE_EXHAUSTED when the image header
 // declares more than max_pixels pixels. A latent_level beyond the codec's levels and LATENT on
 // a sender without a codec are refused later by PacketEncoder (INVALID_ARGUMENT / FAILED_PRECONDITION).
+// `admit` (may be null) is called with the checked header just before decoding; a status it
+// returns is the request's (the sender's admission by pixels in flight: nothing is decoded then).
 absl::StatusOr<ValidRequest> ValidateSendRequest(const v1::SendRequest& request, double default_keep_ratio,
-                                                 int64_t max_pixels);
+                                                 int64_t max_pixels,
+                                                 const std::function<absl::Status(const ImageHeader&)>& admit = nullptr);
 
 }  // namespace mt::server

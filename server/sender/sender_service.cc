@@ -8,7 +8,6 @@
 
 #include "absl/strings/str_cat.h"
 #include "core/codec/bitmap.h"
-#include "core/io/image_header.h"
 #include "core/io/image_io.h"
 #include "core/metrics/image_metrics.h"
 #include "core/pipeline/request_cost.h"
@@ -98,18 +97,18 @@ absl::Status SenderService::Process(grpc::ServerContext* context, const v1::Send
                                     v1::SendReply* reply) {
   const auto t_start = Clock::now();
   auto t0 = Clock::now();
-  // Admission by the header's size, before anything is decoded (a header that does not parse is
-  // refused by the validation below, which then decodes nothing either).
+  // Admission by the header's size, once it is checked and before anything is decoded.
   InflightBudget::Reservation admitted;
-  if (absl::StatusOr<ImageHeader> header = PeekImageHeader(request.image());
-      header.ok() && header->width > 0 && header->height <= config_.max_pixels / header->width) {  // else refused below
-    absl::StatusOr<InflightBudget::Reservation> r = inflight_.Reserve(header->height * header->width);
+  auto admit = [&](const ImageHeader& header) {
+    absl::StatusOr<InflightBudget::Reservation> r = inflight_.Reserve(header.height * header.width);
     if (!r.ok())
       return absl::ResourceExhaustedError(absl::StrCat("sender busy: pixels of requests in flight ", r.status().message(),
                                                        " (--max_inflight_pixels): retry later"));
     admitted = *std::move(r);
-  }
-  absl::StatusOr<ValidRequest> valid = ValidateSendRequest(request, config_.default_keep_ratio, config_.max_pixels);
+    return absl::OkStatus();
+  };
+  absl::StatusOr<ValidRequest> valid =
+      ValidateSendRequest(request, config_.default_keep_ratio, config_.max_pixels, admit);
   if (!valid.ok()) return valid.status();
   valid->options.max_packet_bytes = config_.max_packet_bytes;
   const at::Tensor& image = valid->image;

@@ -26,8 +26,9 @@ class ReceiverDeadlineTest : public EndToEndTest {
     TearDown();
     receiver_batching_.max_delay = kBatchDelay;
     StartReceiver(mae_, "127.0.0.1:0");
-    StartSender({});
+    StartSender(sender_config_);
   }
+  SenderConfig sender_config_;  // a subclass's sender settings, set before SetUp
   v1::Packet Packet(const std::string& id, int64_t ack_wait_ms) {
     EncodeOptions eo;
     eo.selection.mode = SelectionPolicy::Mode::kTopK;
@@ -231,17 +232,9 @@ namespace {
 // --max_inflight_pixels: pixels of requests between header check and reply. While one 8×8
 // request waits for the receiver (its batcher holds packets 600 ms), a second one that would take
 // the total past 100 pixels is refused before decoding; once the first is answered it is served.
-class InflightPixelsTest : public EndToEndTest {
+class InflightPixelsTest : public ReceiverDeadlineTest {
  protected:
-  void SetUp() override {
-    EndToEndTest::SetUp();
-    TearDown();
-    receiver_batching_.max_delay = kBatchDelay;
-    StartReceiver(mae_, "127.0.0.1:0");
-    SenderConfig sc;
-    sc.max_inflight_pixels = 100;
-    StartSender(sc);
-  }
+  InflightPixelsTest() { sender_config_.max_inflight_pixels = 100; }
 };
 
 TEST_F(InflightPixelsTest, ARequestPastThePixelsInFlightIsRefusedBeforeDecodingAndServedLater) {
