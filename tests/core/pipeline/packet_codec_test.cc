@@ -218,6 +218,44 @@ TEST_F(PacketCodecTest, TilesWithNoKeptPatchDecode) {
   }
 }
 
+// Pixels tiles are encoded in groups of equal keep count and decoded in shared forwards across
+// the groups (flushed at kForwardChunkRows tiles): every tile still gets its own visible-only
+// reconstruction.
+TEST_F(PacketCodecTest, PixelsTilesOfDifferentKeepCountsDecodeAsEachAlone) {
+  EncodeOptions o = TopK(0, PayloadKind::kPixels, Precision::kFp32);
+  o.selection.mode = SelectionPolicy::Mode::kThreshold;
+  // 606 tiles of 8×8 (more than one decoder forward), each of its own contrast so that the masker
+  // keeps different counts.
+  at::Tensor image = Image(16, 8 * 303);
+  const at::Tensor contrast = at::linspace(0, 1, 606).view({2, 1, 303, 1}).expand({2, 8, 303, 8}).reshape({16, 8 * 303});
+  image = ((image - 0.5) * contrast + 0.5).mul(255).round().div(255);
+  const at::Tensor tiles = image.unfold(1, 8, 8).unfold(2, 8, 8).permute({1, 2, 0, 3, 4}).reshape({606, 3, 8, 8});
+  const at::Tensor probs = at::sigmoid(masker_->forward(tiles));
+  // The untrained masker's scores sit near 1: threshold in the widest gap of the middle half of
+  // them, so that a tile scored alone (a different batch size rounds differently) keeps the same.
+  const at::Tensor sorted = std::get<0>(probs.flatten().sort());
+  const int64_t n = sorted.size(0);
+  const at::Tensor mid = sorted.narrow(0, n / 4, n / 2);
+  const int64_t gap = (mid.narrow(0, 1, n / 2 - 1) - mid.narrow(0, 0, n / 2 - 1)).argmax().item<int64_t>();
+  o.selection.threshold = (mid[gap].item<double>() + mid[gap + 1].item<double>()) / 2;
+  absl::StatusOr<EncodedImage> e = encoder_->Encode(image, "varied", o);
+  ASSERT_TRUE(e.ok()) << e.status();
+  absl::StatusOr<DecodedImage> d = decoder_->Decode(e->packet);
+  ASSERT_TRUE(d.ok()) << d.status();
+  const at::Tensor counts = d->keep.sum(1);
+  EXPECT_GT(std::get<0>(at::_unique(counts)).size(0), 2) << at::bincount(counts);  // several groups of K
+  PatchSelector threshold = *PatchSelector::Create(o.selection);
+  TileReconstructor ref(mae_, masker_);
+  for (int64_t r = 0; r < 2; ++r)
+    for (int64_t c = 0; c < 303; ++c) {
+      const at::Tensor tile = image.narrow(1, r * 8, 8).narrow(2, c * 8, 8);
+      TileReconstruction alone = ref.Reconstruct(tile, threshold, EncoderContext::kVisibleOnly);
+      const at::Tensor got = d->image.narrow(1, r * 8, 8).narrow(2, c * 8, 8);
+      ASSERT_TRUE(at::allclose(got, alone.composite, 1e-5, 1e-5))
+          << "tile " << r << "," << c << ": " << (got - alone.composite).abs().max();
+    }
+}
+
 }  // namespace
 }  // namespace mt
 
