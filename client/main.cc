@@ -30,7 +30,7 @@ ABSL_FLAG(std::string, out, "", "directory for reconstructions and visualisation
           "send: none unless given)");
 ABSL_FLAG(int, threads, 0, "intra-op CPU threads (0 = all cores)");
 ABSL_FLAG(std::string, compute, "fp32", "bench, local --payload latent: model arithmetic in-process, fp32 | bf16 | "
-          "auto (bf16 only where the CPU has native bf16; set it as the daemons' --compute)");
+          "int8 | auto (bf16 only where the CPU has native bf16; set it as the daemons' --compute)");
 ABSL_FLAG(int, seed, 0, "seed for untrained models");
 ABSL_FLAG(std::string, sender, "localhost:50051", "send/info/health: the mt-sender address (host:port)");
 ABSL_FLAG(std::string, target, "", "health/info: another address to ask (e.g. the receiver's)");

@@ -4,6 +4,7 @@
 #include <torch/nn/init.h>
 
 #include "core/model/patchify.h"
+#include "core/ops/int8_linear.h"
 #include "core/model/pos_embed.h"
 
 namespace mt {
@@ -90,7 +91,7 @@ at::Tensor MaskedAutoencoderImpl::EncodeVisible(const at::Tensor& images, const 
 }
 
 at::Tensor MaskedAutoencoderImpl::EmbedForDecoder(const at::Tensor& latent) {
-  return decoder_embed->forward(latent);
+  return ApplyLinear(decoder_embed, latent);
 }
 
 at::Tensor MaskedAutoencoderImpl::ScatterToGrid(const at::Tensor& kept, const at::Tensor& ids_keep) {
@@ -118,7 +119,7 @@ at::Tensor MaskedAutoencoderImpl::SoftMix(const at::Tensor& latent, const at::Te
 at::Tensor MaskedAutoencoderImpl::Decode(const at::Tensor& cls, const at::Tensor& patch_tokens) {
   at::Tensor x = at::cat({cls, patch_tokens}, 1) + decoder_pos_embed;
   for (const auto& block : *decoder_blocks) x = block->as<Block>()->forward(x);
-  x = decoder_pred->forward(decoder_norm->forward(x)).narrow(1, 1, options_.num_patches());
+  x = ApplyLinear(decoder_pred, decoder_norm->forward(x)).narrow(1, 1, options_.num_patches());
   if (!options_.normalizes_input()) return x;
   // Patches are (p·p·C) with the channel innermost (official patchify order).
   const at::Tensor mean = at::tensor(options_.input_mean, x.options());

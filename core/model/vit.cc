@@ -5,6 +5,8 @@
 
 #include <cmath>
 
+#include "core/ops/int8_linear.h"
+
 namespace mt {
 
 torch::nn::LayerNorm MakeLayerNorm(int64_t dim) {
@@ -53,9 +55,9 @@ SelfAttentionImpl::SelfAttentionImpl(const BlockOptions& opts) : options(opts) {
 at::Tensor SelfAttentionImpl::forward(const at::Tensor& x) {
   const int64_t b = x.size(0), l = x.size(1), d = x.size(2), h = options.num_heads;
   // (B, L, 3D) → (3, B, H, L, d)
-  at::Tensor t = qkv->forward(x).reshape({b, l, 3, h, d / h}).permute({2, 0, 3, 1, 4});
+  at::Tensor t = ApplyLinear(qkv, x).reshape({b, l, 3, h, d / h}).permute({2, 0, 3, 1, 4});
   at::Tensor out = ScaledDotProductAttention(t[0], t[1], t[2], options.kernel);
-  return proj->forward(out.transpose(1, 2).reshape({b, l, d}));
+  return ApplyLinear(proj, out.transpose(1, 2).reshape({b, l, d}));
 }
 
 MlpImpl::MlpImpl(int64_t dim, int64_t hidden) {
@@ -66,7 +68,7 @@ MlpImpl::MlpImpl(int64_t dim, int64_t hidden) {
 }
 
 at::Tensor MlpImpl::forward(const at::Tensor& x) {
-  return fc2->forward(at::gelu(fc1->forward(x)));
+  return ApplyLinear(fc2, at::gelu(ApplyLinear(fc1, x)));
 }
 
 BlockImpl::BlockImpl(const BlockOptions& opts) {

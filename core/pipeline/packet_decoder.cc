@@ -1,4 +1,5 @@
 #include "core/ops/chunked.h"
+#include "core/ops/int8_linear.h"
 #include "core/pipeline/packet_decoder.h"
 
 #include <ATen/ATen.h>
@@ -144,6 +145,7 @@ struct BatchAbandoned {
 // kForwardChunkRows tiles; each tile's prediction lands in pred[row]. Not thread-safe.
 class DecoderQueue {
  public:
+  static constexpr int64_t kDecoderRows = 128;  // tiles per decoder forward (mt_bench_chunking: 128 fastest)
   DecoderQueue(MaskedAutoencoder& mae, at::Tensor& pred, const std::function<void(const char*)>& check)
       : mae_(mae), pred_(pred), check_(check) {}
   // cls (m, 1, D_dec), grid (m, L, D_dec) for batch rows `rows` (m of them).
@@ -151,11 +153,11 @@ class DecoderQueue {
     cls_.push_back(cls);
     grid_.push_back(grid);
     rows_.insert(rows_.end(), rows.begin(), rows.end());
-    if (static_cast<int64_t>(rows_.size()) >= kForwardChunkRows) Flush();
+    if (static_cast<int64_t>(rows_.size()) >= kDecoderRows) Flush();
   }
   void Flush() {
     if (rows_.empty()) return;
-    const at::Tensor decoded = ForwardInChunks(kForwardChunkRows, [&](const at::Tensor& c, const at::Tensor& t) {
+    const at::Tensor decoded = ForwardInChunks(kDecoderRows, [&](const at::Tensor& c, const at::Tensor& t) {
       check_("during the MAE decoder");
       return mae_->Decode(c, t).to(pred_.scalar_type());
     }, at::cat(cls_), at::cat(grid_));
@@ -344,7 +346,12 @@ void PacketDecoder::DecodeParsed(const std::vector<const ImagePacket*>& packets,
       const at::Tensor kept = at::stack(ids);
       const at::Tensor latent = ForwardInChunks(kForwardChunkRows, [&](const at::Tensor& x, const at::Tensor& i) {
         check("during the MAE encoder");
-        return mae_->EmbedForDecoder(mae_->EncodeVisible(x, i));
+        // fp32 even under --compute int8: these are small forwards of many distinct shapes, where
+        // the int8 linears measured slower than fp32 (baboon: receiver 660-820 against 440-510 ms).
+        const bool was_int8 = SetThisThreadInt8Linears(false);
+        at::Tensor out = mae_->EmbedForDecoder(mae_->EncodeVisible(x, i));
+        SetThisThreadInt8Linears(was_int8);
+        return out;
       }, all.index_select(0, at::tensor(members, at::kLong)), kept);
       queue.Add(latent.narrow(1, 0, 1), mae_->ScatterToGrid(latent.narrow(1, 1, k), kept), rows);
     }

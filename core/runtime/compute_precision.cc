@@ -4,6 +4,7 @@
 #include <torch/version.h>
 
 #include "absl/strings/str_cat.h"
+#include "core/ops/int8_linear.h"
 
 namespace mt {
 namespace {
@@ -32,23 +33,39 @@ void SetCpuAutocast(bool enabled) {
 absl::StatusOr<ComputePrecision> ParseComputePrecision(std::string_view name, bool native_bf16) {
   if (name == "fp32") return ComputePrecision::kFloat32;
   if (name == "bf16") return ComputePrecision::kBFloat16;
+  if (name == "int8") return ComputePrecision::kInt8;
   if (name == "auto") return native_bf16 ? ComputePrecision::kBFloat16 : ComputePrecision::kFloat32;
   return absl::InvalidArgumentError(
-      absl::StrCat("compute precision '", std::string(name), "': expected fp32, bf16 or auto"));
+      absl::StrCat("compute precision '", std::string(name), "': expected fp32, bf16, int8 or auto"));
 }
 
 std::string ComputePrecisionWarning(ComputePrecision precision, bool native_bf16) {
+  if (precision == ComputePrecision::kInt8) {
+    if (!Int8LinearAvailable()) return "int8: this LibTorch has no quantized engine (FBGEMM or oneDNN); the models run fp32";
+    if (!CpuHasFlag("avx512_vnni") && !CpuHasFlag("avx_vnni"))
+      return "int8 on a CPU without VNNI (no avx512_vnni/avx_vnni in /proc/cpuinfo): its int8 GEMMs may be slower than fp32";
+    return "";
+  }
   if (precision != ComputePrecision::kBFloat16 || native_bf16) return "";
   return "bf16 on a CPU without native bf16 (no avx512_bf16/amx_bf16 in /proc/cpuinfo): its matmuls run ~30x "
          "slower than fp32 here (measured 5 vs 150 GFLOP/s on an AVX2 VM); use fp32 or auto";
 }
 
 std::string ComputePrecisionName(ComputePrecision precision) {
-  return precision == ComputePrecision::kBFloat16 ? "bf16" : "fp32";
+  switch (precision) {
+    case ComputePrecision::kBFloat16:
+      return "bf16";
+    case ComputePrecision::kInt8:
+      return "int8";
+    case ComputePrecision::kFloat32:
+      break;
+  }
+  return "fp32";
 }
 
 ComputePrecisionScope::ComputePrecisionScope(ComputePrecision precision)
-    : active_(precision == ComputePrecision::kBFloat16) {
+    : active_(precision == ComputePrecision::kBFloat16), int8_(precision == ComputePrecision::kInt8) {
+  if (int8_) int8_was_ = SetThisThreadInt8Linears(true);
   if (!active_) return;
   was_enabled_ = CpuAutocastEnabled();
   SetCpuAutocast(true);
@@ -56,6 +73,7 @@ ComputePrecisionScope::ComputePrecisionScope(ComputePrecision precision)
 
 ComputePrecisionScope::~ComputePrecisionScope() {
   if (active_) SetCpuAutocast(was_enabled_);
+  if (int8_) SetThisThreadInt8Linears(int8_was_);
 }
 
 }  // namespace mt

@@ -14,20 +14,23 @@ namespace mt {
 enum class ComputePrecision {
   kFloat32,   // every op in fp32 (bit-exact with the Python reference)
   kBFloat16,  // matmuls/linears/convs in bf16 under CPU autocast, everything else fp32
+  kInt8,      // the transformers' linear layers in int8 (core/ops/int8_linear), everything else fp32
 };
 
-// "fp32" | "bf16" | "auto" → precision, where auto is bf16 only when `native_bf16` (the CPU runs
-// bf16 GEMMs natively: avx512_bf16/amx_bf16; elsewhere they are ~30x slower than fp32) and fp32
-// otherwise. INVALID_ARGUMENT names the accepted values for anything else.
+// "fp32" | "bf16" | "int8" | "auto" → precision, where auto is bf16 only when `native_bf16` (the
+// CPU runs bf16 GEMMs natively: avx512_bf16/amx_bf16; elsewhere they are ~30x slower than fp32)
+// and fp32 otherwise (never int8: it costs quality). INVALID_ARGUMENT names the accepted values.
 absl::StatusOr<ComputePrecision> ParseComputePrecision(std::string_view name, bool native_bf16 = CpuHasNativeBf16());
-// Why `precision` will be slow on this CPU ("" when it will not): bf16 without native bf16.
+// Why `precision` will be slow or not what was asked on this machine ("" when neither): bf16
+// without native bf16; int8 without VNNI (avx512_vnni/avx_vnni) or without a quantized engine.
 std::string ComputePrecisionWarning(ComputePrecision precision, bool native_bf16 = CpuHasNativeBf16());
-// kFloat32 → "fp32", kBFloat16 → "bf16".
+// kFloat32 → "fp32", kBFloat16 → "bf16", kInt8 → "int8".
 std::string ComputePrecisionName(ComputePrecision precision);
 
 // RAII: while alive, this thread runs model code at `precision` (CPU autocast is thread-local,
 // so each worker thread opens its own scope). kFloat32 does nothing. Restores the previous
-// state on exit. Not for training (the cast cache is kept: weights must not change meanwhile).
+// state on exit. kInt8 switches this thread's ApplyLinear to int8. Not for training (the cast
+// cache and the packed int8 weights are kept: weights must not change meanwhile).
 class ComputePrecisionScope {
  public:
   explicit ComputePrecisionScope(ComputePrecision precision);
@@ -38,6 +41,8 @@ class ComputePrecisionScope {
  private:
   bool active_ = false;
   bool was_enabled_ = false;
+  bool int8_ = false;
+  bool int8_was_ = false;
 };
 
 }  // namespace mt

@@ -59,7 +59,8 @@ ABSL_FLAG(std::string, codec_checkpoint, mt::server::kDefaultCodecCheckpoint,
 
 ABSL_FLAG(std::string, compute, "fp32",
           "model arithmetic: fp32; bf16 (matmuls in bf16 via autocast: ~2x the throughput under load on CPUs with "
-          "avx512_bf16/amx_bf16, ~30x slower without them); or auto (bf16 only where the CPU has native bf16). "
+          "avx512_bf16/amx_bf16, ~30x slower without them); int8 (the MAE's linear layers in int8, dynamic quantisation: "
+          "faster on CPUs with VNNI, costs ~0.1 dB; docs/RESULTS.md); or auto (bf16 only where the CPU has native bf16). "
           "Default fp32: bit-exact with the reference and faster at low concurrency (docs/RESULTS.md)");
 
 ABSL_FLAG(std::string, metrics_listen, "",

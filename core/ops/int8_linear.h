@@ -1,0 +1,29 @@
+// Linear layers in int8 for inference: weights quantised once (per tensor, symmetric), activations
+// quantised per call, through LibTorch's quantized engine (FBGEMM or oneDNN, whichever it has).
+// Why: the MAE's linears are most of its arithmetic, and on CPUs with VNNI the int8 GEMMs run
+// ~1.4x the model's fp32 rate (docs/RESULTS.md); the quality cost is measured there.
+// Thread-safety: thread-safe (the packed weights are cached under a mutex); the layers' weights
+// must not change while a scope is open anywhere (inference only).
+#pragma once
+
+#include <ATen/core/Tensor.h>
+#include <torch/nn/modules/linear.h>
+
+#include <string>
+
+namespace mt {
+
+// True if this LibTorch has a quantized engine with dynamic int8 linears (FBGEMM or oneDNN).
+bool Int8LinearAvailable();
+// The engine's name ("fbgemm", "onednn"; "" when none).
+std::string Int8LinearEngine();
+
+// Whether ApplyLinear on this thread runs int8 (when available); returns the previous setting.
+// ComputePrecisionScope(kInt8) is the RAII way to set it.
+bool SetThisThreadInt8Linears(bool enabled);
+
+// linear(x) on (..., in) → (..., out): int8 where this thread enabled it and the input is CPU
+// float, the module's own fp32 forward otherwise.
+at::Tensor ApplyLinear(const torch::nn::Linear& linear, const at::Tensor& x);
+
+}  // namespace mt
