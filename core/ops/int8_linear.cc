@@ -61,18 +61,8 @@ c10::IValue PackedFor(const torch::nn::Linear& linear) {
 
 bool Int8LinearAvailable() { return ChosenEngine() != at::QEngine::NoQEngine; }
 
-std::string Int8LinearEngine() {
-  switch (ChosenEngine()) {
-    case at::QEngine::FBGEMM:
-      return "fbgemm";
-    case at::QEngine::ONEDNN:
-      return "onednn";
-    default:
-      return "";
-  }
-}
-
-bool SetThisThreadInt8Linears(bool enabled) { return std::exchange(t_int8_linears, enabled); }
+Int8LinearScope::Int8LinearScope(bool enabled) : previous_(std::exchange(t_int8_linears, enabled)) {}
+Int8LinearScope::~Int8LinearScope() { t_int8_linears = previous_; }
 
 at::Tensor ApplyLinear(const torch::nn::Linear& linear, const at::Tensor& x) {
   if (!t_int8_linears || !x.device().is_cpu() || x.scalar_type() != at::kFloat || !Int8LinearAvailable())

@@ -9,18 +9,22 @@
 #include <ATen/core/Tensor.h>
 #include <torch/nn/modules/linear.h>
 
-#include <string>
-
 namespace mt {
 
 // True if this LibTorch has a quantized engine with dynamic int8 linears (FBGEMM or oneDNN).
 bool Int8LinearAvailable();
-// The engine's name ("fbgemm", "onednn"; "" when none).
-std::string Int8LinearEngine();
+// RAII: while alive, ApplyLinear on this thread runs int8 (when available) or not, as `enabled`
+// says; restores the previous setting on exit. ComputePrecisionScope(kInt8) opens one.
+class Int8LinearScope {
+ public:
+  explicit Int8LinearScope(bool enabled);
+  ~Int8LinearScope();
+  Int8LinearScope(const Int8LinearScope&) = delete;
+  Int8LinearScope& operator=(const Int8LinearScope&) = delete;
 
-// Whether ApplyLinear on this thread runs int8 (when available); returns the previous setting.
-// ComputePrecisionScope(kInt8) is the RAII way to set it.
-bool SetThisThreadInt8Linears(bool enabled);
+ private:
+  bool previous_;
+};
 
 // linear(x) on (..., in) → (..., out): int8 where this thread enabled it and the input is CPU
 // float, the module's own fp32 forward otherwise.

@@ -142,10 +142,10 @@ struct BatchAbandoned {
 };
 
 // Decoder inputs of tiles encoded in groups, run through the MAE decoder in forwards of about
-// kForwardChunkRows tiles; each tile's prediction lands in pred[row]. Not thread-safe.
+// kDecoderRows tiles; each tile's prediction lands in pred[row]. Not thread-safe.
 class DecoderQueue {
  public:
-  static constexpr int64_t kDecoderRows = 128;  // tiles per decoder forward (mt_bench_chunking: 128 fastest)
+  static constexpr int64_t kDecoderRows = 128;  // tiles per decoder forward (mt_bench_chunking: the encoder is fastest at 128)
   DecoderQueue(MaskedAutoencoder& mae, at::Tensor& pred, const std::function<void(const char*)>& check)
       : mae_(mae), pred_(pred), check_(check) {}
   // cls (m, 1, D_dec), grid (m, L, D_dec) for batch rows `rows` (m of them).
@@ -316,8 +316,8 @@ void PacketDecoder::DecodeParsed(const std::vector<const ImagePacket*>& packets,
 
   // Pixels payloads: the receiver re-encodes visible patches. Visible-only encoding needs equal
   // K across a forward, so tiles (of any packet) that keep as many are encoded together; their
-  // decoder inputs (mask tokens where not kept) then gather across K into decoder forwards of up
-  // to kForwardChunkRows tiles. Why: a 512x512 photo's 256 tiles hold ~30 distinct K, and the
+  // decoder inputs (mask tokens where not kept) then gather across K into decoder forwards of
+  // DecoderQueue::kDecoderRows tiles. Why: a 512x512 photo's 256 tiles hold ~30 distinct K, and the
   // decoder (most of the work) ran as ~30 forwards of a few tiles each.
   std::vector<at::Tensor> pixel_tiles(parsed.size());
   std::map<int64_t, std::vector<int64_t>> by_count;  // K → batch tile rows
@@ -348,10 +348,8 @@ void PacketDecoder::DecodeParsed(const std::vector<const ImagePacket*>& packets,
         check("during the MAE encoder");
         // fp32 even under --compute int8: these are small forwards of many distinct shapes, where
         // the int8 linears measured slower than fp32 (baboon: receiver 660-820 against 440-510 ms).
-        const bool was_int8 = SetThisThreadInt8Linears(false);
-        at::Tensor out = mae_->EmbedForDecoder(mae_->EncodeVisible(x, i));
-        SetThisThreadInt8Linears(was_int8);
-        return out;
+        Int8LinearScope fp32_linears(false);
+        return mae_->EmbedForDecoder(mae_->EncodeVisible(x, i));
       }, all.index_select(0, at::tensor(members, at::kLong)), kept);
       queue.Add(latent.narrow(1, 0, 1), mae_->ScatterToGrid(latent.narrow(1, 1, k), kept), rows);
     }

@@ -64,8 +64,8 @@ std::string ComputePrecisionName(ComputePrecision precision) {
 }
 
 ComputePrecisionScope::ComputePrecisionScope(ComputePrecision precision)
-    : active_(precision == ComputePrecision::kBFloat16), int8_(precision == ComputePrecision::kInt8) {
-  if (int8_) int8_was_ = SetThisThreadInt8Linears(true);
+    : active_(precision == ComputePrecision::kBFloat16) {
+  if (precision == ComputePrecision::kInt8) int8_ = std::make_unique<Int8LinearScope>(true);
   if (!active_) return;
   was_enabled_ = CpuAutocastEnabled();
   SetCpuAutocast(true);
@@ -73,7 +73,6 @@ ComputePrecisionScope::ComputePrecisionScope(ComputePrecision precision)
 
 ComputePrecisionScope::~ComputePrecisionScope() {
   if (active_) SetCpuAutocast(was_enabled_);
-  if (int8_) SetThisThreadInt8Linears(int8_was_);
 }
 
 }  // namespace mt

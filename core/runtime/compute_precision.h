@@ -3,6 +3,7 @@
 // (docs/RESULTS.md); autocast keeps norms, softmax and the rest in fp32.
 #pragma once
 
+#include <memory>
 #include <string>
 #include <string_view>
 
@@ -10,6 +11,8 @@
 #include "core/runtime/cpu_features.h"
 
 namespace mt {
+
+class Int8LinearScope;  // core/ops/int8_linear.h
 
 enum class ComputePrecision {
   kFloat32,   // every op in fp32 (bit-exact with the Python reference)
@@ -29,8 +32,8 @@ std::string ComputePrecisionName(ComputePrecision precision);
 
 // RAII: while alive, this thread runs model code at `precision` (CPU autocast is thread-local,
 // so each worker thread opens its own scope). kFloat32 does nothing. Restores the previous
-// state on exit. kInt8 switches this thread's ApplyLinear to int8. Not for training (the cast
-// cache and the packed int8 weights are kept: weights must not change meanwhile).
+// state on exit. kInt8 switches this thread's ApplyLinear to int8 (Int8LinearScope). Not for
+// training (the cast cache and the packed int8 weights are kept: weights must not change meanwhile).
 class ComputePrecisionScope {
  public:
   explicit ComputePrecisionScope(ComputePrecision precision);
@@ -41,8 +44,7 @@ class ComputePrecisionScope {
  private:
   bool active_ = false;
   bool was_enabled_ = false;
-  bool int8_ = false;
-  bool int8_was_ = false;
+  std::unique_ptr<Int8LinearScope> int8_;  // kInt8 only
 };
 
 }  // namespace mt

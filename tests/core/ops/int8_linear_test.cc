@@ -15,11 +15,10 @@ TEST(Int8LinearTest, IsTheModulesForwardUnlessThisThreadEnabledIt) {
   torch::nn::Linear linear(64, 32);
   const at::Tensor x = at::randn({4, 10, 64});
   EXPECT_TRUE(at::equal(ApplyLinear(linear, x), linear->forward(x)));
-  const bool was = SetThisThreadInt8Linears(true);
+  Int8LinearScope int8(true);
   at::Tensor other;
   std::thread([&] { other = ApplyLinear(linear, x); }).join();  // another thread: still fp32
   EXPECT_TRUE(at::equal(other, linear->forward(x)));
-  SetThisThreadInt8Linears(was);
 }
 
 TEST(Int8LinearTest, Int8StaysWithinTheQuantisationErrorBound) {
@@ -27,9 +26,11 @@ TEST(Int8LinearTest, Int8StaysWithinTheQuantisationErrorBound) {
   at::manual_seed(4);
   torch::nn::Linear linear(64, 32);
   const at::Tensor x = at::randn({4, 10, 64});
-  const bool was = SetThisThreadInt8Linears(true);
-  const at::Tensor y = ApplyLinear(linear, x);
-  SetThisThreadInt8Linears(was);
+  at::Tensor y;
+  {
+    Int8LinearScope int8(true);
+    y = ApplyLinear(linear, x);
+  }
   ASSERT_EQ(y.sizes(), (at::IntArrayRef{4, 10, 32}));
   const at::Tensor ref = linear->forward(x);
   EXPECT_FALSE(at::equal(y, ref));  // the int8 path ran
