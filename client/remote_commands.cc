@@ -1,6 +1,7 @@
 // send / health / info against the daemons.
 #include <ATen/ATen.h>
 
+#include <cmath>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -48,6 +49,40 @@ at::Tensor KeepPicture(const v1::SendReply& r) {
   return StitchTiles(tiles.contiguous(), *grid);
 }
 
+// A scale's top: the q-quantile of `values`, rounded up to 2 significant digits, at least `floor`.
+double ScaleTop(const at::Tensor& values, double q, double floor) {
+  at::Tensor flat = values.reshape({-1}).to(at::kFloat);
+  const int64_t step = std::max<int64_t>(1, flat.numel() >> 20);  // quantile() refuses > 2^24 values
+  const double v = at::quantile(flat.slice(0, 0, flat.numel(), step), q).item<double>();
+  if (!(v > floor)) return floor;
+  const double unit = std::pow(10.0, std::floor(std::log10(v)) - 1);
+  return std::ceil(v / unit) * unit;
+}
+
+// The latent payload's grid row: original | bits spent per latent position (heat map, scale in
+// bits) | reconstruction | |error| (heat map, scale in 8-bit levels), each captioned.
+at::Tensor LatentGridRow(const v1::SendReply& r, const at::Tensor& original, const at::Tensor& recon) {
+  const int64_t g = r.tile_size() / r.patch_size();
+  const at::Tensor bits =
+      at::from_blob(const_cast<float*>(r.position_bits().data()), {r.tiles(), g * g}, at::kFloat).clone();
+  absl::StatusOr<TileGrid> grid = PlanTiles(r.height(), r.width(), r.tile_size());
+  const at::Tensor bit_map = StitchTiles(UpsamplePatchMask(bits, r.patch_size(), g, g).contiguous(), *grid)[0];
+  const at::Tensor kept_bits = bits.masked_select(bits > 0);
+  const double bits_top = kept_bits.numel() > 0 ? ScaleTop(kept_bits, 0.99, 1.0) : 1.0;
+  const at::Tensor error = (recon - original).abs().mean(0).mul(255);
+  const double error_top = ScaleTop(error, 0.99, 1.0);
+  char bits_caption[160], recon_caption[96], error_caption[96];
+  std::snprintf(bits_caption, sizeof bits_caption, "bits per %dx%d position: 0 .. %.3g (stream %lld B)",
+                r.patch_size(), r.patch_size(), bits_top, static_cast<long long>(r.payload_bytes()));
+  std::snprintf(recon_caption, sizeof recon_caption, "reconstruction: %.3f bpp, %.2f dB",
+                8.0 * static_cast<double>(r.wire_bytes()) / (r.width() * r.height()), r.psnr_db());
+  std::snprintf(error_caption, sizeof error_caption, "|error|: 0 .. %.3g of 255 levels", error_top);
+  return PanelRow({Captioned(original, "original " + std::to_string(r.width()) + "x" + std::to_string(r.height())),
+                   Captioned(HeatMap(bit_map, bits_top), bits_caption, bits_top),
+                   Captioned(recon, recon_caption), Captioned(HeatMap(error, error_top), error_caption, error_top)},
+                  /*scale=*/1);
+}
+
 // One table row of `send`; latent adds the stream bytes, the estimate and the level.
 void PrintRow(const std::string& id, const v1::SendReply& r, bool latent) {
   const v1::StageTimings& t = r.timings();
@@ -86,6 +121,7 @@ int RunSend(const SendConfig& config, const std::vector<std::string>& images) {
               latent_head, "raw B", "file B", "bpp", "PSNR", "SSIM", "ms: decode queue masker enc xmit dec write quality total");
   int failures = 0;
   std::vector<at::Tensor> grid_rows;  // original | kept patches | overlay | reconstruction
+  bool latent_grid = false;           // rows of the latent payload: original | bits | reconstruction | |error|
   std::map<std::string, int> by_receiver;  // which receiver stored how many (several behind one sender)
   for (const std::string& path : images) {
     absl::StatusOr<std::string> bytes = ReadFileToString(path);
@@ -121,7 +157,13 @@ int RunSend(const SendConfig& config, const std::vector<std::string>& images) {
       std::ofstream(recon_path, std::ios::binary) << r.reconstruction_png();
       absl::StatusOr<at::Tensor> original = DecodeImageRgb(req.image());
       absl::StatusOr<at::Tensor> recon = DecodeImageRgb(r.reconstruction_png());
-      if (original.ok() && recon.ok() && r.keep_bitmaps_size() == r.tiles()) {
+      const int64_t positions = r.patch_size() > 0 ? int64_t{r.tiles()} * (r.tile_size() / r.patch_size()) *
+                                                         (r.tile_size() / r.patch_size())
+                                                   : -1;
+      if (original.ok() && recon.ok() && r.position_bits_size() == positions) {
+        grid_rows.push_back(LatentGridRow(r, *original, *recon));
+        latent_grid = true;
+      } else if (original.ok() && recon.ok() && r.keep_bitmaps_size() == r.tiles()) {
         at::Tensor keep = KeepPicture(r);
         grid_rows.push_back(PanelRow({*original, keep, *original * (0.3 + 0.7 * keep), *recon}, /*scale=*/1));
       }
@@ -132,7 +174,9 @@ int RunSend(const SendConfig& config, const std::vector<std::string>& images) {
   if (!grid_rows.empty()) {
     const std::string grid = config.out_dir + "/grid.png";
     if (SavePng(grid, StackRows(grid_rows)).ok())
-      std::printf("wrote %s (original | kept patches | overlay | reconstruction) and <id>_recon.png\n", grid.c_str());
+      std::printf("wrote %s (%s) and <id>_recon.png\n", grid.c_str(),
+                  latent_grid ? "original | bits per latent position | reconstruction | |error|"
+                              : "original | kept patches | overlay | reconstruction");
   }
   std::printf("payload %s, precision %s; wire B = serialized sender->receiver packet; bpp = wire bits per pixel\n",
               PayloadKindName(config.payload),

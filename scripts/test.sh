@@ -6,6 +6,10 @@ cd "$(dirname "$0")/.."
 BUILD_DIR="${BUILD_DIR:-build}"
 JOBS="${JOBS:-2}"
 
+# The machine first: a result means little without the CPU it ran on (int8/bf16 paths and
+# OpenBLAS kernels differ between AVX2-only and AVX-512 machines).
+echo "[test] CPU: $(grep -m1 'model name' /proc/cpuinfo 2>/dev/null | cut -d: -f2- | sed 's/^ *//') ($(nproc) cores)"
+echo "[test] CPU flags: $(grep -m1 '^flags' /proc/cpuinfo 2>/dev/null | tr ' ' '\n' | grep -E '^(sse4_2|avx|avx2|fma|avx512.*|avx_vnni|amx.*)$' | tr '\n' ' ')"
 ./scripts/setup.sh
 echo "[test] configure ($BUILD_DIR, Release)"
 cmake -S . -B "$BUILD_DIR" -DCMAKE_BUILD_TYPE=Release

@@ -77,7 +77,7 @@ struct CodecTaskConfig {
   double keep_all_fraction = 0.3;  // share of training crops that keep every patch
   double min_keep_ratio = 0.1;     // the others keep top-k by masker score, ratio ~ U(min, 1)
   bool train_decoder = true;       // fine-tune the MAE decoder (false: only bottleneck + prior)
-  std::string frozen_compute = "auto";  // frozen encoder + masker on CPU: fp32 | bf16 | auto (bf16 if native)
+  std::string frozen_compute = "auto";  // frozen encoder + masker on CPU: fp32 | bf16 | auto (bf16 where Bf16PaysOnThisCpu)
   double base_lr = 1e-4;           // lr = base_lr · effective_batch / 256
   double lr = 0.0;                 // if > 0, used as is
   double weight_decay = 0.05;

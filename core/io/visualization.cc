@@ -2,7 +2,11 @@
 
 #include <ATen/ATen.h>
 
+#include <opencv2/core.hpp>
+#include <opencv2/imgproc.hpp>
+
 #include <algorithm>
+#include <cmath>
 
 #include "core/model/patchify.h"
 
@@ -20,6 +24,47 @@ at::Tensor MaskOverlay(const at::Tensor& image, const at::Tensor& keep, int64_t 
   tint[0].fill_(0.35);
   at::Tensor dimmed = 0.3 * image + tint;
   return (m * image + (1 - m) * dimmed).clamp(0, 1);
+}
+
+namespace {
+
+// (3, H, W) float [0,1] ↔ 8-bit 3-channel Mat (channel order kept as is).
+cv::Mat ToMat(const at::Tensor& image) {
+  at::Tensor hwc = image.to(at::kFloat).clamp(0, 1).mul(255).round().to(at::kByte).permute({1, 2, 0}).contiguous();
+  return cv::Mat(static_cast<int>(hwc.size(0)), static_cast<int>(hwc.size(1)), CV_8UC3, hwc.data_ptr()).clone();
+}
+at::Tensor FromMat(const cv::Mat& mat) {
+  at::Tensor hwc = at::from_blob(mat.data, {mat.rows, mat.cols, 3}, at::kByte).clone();
+  return hwc.permute({2, 0, 1}).to(at::kFloat).div(255).contiguous();
+}
+
+}  // namespace
+
+at::Tensor HeatMap(const at::Tensor& values, double max_value) {
+  TORCH_CHECK(values.dim() == 2 && max_value > 0, "HeatMap: values (H, W) and max_value > 0");
+  at::Tensor levels = values.to(at::kFloat).div(max_value).clamp(0, 1).mul(255).round().to(at::kByte).contiguous();
+  cv::Mat gray(static_cast<int>(levels.size(0)), static_cast<int>(levels.size(1)), CV_8UC1, levels.data_ptr());
+  cv::Mat bgr, rgb;
+  cv::applyColorMap(gray, bgr, cv::COLORMAP_TURBO);
+  cv::cvtColor(bgr, rgb, cv::COLOR_BGR2RGB);
+  return FromMat(rgb);
+}
+
+at::Tensor Captioned(const at::Tensor& panel, const std::string& caption, double scale_max) {
+  const int width = static_cast<int>(panel.size(2));
+  const double font = std::clamp(width / 700.0, 0.3, 2.5);
+  const int line = static_cast<int>(std::ceil(22 * font)), margin = std::max(2, line / 5);
+  const int strip = 2 * line + 2 * margin;
+  cv::Mat legend(strip, width, CV_8UC3, cv::Scalar(255, 255, 255));
+  cv::putText(legend, caption, cv::Point(margin, margin + static_cast<int>(16 * font)), cv::FONT_HERSHEY_SIMPLEX,
+              font, cv::Scalar(0, 0, 0), std::max(1, static_cast<int>(std::lround(font))), cv::LINE_AA);
+  at::Tensor out = at::cat({panel.to(at::kFloat), FromMat(legend)}, 1);
+  if (scale_max > 0 && width > 2 * margin) {
+    const at::Tensor ramp = at::linspace(0, scale_max, width - 2 * margin).unsqueeze(0).expand({line - margin, -1});
+    out.narrow(1, panel.size(1) + line + margin, line - margin).narrow(2, margin, width - 2 * margin).copy_(
+        HeatMap(ramp.contiguous(), scale_max));
+  }
+  return out;
 }
 
 at::Tensor PanelRow(const std::vector<at::Tensor>& panels, int64_t scale, int64_t gap) {

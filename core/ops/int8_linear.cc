@@ -4,6 +4,8 @@
 #include <ATen/core/dispatch/Dispatcher.h>
 #include <ATen/core/stack.h>
 
+#include "core/runtime/cpu_features.h"
+
 #include <map>
 #include <mutex>
 #include <utility>
@@ -61,6 +63,11 @@ c10::IValue PackedFor(const torch::nn::Linear& linear) {
 
 bool Int8LinearAvailable() { return ChosenEngine() != at::QEngine::NoQEngine; }
 
+bool Int8ReducesActivationRange() {
+  static const bool reduce = !CpuHasVnni();
+  return reduce;
+}
+
 Int8LinearScope::Int8LinearScope(bool enabled) : previous_(std::exchange(t_int8_linears, enabled)) {}
 Int8LinearScope::~Int8LinearScope() { t_int8_linears = previous_; }
 
@@ -71,7 +78,7 @@ at::Tensor ApplyLinear(const torch::nn::Linear& linear, const at::Tensor& x) {
       c10::Dispatcher::singleton().findSchemaOrThrow("quantized::linear_dynamic", "");
   const int64_t in = x.size(-1);
   std::vector<int64_t> shape = x.sizes().vec();
-  torch::jit::Stack stack{x.reshape({-1, in}).contiguous(), PackedFor(linear), false};
+  torch::jit::Stack stack{x.reshape({-1, in}).contiguous(), PackedFor(linear), Int8ReducesActivationRange()};
   dynamic.callBoxed(&stack);
   shape.back() = linear->weight.size(0);
   return stack[0].toTensor().view(shape);

@@ -13,6 +13,10 @@ namespace mt {
 
 // True if this LibTorch has a quantized engine with dynamic int8 linears (FBGEMM or oneDNN).
 bool Int8LinearAvailable();
+// True where activations are quantised to 7 bits (0..127) instead of 8: CPUs without VNNI, whose
+// int8 kernels (vpmaddubsw) add pairs of u8·s8 products in saturating 16-bit lanes. 8-bit
+// activations there overflow (255·127·2 > 32767): measured 16x the error bound on an AVX2 EPYC.
+bool Int8ReducesActivationRange();
 // RAII: while alive, ApplyLinear on this thread runs int8 (when available) or not, as `enabled`
 // says; restores the previous setting on exit. ComputePrecisionScope(kInt8) opens one.
 class Int8LinearScope {

@@ -335,6 +335,9 @@ void PacketEncoder::EncodeStages(const std::vector<EncodeRequest>& requests, Bat
       out[i].keep = coded.keep;
       out[i].kept = coded.keep.sum().item<int64_t>();
       out[i].estimated_bits = coded.estimated_bits;
+      if (req.options.position_bits)
+        out[i].position_bits =
+            latent_->PatchBits(latent_->Quantize(mine, level), level).to(at::kFloat) * coded.keep.to(at::kFloat);
       p.latent = std::move(coded.stream);
       p.tiles.clear();
       continue;

@@ -43,6 +43,9 @@ struct EncodeOptions {
   // > 0: refuse (RESOURCE_EXHAUSTED, before any model runs) a features/pixels request whose packet
   // would exceed this many bytes by its keep ratio or byte budget (the receiver's packet limit).
   int64_t max_packet_bytes = 0;
+  // Latent payload: also report each position's ideal bits (EncodedImage.position_bits), for
+  // pictures of where the bytes went.
+  bool position_bits = false;
 };
 
 struct EncodeRequest {
@@ -75,6 +78,9 @@ struct EncodedImage {
   double masker_ms = 0;     // masker + selection
   double encoder_ms = 0;    // MAE encoder + decoder_embed + quantisation (0 for pixels); latent: + entropy coding
   double estimated_bits = 0;  // latent payload: the coding tables' ideal bits (real bytes are a little more)
+  // Latent payload with options.position_bits: (N, L) float, ideal bits of each position's symbols
+  // under the level's tables (0 where not kept; the keep masks' bits not included). Else undefined.
+  at::Tensor position_bits;
   int batch_images = 1;     // images that shared the forward passes (EncodeBatch)
 };
 
@@ -98,6 +104,9 @@ class PacketEncoder {
   const MaskedAutoencoderOptions& mae_options() const { return mae_->options(); }
   const MaskerOptions& masker_options() const { return masker_->options(); }
   const LatentCoder* latent_coder() const { return latent_.get(); }
+  // The payload with the fewest bytes at equal quality that this encoder can produce: kLatent with
+  // a codec, else kPixels (docs/RESULTS.md: ~4 bpp where features need ~22).
+  PayloadKind best_payload() const { return latent_ ? PayloadKind::kLatent : PayloadKind::kPixels; }
 
  private:
   struct BatchPlan;  // the validated requests of a batch and each stage's inputs (packet_encoder.cc)

@@ -1,6 +1,7 @@
 // Arithmetic precision of model inference: fp32, or bf16 matmuls through CPU autocast.
-// Why bf16: on CPUs with AVX-512 BF16 LibTorch's oneDNN runs bf16 GEMMs ~3.5x faster than fp32
-// (docs/RESULTS.md); autocast keeps norms, softmax and the rest in fp32.
+// Why bf16: on some CPUs with AVX-512 BF16 LibTorch's oneDNN runs bf16 GEMMs ~3.5x faster than
+// fp32, on others slower (docs/RESULTS.md), so `auto` measures; autocast keeps norms, softmax and
+// the rest in fp32.
 #pragma once
 
 #include <memory>
@@ -20,10 +21,22 @@ enum class ComputePrecision {
   kInt8,      // the transformers' linear layers in int8 (core/ops/int8_linear), everything else fp32
 };
 
-// "fp32" | "bf16" | "int8" | "auto" → precision, where auto is bf16 only when `native_bf16` (the
-// CPU runs bf16 GEMMs natively: avx512_bf16/amx_bf16; elsewhere they are ~30x slower than fp32)
-// and fp32 otherwise (never int8: it costs quality). INVALID_ARGUMENT names the accepted values.
-absl::StatusOr<ComputePrecision> ParseComputePrecision(std::string_view name, bool native_bf16 = CpuHasNativeBf16());
+// bf16 over fp32 throughput of a model-shaped GEMM (the encoder's fc1 on 16 tiles, 1040x128 ·
+// 128x512) on this thread's intra-op threads, measured once per process (~0.1 s); 0 without
+// native bf16 (avx512_bf16/amx_bf16), where bf16 runs ~30x slower and is not measured.
+double Bf16GemmSpeedup();
+// Why a threshold: autocast adds casts around every bf16 GEMM, so a GEMM barely faster in bf16
+// loses end to end. Measured: one AVX-512 BF16 VM ran bf16 GEMMs at 0.66x fp32 and 12 MP photos
+// 20-25 % slower in bf16 (docs/RESULTS.md, session 16).
+inline constexpr double kBf16AutoMinSpeedup = 1.2;
+// True when `auto` should pick bf16: Bf16GemmSpeedup() >= kBf16AutoMinSpeedup.
+bool Bf16PaysOnThisCpu();
+
+// "fp32" | "bf16" | "int8" | "auto" → precision, where auto is bf16 only when `bf16_pays()` (by
+// default Bf16PaysOnThisCpu(), called for "auto" only) and fp32 otherwise (never int8: it costs
+// quality). INVALID_ARGUMENT names the accepted values.
+absl::StatusOr<ComputePrecision> ParseComputePrecision(std::string_view name,
+                                                       bool (*bf16_pays)() = Bf16PaysOnThisCpu);
 // Why `precision` will be slow or not what was asked on this machine ("" when neither): bf16
 // without native bf16; int8 without VNNI (avx512_vnni/avx_vnni) or without a quantized engine.
 std::string ComputePrecisionWarning(ComputePrecision precision, bool native_bf16 = CpuHasNativeBf16());

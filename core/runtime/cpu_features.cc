@@ -29,9 +29,11 @@ bool CpuHasFlag(const std::string& flag) { return CpuFlags().count(flag) > 0; }
 
 bool CpuHasNativeBf16() { return CpuFlags().count("avx512_bf16") > 0 || CpuFlags().count("amx_bf16") > 0; }
 
+bool CpuHasVnni() { return CpuFlags().count("avx512_vnni") > 0 || CpuFlags().count("avx_vnni") > 0; }
+
 std::string CpuSpeedFlags() {
   std::string out;
-  for (const char* f : {"avx2", "avx512f", "avx512_bf16", "amx_bf16"})
+  for (const char* f : {"avx2", "avx512f", "avx512_bf16", "avx512_vnni", "avx_vnni", "amx_bf16", "amx_int8"})
     if (CpuFlags().count(f) > 0) out += (out.empty() ? "" : " ") + std::string(f);
   return out.empty() ? "none of avx2/avx512f/avx512_bf16/amx_bf16" : out;
 }

@@ -13,7 +13,12 @@ bool CpuHasFlag(const std::string& flag);
 // True if the CPU flags list avx512_bf16 or amx_bf16 (oneDNN then runs bf16 GEMMs natively).
 bool CpuHasNativeBf16();
 
-// The flags that matter for speed results (avx2, avx512f, avx512_bf16, amx_bf16), space-separated.
+// True if the CPU flags list avx512_vnni or avx_vnni: int8 dot products accumulate in 32 bits.
+// Without VNNI, x86 int8 GEMM kernels add u8·s8 products in pairs that saturate at 16 bits.
+bool CpuHasVnni();
+
+// The flags that matter for speed results (avx2, avx512f, avx512_bf16, avx512_vnni, avx_vnni, amx_bf16,
+// amx_int8), space-separated.
 std::string CpuSpeedFlags();
 
 }  // namespace mt

@@ -70,7 +70,7 @@ CodecTask::CodecTask(const CodecTaskConfig& config, LatentCodec codec, Masker ma
   for (auto& p : masker_->parameters()) p.requires_grad_(false);
   masker_->eval();
   FreezeFrozenParts();
-  frozen_bf16_ = config.frozen_compute == "bf16" || (config.frozen_compute == "auto" && CpuHasNativeBf16());
+  frozen_bf16_ = config.frozen_compute == "bf16" || (config.frozen_compute == "auto" && Bf16PaysOnThisCpu());
   log::info("codec training: frozen encoder and masker in {} on CPU (frozen_compute {}, CPU flags: {})",
             frozen_bf16_ ? "bf16" : "fp32", config.frozen_compute, CpuSpeedFlags());
 }

@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 
 #include "absl/flags/flag.h"
+#include "absl/strings/str_format.h"
 
 ABSL_FLAG(std::string, checkpoint, "weights/mae.pt",
           "MAE checkpoint; both daemons must load the same one (fingerprint checked)");
@@ -60,7 +61,7 @@ ABSL_FLAG(std::string, codec_checkpoint, mt::server::kDefaultCodecCheckpoint,
 ABSL_FLAG(std::string, compute, "fp32",
           "model arithmetic: fp32; bf16 (matmuls in bf16 via autocast: ~2x the throughput under load on CPUs with "
           "avx512_bf16/amx_bf16, ~30x slower without them); int8 (the MAE's linear layers in int8, dynamic quantisation: "
-          "faster on CPUs with VNNI, costs ~0.1 dB; docs/RESULTS.md); or auto (bf16 only where the CPU has native bf16). "
+          "faster on CPUs with VNNI, costs ~0.1 dB; docs/RESULTS.md); or auto (bf16 only where the CPU has native bf16 and a bf16 GEMM measured at startup runs >= 1.2x fp32). "
           "Default fp32: bit-exact with the reference and faster at low concurrency (docs/RESULTS.md)");
 
 ABSL_FLAG(std::string, metrics_listen, "",
@@ -74,7 +75,10 @@ absl::StatusOr<ComputePrecision> ComputeFromFlags() {
   absl::StatusOr<ComputePrecision> compute = ParseComputePrecision(name);
   if (!compute.ok()) return compute;
   spdlog::info("model arithmetic: {}{} (CPU flags: {})", ComputePrecisionName(*compute),
-               name == "auto" ? " (auto)" : "", CpuSpeedFlags());
+               name == "auto" ? absl::StrFormat(" (auto: bf16 GEMM %.2fx fp32 here, bf16 needs %.1fx)", Bf16GemmSpeedup(),
+                                                kBf16AutoMinSpeedup)
+                              : "",
+               CpuSpeedFlags());
   if (const std::string warning = ComputePrecisionWarning(*compute); !warning.empty()) spdlog::warn("--compute: {}", warning);
   return compute;
 }

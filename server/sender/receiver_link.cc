@@ -67,8 +67,8 @@ void ReceiverLink::Drop(const std::shared_ptr<Stream>& s, const std::string& rea
   std::deque<Stream::Waiting> waiting;
   {
     std::lock_guard<std::mutex> lock(s->mu);
+    if (!s->broken) s->reason = reason;  // the first reason is the cause; later ones follow from it
     s->broken = true;
-    s->reason = reason;
     waiting.swap(s->waiting);
   }
   for (auto& w : waiting)
@@ -146,17 +146,19 @@ absl::StatusOr<std::shared_ptr<ReceiverLink::Stream>> ReceiverLink::Connect(
   return s;
 }
 
-void ReceiverLink::WriteBefore(Stream& s, const v1::Packet& packet, std::chrono::system_clock::time_point deadline) {
+bool ReceiverLink::WriteBefore(Stream& s, const v1::Packet& packet, std::chrono::system_clock::time_point deadline) {
   // gRPC's synchronous Write has no deadline of its own: a watchdog cancels the stream if the
   // writes are still blocked (flow control against a stalled receiver) when the caller's passes.
   std::mutex mu;
   std::condition_variable cv;
   bool finished = false;
+  bool cancelled_stream = false;
   std::thread watchdog([&] {
     std::unique_lock<std::mutex> lock(mu);
     const auto until = std::min(deadline, std::chrono::system_clock::now() + std::chrono::hours(24));  // max() overflows
     if (cv.wait_until(lock, until, [&] { return finished; })) return;
     spdlog::warn("receiver {}: a write was still blocked at its deadline; cancelling the stream", address_);
+    cancelled_stream = true;
     s.context.TryCancel();
   });
   const std::vector<v1::Packet> chunks = SplitIntoChunks(packet, options_.max_message_bytes);
@@ -169,6 +171,7 @@ void ReceiverLink::WriteBefore(Stream& s, const v1::Packet& packet, std::chrono:
   }
   cv.notify_all();
   watchdog.join();
+  return !cancelled_stream;
 }
 
 absl::StatusOr<v1::Ack> ReceiverLink::DeliverOnce(v1::Packet& packet,
@@ -196,7 +199,13 @@ absl::StatusOr<v1::Ack> ReceiverLink::DeliverOnce(v1::Packet& packet,
     packet.set_ack_wait_ms(std::max<int64_t>(1, left.count()));
     // A failed write means the stream is finished; the reader then fails `promise` with the
     // receiver's reason (e.g. a refused token), which is more useful than "write failed".
-    WriteBefore(**s, packet, deadline);
+    if (!WriteBefore(**s, packet, deadline)) {
+      // Dropped here, not when the reader thread gets round to it: otherwise the next caller
+      // could take the cancelled stream and fail UNAVAILABLE instead of connecting anew.
+      Drop(*s, "a write was still blocked at the caller's deadline (receiver stalled); stream cancelled");
+      return absl::DeadlineExceededError(absl::StrCat(
+          "receiver ", address_, " did not take the packet for '", packet.id(), "' before the deadline (stalled stream)"));
+    }
   }
   // Waits in slices so a caller that goes away (cancelled, or its server shutting down) is let go
   // at once rather than at its deadline; the ack, if it comes, is then dropped.
@@ -223,7 +232,8 @@ void ReceiverLink::WriteCancel(const std::shared_ptr<Stream>& s, const std::stri
     if (s->broken) return;
   }
   // The packet's ack still comes (CANCELLED, or stored if it was done) and is matched as usual.
-  WriteBefore(*s, cancel, std::chrono::system_clock::now() + kCancelWriteTimeout);
+  if (!WriteBefore(*s, cancel, std::chrono::system_clock::now() + kCancelWriteTimeout))
+    Drop(s, "a cancel could not be written within 1 s (receiver stalled); stream cancelled");
 }
 
 }  // namespace mt::server

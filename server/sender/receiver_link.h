@@ -70,8 +70,9 @@ class ReceiverLink {
                                                   const std::function<bool()>& cancelled);
   void Drop(const std::shared_ptr<Stream>& stream, const std::string& reason);
   // Writes `packet`, as chunks when over max_message_bytes (caller holds the stream's write_mu);
-  // cancels the stream if a write is still blocked at `deadline`.
-  void WriteBefore(Stream& stream, const v1::Packet& packet, std::chrono::system_clock::time_point deadline);
+  // cancels the stream if a write is still blocked at `deadline`, and then returns false (the
+  // caller drops the stream).
+  bool WriteBefore(Stream& stream, const v1::Packet& packet, std::chrono::system_clock::time_point deadline);
   // Tells the receiver the packet `id` is no longer awaited, if it accepts cancels and the
   // stream is up (best effort: takes the write lock, at most kCancelWriteTimeout).
   void WriteCancel(const std::shared_ptr<Stream>& stream, const std::string& id);

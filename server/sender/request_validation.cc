@@ -63,16 +63,18 @@ absl::Status ToLatentLevel(const v1::SendRequest& request, EncodeOptions* option
 
 }  // namespace
 
-absl::StatusOr<ValidRequest> ValidateSendRequest(const v1::SendRequest& request, double default_keep_ratio,
+absl::StatusOr<ValidRequest> ValidateSendRequest(const v1::SendRequest& request, const RequestDefaults& defaults,
                                                  int64_t max_pixels,
                                                  const std::function<absl::Status(const ImageHeader&)>& admit) {
   // Everything cheap first.
   if (absl::Status s = ValidateImageId(request.id()); !s.ok())
     return absl::InvalidArgumentError(absl::StrCat("id: ", s.message()));
   if (request.image().empty()) return absl::InvalidArgumentError("image: empty");
+  absl::StatusOr<PayloadKind> payload = FromProto(request.payload(), defaults.payload, "payload");
+  if (!payload.ok()) return payload.status();
   // The latent payload keeps every patch unless told otherwise: above ~1.2 bpp that beats any
   // masked selection at equal bytes on the held-out photos (docs/RESULTS.md, "Latent codec").
-  const double default_ratio = request.payload() == v1::LATENT ? 1.0 : default_keep_ratio;
+  const double default_ratio = CarriesLatents(*payload) ? 1.0 : defaults.keep_ratio;
   absl::StatusOr<SelectionPolicy> policy = ToPolicy(request.selection(), default_ratio);
   if (!policy.ok()) return policy.status();
   // Byte budgets are checked by the encoder, which knows the per-patch cost.
@@ -81,8 +83,6 @@ absl::StatusOr<ValidRequest> ValidateSendRequest(const v1::SendRequest& request,
       return absl::InvalidArgumentError(absl::StrCat("selection.", selector.status().message()));
   ValidRequest out;
   out.options.selection = *policy;
-  absl::StatusOr<PayloadKind> payload = FromProto(request.payload(), PayloadKind::kFeatures, "payload");
-  if (!payload.ok()) return payload.status();
   out.options.payload = *payload;
   if (!CarriesLatents(*payload)) {  // a latent stream has no precision: the field is ignored
     absl::StatusOr<Precision> precision = FromProto(request.precision(), Precision::kFp16, "precision");

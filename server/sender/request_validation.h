@@ -16,6 +16,12 @@
 
 namespace mt::server {
 
+// What a request's unset fields mean on this sender.
+struct RequestDefaults {
+  PayloadKind payload = PayloadKind::kLatent;  // for PAYLOAD_KIND_UNSPECIFIED
+  double keep_ratio = 0.16;                    // for an unset selection (payload LATENT: 1, every patch)
+};
+
 struct ValidRequest {
   EncodeOptions options;  // selection, payload, precision, latent_level from the request (defaults filled in)
   at::Tensor image;       // (3, H, W) float in [0,1], H·W <= max_pixels
@@ -27,7 +33,7 @@ struct ValidRequest {
 // a sender without a codec are refused later by PacketEncoder (INVALID_ARGUMENT / FAILED_PRECONDITION).
 // `admit` (may be null) is called with the checked header just before decoding; a status it
 // returns is the request's (the sender's admission by pixels in flight: nothing is decoded then).
-absl::StatusOr<ValidRequest> ValidateSendRequest(const v1::SendRequest& request, double default_keep_ratio,
+absl::StatusOr<ValidRequest> ValidateSendRequest(const v1::SendRequest& request, const RequestDefaults& defaults,
                                                  int64_t max_pixels,
                                                  const std::function<absl::Status(const ImageHeader&)>& admit = nullptr);
 

@@ -6,6 +6,7 @@
 #include "core/runtime/blas_core.h"
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
+#include "core/codec/packet.h"
 #include "core/io/checkpoint.h"
 #include "core/runtime/cli_help.h"
 #include "core/runtime/compute_precision.h"
@@ -31,6 +32,9 @@ ABSL_FLAG(int64_t, max_inflight_pixels, 24 << 20,
           "reconstruction) beyond which a request is refused with RESOURCE_EXHAUSTED before it is decoded; one request "
           "alone is always admitted (0 = no bound; 24 Mi: one --max_pixels image and small ones, ~1 GiB RSS)");
 ABSL_FLAG(double, keep_ratio, 0.16, "keep ratio when a request names no selection");
+ABSL_FLAG(std::string, payload, "auto",
+          "payload when a request names none (PAYLOAD_KIND_UNSPECIFIED): auto (latent with a codec loaded, else "
+          "pixels: the fewest bytes at equal quality), latent, pixels, features or features+pixels");
 ABSL_FLAG(int64_t, receiver_max_message_bytes, 64 << 20,
           "the receiver's --max_message_bytes: a larger packet travels in chunks of at most this size (up to "
           "--max_packet_bytes), never as one message the receiver would refuse, ending the shared stream");
@@ -89,6 +93,15 @@ int main(int argc, char** argv) {
   config.max_packet_bytes = absl::GetFlag(FLAGS_max_packet_bytes);
   config.max_request_gflop = absl::GetFlag(FLAGS_max_request_gflop);
   config.default_keep_ratio = absl::GetFlag(FLAGS_keep_ratio);
+  if (const std::string payload = absl::GetFlag(FLAGS_payload); payload != "auto") {
+    absl::StatusOr<mt::PayloadKind> kind = mt::ParsePayloadKind(payload);
+    if (!kind.ok() || (*kind == mt::PayloadKind::kLatent && codec->coder == nullptr)) {
+      spdlog::error("--payload {}: {}", payload,
+                    kind.ok() ? "needs a codec (--codec_checkpoint)" : std::string(kind.status().message()));
+      return 1;
+    }
+    config.default_payload = *kind;
+  }
   config.token = mt::server::FlagOrEnv(absl::GetFlag(FLAGS_token), "MT_TOKEN");
   config.batching = {absl::GetFlag(FLAGS_max_batch), absl::GetFlag(FLAGS_max_batch_tiles),
                      std::chrono::microseconds(static_cast<int64_t>(absl::GetFlag(FLAGS_max_batch_delay_ms) * 1000)),
@@ -165,9 +178,10 @@ int main(int argc, char** argv) {
     spdlog::error("{}", server.status().ToString());
     return 1;
   }
-  spdlog::info("mt-sender serving on port {} ({}{}), model {}, receiver {}", server->port,
+  spdlog::info("mt-sender serving on port {} ({}{}), model {}, receiver {}, unset payload means {}", server->port,
                options.tls.cert.empty() ? "plaintext" : "TLS", config.token.empty() ? "" : ", token required",
-               encoder->fingerprint(), config.receiver);
+               encoder->fingerprint(), config.receiver,
+               mt::PayloadKindName(config.default_payload.value_or(encoder->best_payload())));
   const int sig = mt::server::WaitForShutdownSignal(*server->server, absl::GetFlag(FLAGS_grace_s));
   spdlog::info("signal {}: stopped accepting, in-flight requests finished; bye", sig);
   return 0;

@@ -57,6 +57,10 @@ void FillReply(const v1::SendRequest& request, const EncodeOptions& options, con
   if (CarriesLatents(options.payload)) {
     reply->set_latent_level(static_cast<int32_t>(packet.latent_level));
     reply->set_estimated_payload_bytes(static_cast<int64_t>(std::ceil(encoded.estimated_bits / 8.0)));
+    if (encoded.position_bits.defined()) {
+      const at::Tensor bits = encoded.position_bits.contiguous();
+      reply->mutable_position_bits()->Add(bits.data_ptr<float>(), bits.data_ptr<float>() + bits.numel());
+    }
   }
 }
 
@@ -67,6 +71,7 @@ SenderService::SenderService(std::shared_ptr<const PacketEncoder> encoder, std::
     : encoder_(std::move(encoder)),
       receivers_(std::move(receivers)),
       config_(std::move(config)),
+      defaults_{config_.default_payload.value_or(encoder_->best_payload()), config_.default_keep_ratio},
       metrics_(metrics ? std::move(metrics) : *DaemonMetrics::Create("sender", "")),
       token_(config_.token),
       inflight_(config_.max_inflight_pixels),
@@ -108,9 +113,10 @@ absl::Status SenderService::Process(grpc::ServerContext* context, const v1::Send
     return absl::OkStatus();
   };
   absl::StatusOr<ValidRequest> valid =
-      ValidateSendRequest(request, config_.default_keep_ratio, config_.max_pixels, admit);
+      ValidateSendRequest(request, defaults_, config_.max_pixels, admit);
   if (!valid.ok()) return valid.status();
   valid->options.max_packet_bytes = config_.max_packet_bytes;
+  valid->options.position_bits = request.return_reconstruction();  // the client draws them beside it
   const at::Tensor& image = valid->image;
   const double decode_ms = MsSince(t0);
   if (absl::Status s = Interrupted(context); !s.ok()) return s;
@@ -217,6 +223,7 @@ grpc::Status SenderService::Info(grpc::ServerContext* context, const v1::InfoReq
   reply->set_mae_checkpoint(config_.mae_checkpoint);
   reply->set_masker_checkpoint(config_.masker_checkpoint);
   reply->set_max_pixels(config_.max_pixels);
+  reply->set_default_payload(ToProto(defaults_.payload));
   reply->set_receiver(config_.receiver);
   reply->set_receiver_state(receivers_->State());
   return grpc::Status::OK;

@@ -8,6 +8,7 @@
 #include <grpcpp/server_context.h>
 
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "core/pipeline/packet_encoder.h"
@@ -17,6 +18,7 @@
 #include "server/common/metrics.h"
 #include "server/common/security.h"
 #include "server/sender/receiver_pool.h"
+#include "server/sender/request_validation.h"
 
 namespace mt::server {
 
@@ -31,6 +33,8 @@ struct SenderConfig {
   int64_t max_packet_bytes = int64_t{256} << 20;  // --max_packet_bytes: requests committing to more are refused
   double max_request_gflop = 0;   // --max_request_gflop: costlier requests are refused before queueing (0 = none)
   double default_keep_ratio = 0.16;  // when a request sets no selection
+  // When a request sets no payload (--payload); unset: the encoder's best_payload().
+  std::optional<PayloadKind> default_payload;
   std::string token;              // required bearer token from clients (empty: none)
   std::chrono::milliseconds default_deadline{30000};  // when the client sets none
   // Concurrent requests share masker/encoder forwards (max_items 1: each request alone).
@@ -61,6 +65,7 @@ class SenderService final : public v1::Sender::Service {
   std::shared_ptr<const PacketEncoder> encoder_;
   std::shared_ptr<ReceiverPool> receivers_;
   SenderConfig config_;
+  RequestDefaults defaults_;  // what a request's unset payload and selection mean
   std::shared_ptr<DaemonMetrics> metrics_;
   TokenCheck token_;
   InflightBudget inflight_;  // pixels admitted and not yet answered (before the batcher: it holds images)

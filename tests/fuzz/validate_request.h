@@ -20,7 +20,7 @@ inline void ValidateAndCheck(const v1::SendRequest& request) {
     return true;
   }();
   (void)init;
-  absl::StatusOr<server::ValidRequest> valid = server::ValidateSendRequest(request, 0.16, kMaxPixels);
+  absl::StatusOr<server::ValidRequest> valid = server::ValidateSendRequest(request, server::RequestDefaults{}, kMaxPixels);
   if (valid.ok()) {
     const at::Tensor& image = valid->image;
     if (image.dim() != 3 || image.size(0) != 3 || image.size(1) * image.size(2) > kMaxPixels) __builtin_trap();

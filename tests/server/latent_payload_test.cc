@@ -80,7 +80,7 @@ TEST_F(LatentPayloadTest, LatentSendStoresTheImageAndReportsTheRealStreamBytes) 
 
   // The same encode in-process gives the stream the receiver got: the reply counts its bytes.
   PacketEncoder encoder(mae_, masker_, ComputePrecision::kFloat32, coder_);
-  ValidRequest valid = *ValidateSendRequest(req, 0.16, 4096);
+  ValidRequest valid = *ValidateSendRequest(req, RequestDefaults{PayloadKind::kFeatures, 0.16}, 4096);
   absl::StatusOr<EncodedImage> e = encoder.Encode(valid.image, "lat", valid.options);
   ASSERT_TRUE(e.ok()) << e.status();
   const auto stream_bytes = static_cast<int64_t>(e->packet.latent.size());

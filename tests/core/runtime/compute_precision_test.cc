@@ -16,16 +16,22 @@ TEST(ComputePrecisionTest, ParsesTheTwoNamesAndNamesThemInErrors) {
   EXPECT_EQ(ComputePrecisionName(ComputePrecision::kFloat32), "fp32");
 }
 
-TEST(ComputePrecisionTest, AutoPicksBf16OnlyWithNativeBf16AndBf16ElsewhereIsWarned) {
-  EXPECT_EQ(*ParseComputePrecision("auto", /*native_bf16=*/true), ComputePrecision::kBFloat16);
-  EXPECT_EQ(*ParseComputePrecision("auto", /*native_bf16=*/false), ComputePrecision::kFloat32);
-  EXPECT_EQ(*ParseComputePrecision("bf16", /*native_bf16=*/false), ComputePrecision::kBFloat16);  // asked for: honoured
+TEST(ComputePrecisionTest, AutoPicksBf16OnlyWhereItMeasuresFasterAndBf16ElsewhereIsWarned) {
+  EXPECT_EQ(*ParseComputePrecision("auto", [] { return true; }), ComputePrecision::kBFloat16);
+  EXPECT_EQ(*ParseComputePrecision("auto", [] { return false; }), ComputePrecision::kFloat32);
+  // Named precisions never consult the probe (it would cost ~0.1 s at every start).
+  EXPECT_EQ(*ParseComputePrecision("bf16", [] { return false; }), ComputePrecision::kBFloat16);  // asked for: honoured
+  EXPECT_EQ(*ParseComputePrecision("fp32", [] { return true; }), ComputePrecision::kFloat32);
   EXPECT_NE(ComputePrecisionWarning(ComputePrecision::kBFloat16, false).find("30x"), std::string::npos);
   EXPECT_EQ(ComputePrecisionWarning(ComputePrecision::kBFloat16, true), "");
   EXPECT_EQ(ComputePrecisionWarning(ComputePrecision::kFloat32, false), "");
-  // This machine: auto follows its flags.
+  // This machine: without native bf16 nothing is measured; with it, auto follows the measured speedup.
+  const double speedup = Bf16GemmSpeedup();
+  if (!CpuHasNativeBf16()) EXPECT_EQ(speedup, 0.0);
+  else EXPECT_GT(speedup, 0.0);
+  EXPECT_EQ(Bf16GemmSpeedup(), speedup);  // measured once per process
   EXPECT_EQ(*ParseComputePrecision("auto"),
-            CpuHasNativeBf16() ? ComputePrecision::kBFloat16 : ComputePrecision::kFloat32);
+            speedup >= kBf16AutoMinSpeedup ? ComputePrecision::kBFloat16 : ComputePrecision::kFloat32);
 }
 
 TEST(ComputePrecisionTest, ScopeRunsMatmulsInBf16ThenRestores) {
