@@ -242,6 +242,11 @@ int RunInfo(const Connection& connection, const std::string& role) {
   }
   if (!info.receiver().empty())
     std::printf("receiver           %s (%s)\n", info.receiver().c_str(), info.receiver_state().c_str());
+  if (info.role() == "sender" && info.default_payload() != v1::PAYLOAD_KIND_UNSPECIFIED) {
+    absl::StatusOr<PayloadKind> kind = server::FromProto(info.default_payload(), PayloadKind::kLatent, "payload");
+    std::printf("unset payload      %s (what a request without 'payload' gets)\n",
+                kind.ok() ? PayloadKindName(*kind) : "unknown");
+  }
   return 0;
 }
 

@@ -46,14 +46,16 @@ TEST(DynamicBatcherTest, BatchesConcurrentItemsAndKeepsEachResult) {
 // max_weight closes a batch before max_items; a single item heavier than the limit still runs.
 TEST(DynamicBatcherTest, RespectsMaxWeight) {
   std::vector<std::vector<int>> batches;
-  std::atomic<bool> release{false};
+  std::atomic<bool> release{false}, started{false};
   DynamicBatcher<int, int> batcher({16, 10, std::chrono::microseconds(0)}, [&](std::vector<int>& batch) {
     batches.push_back(batch);
+    started = true;
     while (!release.load()) std::this_thread::sleep_for(milliseconds(1));
     return batch;
   });
   std::future<int> first = batcher.Submit(0, 1);  // occupies the worker
-  std::this_thread::sleep_for(milliseconds(20));
+  // Waits for the worker to hold it (a fixed sleep is not enough on a loaded machine).
+  while (!started.load()) std::this_thread::sleep_for(milliseconds(1));
   std::vector<std::future<int>> rest;
   for (int i = 1; i <= 5; ++i) rest.push_back(batcher.Submit(i, 4));  // 4+4 fit in 10, 4+4+4 do not
   rest.push_back(batcher.Submit(6, 50));                              // alone: heavier than the limit
