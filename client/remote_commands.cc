@@ -72,11 +72,11 @@ at::Tensor LatentGridRow(const v1::SendReply& r, const at::Tensor& original, con
   const at::Tensor error = (recon - original).abs().mean(0).mul(255);
   const double error_top = ScaleTop(error, 0.99, 1.0);
   char bits_caption[160], recon_caption[96], error_caption[96];
-  std::snprintf(bits_caption, sizeof bits_caption, "bits per %dx%d position: 0 .. %.3g (stream %lld B)",
-                r.patch_size(), r.patch_size(), bits_top, static_cast<long long>(r.payload_bytes()));
-  std::snprintf(recon_caption, sizeof recon_caption, "reconstruction: %.3f bpp, %.2f dB",
-                8.0 * static_cast<double>(r.wire_bytes()) / (r.width() * r.height()), r.psnr_db());
-  std::snprintf(error_caption, sizeof error_caption, "|error|: 0 .. %.3g of 255 levels", error_top);
+  std::snprintf(bits_caption, sizeof bits_caption, "bits per %dx%d px: 0 .. %.3g", r.patch_size(), r.patch_size(),
+                bits_top);
+  std::snprintf(recon_caption, sizeof recon_caption, "received: %lld B, %.2f dB",
+                static_cast<long long>(r.wire_bytes()), r.psnr_db());
+  std::snprintf(error_caption, sizeof error_caption, "|error|: 0 .. %.3g of 255", error_top);
   return PanelRow({Captioned(original, "original " + std::to_string(r.width()) + "x" + std::to_string(r.height())),
                    Captioned(HeatMap(bit_map, bits_top), bits_caption, bits_top),
                    Captioned(recon, recon_caption), Captioned(HeatMap(error, error_top), error_caption, error_top)},

@@ -2,7 +2,7 @@
 # README command 1: on a fresh Debian 12, set up and build if needed, start mt-receiver and
 # mt-sender on loopback with the shipped weights, send the held-out sample photos through them,
 # print the per-image table, write reconstructions and a visualisation grid
-# (original | kept patches | overlay | reconstruction) to demo-out/, and stop the daemons.
+# (latent: original | bits per latent position | reconstruction | |error|) to demo-out/, and stop the daemons.
 # Usage: scripts/demo.sh [extra mt-client send flags, e.g. --keep_ratio 0.3 --payload pixels]
 set -euo pipefail
 cd "$(dirname "$0")/.."

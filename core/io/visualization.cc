@@ -28,11 +28,7 @@ at::Tensor MaskOverlay(const at::Tensor& image, const at::Tensor& keep, int64_t 
 
 namespace {
 
-// (3, H, W) float [0,1] ↔ 8-bit 3-channel Mat (channel order kept as is).
-cv::Mat ToMat(const at::Tensor& image) {
-  at::Tensor hwc = image.to(at::kFloat).clamp(0, 1).mul(255).round().to(at::kByte).permute({1, 2, 0}).contiguous();
-  return cv::Mat(static_cast<int>(hwc.size(0)), static_cast<int>(hwc.size(1)), CV_8UC3, hwc.data_ptr()).clone();
-}
+// 8-bit 3-channel Mat → (3, H, W) float in [0,1] (channel order kept as is).
 at::Tensor FromMat(const cv::Mat& mat) {
   at::Tensor hwc = at::from_blob(mat.data, {mat.rows, mat.cols, 3}, at::kByte).clone();
   return hwc.permute({2, 0, 1}).to(at::kFloat).div(255).contiguous();
@@ -52,12 +48,16 @@ at::Tensor HeatMap(const at::Tensor& values, double max_value) {
 
 at::Tensor Captioned(const at::Tensor& panel, const std::string& caption, double scale_max) {
   const int width = static_cast<int>(panel.size(2));
-  const double font = std::clamp(width / 700.0, 0.3, 2.5);
+  const double font = std::clamp(width / 500.0, 0.3, 2.5);
   const int line = static_cast<int>(std::ceil(22 * font)), margin = std::max(2, line / 5);
+  // The text shrinks to fit the panel's width; the strip (and so PanelRow's sizes) does not.
+  int baseline = 0;
+  const cv::Size text = cv::getTextSize(caption, cv::FONT_HERSHEY_SIMPLEX, font, 1, &baseline);
+  const double text_font = text.width > width - 2 * margin ? font * (width - 2 * margin) / text.width : font;
   const int strip = 2 * line + 2 * margin;
   cv::Mat legend(strip, width, CV_8UC3, cv::Scalar(255, 255, 255));
   cv::putText(legend, caption, cv::Point(margin, margin + static_cast<int>(16 * font)), cv::FONT_HERSHEY_SIMPLEX,
-              font, cv::Scalar(0, 0, 0), std::max(1, static_cast<int>(std::lround(font))), cv::LINE_AA);
+              text_font, cv::Scalar(0, 0, 0), std::max(1, static_cast<int>(std::lround(text_font))), cv::LINE_AA);
   at::Tensor out = at::cat({panel.to(at::kFloat), FromMat(legend)}, 1);
   if (scale_max > 0 && width > 2 * margin) {
     const at::Tensor ramp = at::linspace(0, scale_max, width - 2 * margin).unsqueeze(0).expand({line - margin, -1});
