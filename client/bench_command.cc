@@ -158,6 +158,7 @@ int RunBench(const BenchConfig& c) {
             req.mutable_selection()->set_keep_ratio(ratio);
             req.set_payload(server::ToProto(s.payload));
             req.set_precision(server::ToProto(s.precision));
+            req.set_measure_quality(true);  // the bench's rows are rate against quality
             grpc::ClientContext ctx;
             Prepare(&ctx, c.connection);
             v1::SendReply reply;

@@ -29,6 +29,7 @@ struct SendConfig {
   int latent_level = -1;    // payload latent: step level (< 0: the sender's default)
   double target_psnr = 0;   // payload latent, > 0: the sender picks the cheapest level reaching this PSNR
   std::string out_dir;      // reconstructions + visualisation grid (empty: none)
+  bool quality = true;      // ask for PSNR/SSIM of the stored image (SendRequest.measure_quality)
 };
 
 struct LocalConfig {
@@ -76,6 +77,7 @@ struct LoadConfig {
   Precision precision = Precision::kFp16;
   std::string id_prefix = "load";         // ids are <prefix>-c<concurrency>-<n>
   bool verify = false;                    // ask for each reconstruction and record its content hash
+  bool quality = true;                    // ask for PSNR/SSIM of each stored image (measure_quality)
   std::string csv, requests_csv, rss_csv; // outputs (empty: skip)
   std::vector<std::string> watch;         // name=pid of processes whose RSS to sample
   double rss_interval_s = 0.5;

@@ -197,6 +197,7 @@ class LoadRun {
     req.set_payload(server::ToProto(c_.payload));
     req.set_precision(server::ToProto(c_.precision));
     req.set_return_reconstruction(c_.verify);
+    req.set_measure_quality(c_.quality);
     grpc::ClientContext ctx;
     Prepare(&ctx, c_.connection);
     v1::SendReply reply;

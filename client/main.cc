@@ -67,6 +67,9 @@ ABSL_FLAG(std::string, requests_csv, "", "load: one CSV row per request (id, sta
 ABSL_FLAG(std::string, rss_csv, "", "load: RSS samples of the --watch processes over time");
 ABSL_FLAG(std::vector<std::string>, watch, {}, "load: name=pid of processes (the daemons) whose RSS to sample");
 ABSL_FLAG(std::string, id_prefix, "load", "load: request ids are <prefix>-c<concurrency>-<n>");
+ABSL_FLAG(bool, quality, true,
+          "send, load, bench --nolocal: ask the sender for PSNR/SSIM of the stored image (it costs the stored PNG's trip "
+          "back and ~0.13 s per megapixel on the sender; --noquality for the fastest reply, PSNR/SSIM then 0)");
 ABSL_FLAG(bool, verify, false, "load: ask for each reconstruction and record its FNV-1a hash in --requests_csv");
 ABSL_FLAG(std::string, codec_checkpoint, "weights/codec.pt",
           "bench: latent codec checkpoint for the latent rows (empty: no latent rows); local --payload latent: "
@@ -263,6 +266,7 @@ int main(int argc, char** argv) {
     if (!PayloadFlags(&l.payload, &l.precision)) return 2;
     l.id_prefix = absl::GetFlag(FLAGS_id_prefix);
     l.verify = absl::GetFlag(FLAGS_verify);
+    l.quality = absl::GetFlag(FLAGS_quality);
     l.csv = absl::GetFlag(FLAGS_csv);
     l.requests_csv = absl::GetFlag(FLAGS_requests_csv);
     l.rss_csv = absl::GetFlag(FLAGS_rss_csv);
@@ -286,6 +290,7 @@ int main(int argc, char** argv) {
       return 2;
     }
     s.out_dir = absl::GetFlag(FLAGS_out);
+    s.quality = absl::GetFlag(FLAGS_quality);
     return mt::client::RunSend(s, rest);
   }
   std::fprintf(stderr, "mt-client: unknown command '%s'\n\n%s", command.c_str(), kUsage);

@@ -74,8 +74,10 @@ at::Tensor LatentGridRow(const v1::SendReply& r, const at::Tensor& original, con
   char bits_caption[160], recon_caption[96], error_caption[96];
   std::snprintf(bits_caption, sizeof bits_caption, "bits per %dx%d px: 0 .. %.3g", r.patch_size(), r.patch_size(),
                 bits_top);
-  std::snprintf(recon_caption, sizeof recon_caption, "received: %lld B, %.2f dB",
-                static_cast<long long>(r.wire_bytes()), r.psnr_db());
+  std::snprintf(recon_caption, sizeof recon_caption, "received: %lld B", static_cast<long long>(r.wire_bytes()));
+  if (r.psnr_db() > 0)  // measured (--quality)
+    std::snprintf(recon_caption, sizeof recon_caption, "received: %lld B, %.2f dB", static_cast<long long>(r.wire_bytes()),
+                  r.psnr_db());
   std::snprintf(error_caption, sizeof error_caption, "|error|: 0 .. %.3g of 255", error_top);
   return PanelRow({Captioned(original, "original " + std::to_string(r.width()) + "x" + std::to_string(r.height())),
                    Captioned(HeatMap(bit_map, bits_top), bits_caption, bits_top),
@@ -141,6 +143,7 @@ int RunSend(const SendConfig& config, const std::vector<std::string>& images) {
     if (CarriesLatents(config.payload) && config.latent_level >= 0) req.set_latent_level(config.latent_level);
     if (config.target_psnr > 0) req.set_target_psnr(config.target_psnr);
     req.set_return_reconstruction(!config.out_dir.empty());
+    req.set_measure_quality(config.quality);
     grpc::ClientContext ctx;
     Prepare(&ctx, config.connection);
     v1::SendReply r;

@@ -100,7 +100,9 @@ int64_t WireBytes(const ImagePacket& packet) {
 }
 
 int64_t WireBytes(const v1::Packet& message) {
-  const int64_t all = static_cast<int64_t>(message.ByteSizeLong());
+  constexpr int64_t kWantReconstructionBytes = 2;  // field 11, varint tag + 1-byte true
+  const int64_t all = static_cast<int64_t>(message.ByteSizeLong()) +
+                      (message.want_reconstruction() ? 0 : kWantReconstructionBytes);
   if (message.ack_wait_ms() == 0) return all;
   constexpr int64_t kFieldTagBytes = 2;  // field 19, varint: (19 << 3) needs two bytes
   const auto value = static_cast<uint64_t>(message.ack_wait_ms());

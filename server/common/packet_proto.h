@@ -11,12 +11,13 @@ namespace mt::server {
 
 v1::Packet ToProto(const ImagePacket& packet);
 
-// Bytes the sender puts on the wire for `packet` (serialized, with want_reconstruction set as the
-// sender sets it): the number every report and benchmark quotes. Transport fields are not
-// counted, as gRPC's own framing is not: ack_wait_ms (≤ 6 bytes, set per write) and chunk framing.
+// Bytes the sender puts on the wire for `packet` (serialized, counted with want_reconstruction
+// set, whatever the request asked back): the number every report and benchmark quotes. Transport
+// fields are not counted, as gRPC's own framing is not: ack_wait_ms (≤ 6 bytes, set per write) and
+// chunk framing.
 int64_t WireBytes(const ImagePacket& packet);
-// The same count for a message as received: its serialized size less ack_wait_ms's bytes, so
-// the receiver's wire-bytes metric agrees with the sender's.
+// The same count for a message as received: its serialized size less ack_wait_ms's bytes, plus
+// want_reconstruction's 2 when unset, so the receiver's wire-bytes metric agrees with the sender's.
 int64_t WireBytes(const v1::Packet& message);
 
 // INVALID_ARGUMENT names the field when an enum value is unknown or a number is out of range;

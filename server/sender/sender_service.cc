@@ -26,13 +26,11 @@ absl::Status Interrupted(const grpc::ServerContext* context) {
   return absl::OkStatus();
 }
 
-// Everything in the reply but the timings: sizes, bytes, counts, quality of the stored image,
-// kept-patch bitmaps, and for LATENT the level used and the entropy model's estimate.
+// Everything in the reply but the timings and the quality: sizes, bytes, counts, kept-patch
+// bitmaps, and for LATENT the level used and the entropy model's estimate.
 void FillReply(const v1::SendRequest& request, const EncodeOptions& options, const EncodedImage& encoded,
-               const at::Tensor& image, const at::Tensor& stored, const v1::Ack& ack, v1::SendReply* reply) {
+               int64_t h, int64_t w, v1::Ack& ack, v1::SendReply* reply) {
   const ImagePacket& packet = encoded.packet;
-  const int64_t h = image.size(1), w = image.size(2);
-  at::Tensor a = image.unsqueeze(0), b = stored.unsqueeze(0);
   reply->set_id(request.id());
   reply->set_width(static_cast<int32_t>(w));
   reply->set_height(static_cast<int32_t>(h));
@@ -44,12 +42,10 @@ void FillReply(const v1::SendRequest& request, const EncodeOptions& options, con
   reply->set_patches_total(static_cast<int32_t>(encoded.keep.numel()));
   reply->set_patches_kept(static_cast<int32_t>(encoded.kept));
   reply->set_keep_ratio(static_cast<double>(encoded.kept) / static_cast<double>(encoded.keep.numel()));
-  reply->set_psnr_db(Psnr(a, b)[0].item<double>());
-  reply->set_ssim(h >= kSsimWindow && w >= kSsimWindow ? Ssim(a, b)[0].item<double>() : -1.0);
   reply->set_stored_path(ack.stored_path());
   reply->set_payload(ToProto(options.payload));
   if (!CarriesLatents(options.payload)) reply->set_precision(ToProto(options.precision));
-  if (request.return_reconstruction()) reply->set_reconstruction_png(ack.reconstruction_png());
+  if (request.return_reconstruction()) reply->set_reconstruction_png(std::move(*ack.mutable_reconstruction_png()));
   reply->set_tile_size(static_cast<int32_t>(packet.tile_size));
   reply->set_patch_size(static_cast<int32_t>(packet.patch_size));
   // From the final keep mask, so latent packets (whose masks are inside the stream) get them too.
@@ -62,6 +58,17 @@ void FillReply(const v1::SendRequest& request, const EncodeOptions& options, con
       reply->mutable_position_bits()->Add(bits.data_ptr<float>(), bits.data_ptr<float>() + bits.numel());
     }
   }
+}
+
+// PSNR and SSIM of the receiver's stored PNG against `image` (3, H, W) into the reply.
+absl::Status MeasureQuality(const at::Tensor& image, const std::string& stored_png, v1::SendReply* reply) {
+  absl::StatusOr<at::Tensor> stored = DecodeImageRgb(stored_png);
+  if (!stored.ok() || stored->sizes() != image.sizes())
+    return absl::InternalError("receiver returned an unreadable reconstruction");
+  const at::Tensor a = image.unsqueeze(0), b = stored->unsqueeze(0);
+  reply->set_psnr_db(Psnr(a, b)[0].item<double>());
+  reply->set_ssim(image.size(1) >= kSsimWindow && image.size(2) >= kSsimWindow ? Ssim(a, b)[0].item<double>() : -1.0);
+  return absl::OkStatus();
 }
 
 }  // namespace
@@ -92,10 +99,10 @@ void SenderService::Record(const absl::Status& status, const v1::SendReply& repl
   metrics_->ObserveStage("masker", t.masker_ms());
   metrics_->ObserveStage("encoder", t.encoder_ms());
   metrics_->ObserveStage("transmit", t.transmit_ms());
-  metrics_->ObserveStage("quality", t.quality_ms());  // PSNR/SSIM of the receiver's image (whole photo)
+  if (reply.psnr_db() > 0) metrics_->ObserveStage("quality", t.quality_ms());  // PSNR/SSIM, when asked
   metrics_->ObserveBatch(t.sender_batch());
   metrics_->AddWireBytes(reply.wire_bytes());
-  metrics_->ObservePsnr(reply.psnr_db());
+  if (reply.psnr_db() > 0) metrics_->ObservePsnr(reply.psnr_db());
 }
 
 absl::Status SenderService::Process(grpc::ServerContext* context, const v1::SendRequest& request,
@@ -146,23 +153,23 @@ absl::Status SenderService::Process(grpc::ServerContext* context, const v1::Send
   if (absl::Status s = Interrupted(context); !s.ok()) return s;
 
   v1::Packet packet = ToProto(encoded->packet);
-  packet.set_want_reconstruction(true);  // PSNR/SSIM are measured on what the receiver stored
+  // PSNR/SSIM are measured on what the receiver stored: its PNG comes back only when needed.
+  packet.set_want_reconstruction(request.measure_quality() || request.return_reconstruction());
   t0 = Clock::now();
   absl::StatusOr<Delivery> delivery =
       receivers_->Deliver(std::move(packet), deadline, [context] { return context->IsCancelled(); });
   const double round_trip_ms = MsSince(t0);
   if (!delivery.ok()) return delivery.status();
-  const v1::Ack* ack = &delivery->ack;
+  v1::Ack* ack = &delivery->ack;
   metrics_->CountDelivery(delivery->address, static_cast<absl::StatusCode>(ack->code()));
   if (absl::Status s = StatusFromAck(*ack); !s.ok())
     return absl::Status(s.code(), absl::StrCat("receiver: ", s.message()));
 
   t0 = Clock::now();
-  absl::StatusOr<at::Tensor> stored = DecodeImageRgb(ack->reconstruction_png());
-  if (!stored.ok() || stored->sizes() != image.sizes())
-    return absl::InternalError("receiver returned an unreadable reconstruction");
-  FillReply(request, valid->options, *encoded, image, *stored, *ack, reply);
-  const double quality_ms = MsSince(t0);
+  if (request.measure_quality())
+    if (absl::Status s = MeasureQuality(image, ack->reconstruction_png(), reply); !s.ok()) return s;
+  const double quality_ms = request.measure_quality() ? MsSince(t0) : 0.0;
+  FillReply(request, valid->options, *encoded, image.size(1), image.size(2), *ack, reply);
   reply->set_receiver(ack->receiver().empty() ? delivery->address
                                               : absl::StrCat(ack->receiver(), " at ", delivery->address));
   v1::StageTimings* t = reply->mutable_timings();

@@ -60,11 +60,21 @@ TEST_F(DefaultPayloadTest, AnUnsetPayloadIsTheCodecsLatentPayloadAndCostsLessTha
   Start(coder_);
   const std::string png = PhotoLikePng();
   v1::SendReply reply;
-  grpc::Status s = Send(Raw("raw", png), &reply);
+  grpc::Status s = Send(Raw("raw-a", png), &reply);
   ASSERT_TRUE(s.ok()) << s.error_message();
   EXPECT_EQ(reply.payload(), v1::LATENT);
   EXPECT_LT(reply.wire_bytes(), static_cast<int64_t>(png.size())) << "PNG file " << png.size() << " B";
-  EXPECT_GT(reply.psnr_db(), 25.0);
+  // Quality is measured only when asked: the fastest reply by default.
+  EXPECT_EQ(reply.psnr_db(), 0.0);
+  EXPECT_EQ(reply.timings().quality_ms(), 0.0);
+  v1::SendRequest measured = Raw("raw-b", png);  // an id of the same length: the same packet size
+  measured.set_measure_quality(true);
+  v1::SendReply measured_reply;
+  ASSERT_TRUE(Send(measured, &measured_reply).ok());
+  EXPECT_GT(measured_reply.psnr_db(), 25.0);
+  EXPECT_GT(measured_reply.ssim(), 0.5);
+  EXPECT_GT(measured_reply.timings().quality_ms(), 0.0);
+  EXPECT_EQ(measured_reply.wire_bytes(), reply.wire_bytes()) << "the same packet, whatever is asked back";
   EXPECT_EQ(reply.patches_kept(), 6 * 8) << "latent keeps every position over the image (16 px each)";
   EXPECT_EQ(reply.position_bits_size(), 0) << "only sent with the reconstruction";
   grpc::ClientContext ctx;

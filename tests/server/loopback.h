@@ -117,6 +117,7 @@ class EndToEndTest : public ::testing::Test {
     r.set_payload(v1::FEATURES_AND_PIXELS);
     r.set_precision(v1::FP16);
     r.set_return_reconstruction(true);
+    r.set_measure_quality(true);
     return r;
   }
   grpc::Status Send(const v1::SendRequest& req, v1::SendReply* reply, const std::string& token = "",
