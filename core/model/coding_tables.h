@@ -3,7 +3,7 @@
 // factorized CDF, and optionally spatial-context tables (core/entropy/latent_context).
 // Buffers: cdf_sizes / cdf_offsets (S, C); ctx_predict (S, C), ctx_cdf_sizes / ctx_cdf_offsets
 // (S, C, B+1); the CDFs cdf_tables / ctx_cdf_tables ragged: (N,), every table's `sizes` entries back
-// to back in (s, c, b) order. Checkpoints before session 12 hold them padded, (S, C, W) and
+// to back in (s, c, b) order. Older checkpoints hold them padded, (S, C, W) and
 // (S, C, B+1, Wc) with rows zero-filled to the longest table (93 % zeros in the shipped codec); they
 // still load (the *_entries options are 0 there) and `mt-train export --context_data keep` compacts them.
 // Thread-safety: Set* mutate (export only); const access from several threads is safe.
@@ -75,7 +75,7 @@ class CodingTablesImpl : public torch::nn::Module {
   // ones. FAILED_PRECONDITION when there are none (a training checkpoint) or one is malformed
   // (the message names level and channel).
   absl::StatusOr<std::vector<LatentTables>> Tables() const;
-  // Rewrites padded CDF buffers (a checkpoint before session 12) in the ragged layout; the tables
+  // Rewrites padded CDF buffers (an older checkpoint) in the ragged layout; the tables
   // and their codes stay the same. No-op when already ragged.
   void Compact();
 

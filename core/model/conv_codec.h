@@ -29,7 +29,7 @@ struct ConvCodecOptions {
   int64_t table_width = 0;       // longest factorized CDF (set at export)
   int64_t context_buckets = 0;   // spatial-context buckets (set at export; 0 = factorized tables)
   int64_t context_width = 0;     // longest context CDF (set at export)
-  int64_t table_entries = 0;     // entries of the ragged factorized CDFs (set at export; 0 = padded, before session 12)
+  int64_t table_entries = 0;     // entries of the ragged factorized CDFs (set at export; 0 = padded, as older checkpoints store them)
   int64_t context_entries = 0;   // entries of the ragged context CDFs (set at export; 0 = padded)
 };
 

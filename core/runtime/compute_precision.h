@@ -27,7 +27,7 @@ enum class ComputePrecision {
 double Bf16GemmSpeedup();
 // Why a threshold: autocast adds casts around every bf16 GEMM, so a GEMM barely faster in bf16
 // loses end to end. Measured: one AVX-512 BF16 VM ran bf16 GEMMs at 0.66x fp32 and 12 MP photos
-// 20-25 % slower in bf16 (docs/RESULTS.md, session 16).
+// 20-25 % slower in bf16 (docs/RESULTS.md, "`--compute auto` measures before it picks bf16").
 inline constexpr double kBf16AutoMinSpeedup = 1.2;
 // True when `auto` should pick bf16: Bf16GemmSpeedup() >= kBf16AutoMinSpeedup.
 bool Bf16PaysOnThisCpu();

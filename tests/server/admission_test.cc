@@ -112,7 +112,7 @@ TEST_F(ReceiverDeadlineTest, ACancelledPacketIsRefusedUndecodedAndTheCancelGetsN
 }
 
 // Through the daemons: a client that cancels while the receiver still holds its packet reaches
-// the receiver (before session 13 only the packet's ack_wait_ms did, here 10 s: it was stored).
+// the receiver (without the cancel only the packet's ack_wait_ms would, here 10 s: it would be stored).
 TEST_F(ReceiverDeadlineTest, AClientsCancelTravelsSoTheReceiverDropsThePacket) {
   ExpectStillServing();  // connects the link and learns that the receiver accepts cancels
   grpc::ClientContext ctx;

@@ -1,5 +1,5 @@
 // The checkpoint layouts of coding tables: the ragged buffer (rows back to back) against the
-// padded one of checkpoints before session 12, by hand and through UnpackTables.
+// padded one of older checkpoints, by hand and through UnpackTables.
 #include "core/model/coding_tables.h"
 
 #include <ATen/ATen.h>

@@ -107,7 +107,7 @@ TEST(ConvCodecTest, TablesAreBuiltPerLevelAndSurviveTheCheckpoint) {
   EXPECT_EQ(LoadLatentCodec(path).status().code(), absl::StatusCode::kFailedPrecondition);  // another kind
 }
 
-// A checkpoint exported before session 12 holds its CDFs padded to the longest table: it still
+// An older exported checkpoint holds its CDFs padded to the longest table: it still
 // loads with the same tables, and Compact (mt-train export --context_data keep) rewrites it
 // ragged, smaller, with the same tables after another save and load.
 TEST(ConvCodecTest, PaddedTablesOfOlderCheckpointsLoadAndCompact) {
