@@ -69,7 +69,7 @@ ABSL_FLAG(std::vector<std::string>, watch, {}, "load: name=pid of processes (the
 ABSL_FLAG(std::string, id_prefix, "load", "load: request ids are <prefix>-c<concurrency>-<n>");
 ABSL_FLAG(bool, quality, true,
           "send, load, bench --nolocal: ask the sender for PSNR/SSIM of the stored image (it costs the stored PNG's trip "
-          "back and ~0.13 s per megapixel on the sender; --noquality for the fastest reply, PSNR/SSIM then 0)");
+          "back and 0.13–0.3 s per megapixel on the sender; --noquality for the fastest reply, PSNR/SSIM then 0)");
 ABSL_FLAG(bool, verify, false, "load: ask for each reconstruction and record its FNV-1a hash in --requests_csv");
 ABSL_FLAG(std::string, codec_checkpoint, "weights/codec.pt",
           "bench: latent codec checkpoint for the latent rows (empty: no latent rows); local --payload latent: "
