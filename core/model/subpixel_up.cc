@@ -37,10 +37,7 @@ at::Tensor SubpixelUpImpl::forward(const at::Tensor& x) {
   TORCH_CHECK(x.dim() == 4 && x.size(1) == options_.in_channels, "SubpixelUp expects (B, ", options_.in_channels,
               ", H, W), got ", x.sizes());
   const at::Tensor phase_bias = bias.repeat_interleave(4);
-  // pixel_shuffle writes the default layout; a channels-last input (the conv codec's CPU inference)
-  // gets channels-last back, so the next GDN and convolution keep running in it.
-  return at::pixel_shuffle(at::conv2d(x, PhaseKernels().to(x.scalar_type()), phase_bias.to(x.scalar_type()), 1, 1), 2)
-      .contiguous(x.suggest_memory_format());
+  return at::pixel_shuffle(at::conv2d(x, PhaseKernels().to(x.scalar_type()), phase_bias.to(x.scalar_type()), 1, 1), 2);
 }
 
 }  // namespace mt
