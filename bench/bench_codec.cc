@@ -15,7 +15,7 @@
 #include "bench/bench_timer.h"
 #include "core/io/checkpoint.h"
 #include "core/model/flops.h"
-#include "core/pipeline/latent_coder.h"
+#include "core/codecs/tile_codec_registry.h"
 #include "core/runtime/blas_core.h"
 #include "core/runtime/cpu_features.h"
 #include "core/runtime/cpu_runtime.h"
@@ -48,7 +48,7 @@ int main(int argc, char** argv) {
   }
   std::printf("runtime: %s\nCPU flags: %s\n", mt::ConfigureCpuRuntime(runtime).c_str(), mt::CpuSpeedFlags().c_str());
   absl::StatusOr<mt::ConvCodec> codec = mt::LoadConvCodec(codec_path);
-  absl::StatusOr<std::shared_ptr<const mt::LatentCoder>> coder = mt::LoadLatentCoder(codec_path);
+  absl::StatusOr<std::shared_ptr<const mt::TileCodec>> coder = mt::LoadTileCodec(codec_path);
   if (!codec.ok() || !coder.ok()) {
     std::fprintf(stderr, "%s\n", (!codec.ok() ? codec.status() : coder.status()).ToString().c_str());
     return 1;
@@ -85,10 +85,9 @@ int main(int argc, char** argv) {
               Rate(synthesis_flops, s_served));
 
   const at::Tensor latents = (*coder)->Analyze(images);  // (N, L, C)
-  const at::Tensor symbols = (*coder)->Quantize(latents, level);
   const at::Tensor keep = at::ones({tiles, g * g}, at::kBool);
   std::string stream;
-  const double encode = mt::bench::MedianSeconds([&] { stream = (*coder)->EncodeTiles(symbols, keep, level); }, seconds);
+  const double encode = mt::bench::MedianSeconds([&] { stream = (*coder)->EncodeTiles(latents, keep, level); }, seconds);
   at::Tensor decoded_keep, decoded;
   const double decode = mt::bench::MedianSeconds([&] {
     absl::Status s = (*coder)->DecodeTiles(stream, tiles, level, &decoded_keep, &decoded);

@@ -15,7 +15,7 @@
 #include "core/io/image_io.h"
 #include "core/metrics/image_metrics.h"
 #include "core/metrics/seam.h"
-#include "core/pipeline/latent_coder.h"
+#include "core/codecs/tile_codec_registry.h"
 #include "core/pipeline/packet_decoder.h"
 #include "core/pipeline/packet_encoder.h"
 #include "mt/v1/transmission.grpc.pb.h"
@@ -40,14 +40,16 @@ bool Wanted(const BenchConfig& c, const std::string& payload) {
 // Latent rows of one image: every keep source × keep ratio × step level, plus every patch kept.
 absl::Status LatentRows(const BenchConfig& c, const PacketEncoder& encoder, const PacketDecoder& decoder,
                         const at::Tensor& image, const std::string& name, uint64_t seed, std::vector<BenchRow>* rows) {
-  const LatentCoder& coder = *encoder.latent_coder();
+  const TileCodec& coder = *encoder.tile_codec();
   struct Source {
     KeepSource source;
     const char* method;
   };
-  // The conv codec codes every position of its own tiles: one row per level, no selections.
-  std::vector<std::pair<Source, double>> selections = {{{KeepSource::kMasker, coder.is_conv() ? "conv" : "all"}, 1.0}};
-  for (double ratio : coder.is_conv() ? std::vector<double>{} : c.latent_keep_ratios)
+  // A codec that codes every position of its own tiles: one row per level, no selections, the
+  // codec's name as the method.
+  const std::string every_method = coder.selects_positions() ? "all" : std::string(coder.name());
+  std::vector<std::pair<Source, double>> selections = {{{KeepSource::kMasker, every_method.c_str()}, 1.0}};
+  for (double ratio : coder.selects_positions() ? c.latent_keep_ratios : std::vector<double>{})
     for (Source s : {Source{KeepSource::kMasker, "masker"}, Source{KeepSource::kRandom, "random"},
                      Source{KeepSource::kUniformGrid, "grid"}})
       if (ratio < 1.0 && (c.latent_baselines || s.source == KeepSource::kMasker)) selections.push_back({s, ratio});
@@ -86,9 +88,9 @@ int RunBench(const BenchConfig& c) {
     std::fprintf(stderr, "mt-client bench: %s\n", (!mae.ok() ? mae.status() : masker.status()).ToString().c_str());
     return 1;
   }
-  std::shared_ptr<const LatentCoder> latent;
+  std::shared_ptr<const TileCodec> latent;
   if (!c.codec_checkpoint.empty()) {
-    absl::StatusOr<std::shared_ptr<const LatentCoder>> coder = LoadLatentCoder(c.codec_checkpoint, c.compute);
+    absl::StatusOr<std::shared_ptr<const TileCodec>> coder = LoadTileCodec(c.codec_checkpoint, c.compute);
     if (!coder.ok()) {
       std::fprintf(stderr, "mt-client bench: --codec_checkpoint: %s\n", coder.status().ToString().c_str());
       return 1;

@@ -20,7 +20,7 @@
 #include "core/io/image_io.h"
 #include "core/io/visualization.h"
 #include "core/metrics/image_metrics.h"
-#include "core/pipeline/latent_coder.h"
+#include "core/codecs/tile_codec_registry.h"
 #include "core/pipeline/packet_decoder.h"
 #include "core/pipeline/packet_encoder.h"
 #include "core/pipeline/tile_reconstructor.h"
@@ -68,17 +68,15 @@ absl::StatusOr<Models> LoadModels(const LocalConfig& c) {
 
 // The codec for payload latent; an error naming --codec_checkpoint when it is missing, does not
 // load, or does not fit the MAE's tile and patch size.
-absl::StatusOr<std::shared_ptr<const LatentCoder>> LoadCoder(const LocalConfig& c,
+absl::StatusOr<std::shared_ptr<const TileCodec>> LoadCoder(const LocalConfig& c,
                                                              const MaskedAutoencoderOptions& mae) {
   if (c.codec_checkpoint.empty() || !std::filesystem::exists(c.codec_checkpoint))
     return absl::NotFoundError(absl::StrCat("--codec_checkpoint '", c.codec_checkpoint,
                                             "' does not exist; payload latent needs an exported codec"));
-  absl::StatusOr<std::shared_ptr<const LatentCoder>> coder = LoadLatentCoder(c.codec_checkpoint, c.compute);
+  absl::StatusOr<std::shared_ptr<const TileCodec>> coder = LoadTileCodec(c.codec_checkpoint, c.compute);
   if (!coder.ok()) return coder.status();
-  if (!(*coder)->is_conv() && ((*coder)->tile_size() != mae.img_size || (*coder)->patch_size() != mae.patch_size))
-    return absl::FailedPreconditionError(absl::StrCat("--codec_checkpoint is for ", (*coder)->tile_size(), "px tiles of ",
-                                                      (*coder)->patch_size(), "px patches; the MAE and masker use ",
-                                                      mae.img_size, " / ", mae.patch_size));
+  if (absl::Status s = (*coder)->CheckPairedWith(mae); !s.ok())
+    return absl::Status(s.code(), absl::StrCat("--codec_checkpoint: ", s.message()));
   return coder;
 }
 
@@ -162,7 +160,7 @@ absl::StatusOr<LatentRun> EncodeAndDecode(const PacketEncoder& encoder, const Pa
 // One tile per image as a latent packet: PacketEncoder → stream → PacketDecoder.
 int RunLatent(const LocalConfig& c, const Models& m, const SelectionPolicy& policy,
               const std::vector<std::string>& images) {
-  absl::StatusOr<std::shared_ptr<const LatentCoder>> coder = LoadCoder(c, m.mae->options());
+  absl::StatusOr<std::shared_ptr<const TileCodec>> coder = LoadCoder(c, m.mae->options());
   if (!coder.ok()) {
     std::fprintf(stderr, "mt-client local: %s\n", coder.status().ToString().c_str());
     return 1;

@@ -23,19 +23,18 @@ at::Tensor FirstPatches(const at::Tensor& order, int64_t count, int64_t n, int64
 
 }  // namespace
 
-LatentTiles EncodeLatentTiles(const LatentCoder& coder, const at::Tensor& latents, const at::Tensor& keep,
+LatentTiles EncodeSelectedLatents(const TileCodec& coder, const at::Tensor& latents, const at::Tensor& keep,
                               const at::Tensor& probs, int64_t level, int64_t max_bytes) {
-  at::Tensor symbols = coder.Quantize(latents, level);
   LatentTiles out;
   if (max_bytes <= 0) {
     out.keep = keep.to(at::kBool);
-    out.stream = coder.EncodeTiles(symbols, out.keep, level, &out.estimated_bits);
+    out.stream = coder.EncodeTiles(latents, out.keep, level, &out.estimated_bits);
     return out;
   }
   const int64_t n = latents.size(0), l = latents.size(1);
   // Stable sort by descending score: ties keep the lower index first.
   at::Tensor order = std::get<1>(probs.reshape({-1}).to(at::kFloat).sort(/*stable=*/true, 0, /*descending=*/true));
-  at::Tensor cost = coder.PatchBits(symbols, level).reshape({-1}).index_select(0, order);  // bits, in keep order
+  at::Tensor cost = coder.PositionBits(latents, level).reshape({-1}).index_select(0, order);  // bits, in keep order
   at::Tensor cumulative = cost.cumsum(0);
   // The stream's 4-byte final state, and about a bit per patch of keep mask (the first estimate).
   double budget_bits = 8.0 * static_cast<double>(max_bytes) - 32.0 - static_cast<double>(n * l);
@@ -43,7 +42,7 @@ LatentTiles EncodeLatentTiles(const LatentCoder& coder, const at::Tensor& latent
   for (int round = 0; round < kBudgetRounds; ++round) {
     count = std::max<int64_t>(1, (cumulative <= budget_bits).sum().item<int64_t>());
     out = LatentTiles{FirstPatches(order, count, n, l), {}, 0};
-    out.stream = coder.EncodeTiles(symbols, out.keep, level, &out.estimated_bits);
+    out.stream = coder.EncodeTiles(latents, out.keep, level, &out.estimated_bits);
     const auto bytes = static_cast<int64_t>(out.stream.size());
     if (bytes <= max_bytes || count == 1) break;
     budget_bits -= 8.0 * static_cast<double>(bytes - max_bytes) + 8.0;  // overshoot: spend less next round
@@ -51,14 +50,14 @@ LatentTiles EncodeLatentTiles(const LatentCoder& coder, const at::Tensor& latent
   return out;
 }
 
-LevelChoice ChooseLevelForPsnr(const LatentCoder& coder, const at::Tensor& latents, const at::Tensor& keep,
+LevelChoice ChooseLevelForPsnr(const TileCodec& coder, const at::Tensor& latents, const at::Tensor& keep,
                                const at::Tensor& image, const TileGrid& grid, double target_psnr) {
   const at::Tensor mask = keep.to(at::kFloat).unsqueeze(-1);
   const at::Tensor reference = image.unsqueeze(0);
   LevelChoice choice;
   auto psnr_at = [&](int64_t level) {
     ++choice.decodes;
-    at::Tensor q = coder.Dequantize(coder.Quantize(latents, level), level) * mask;
+    at::Tensor q = coder.DecodedLatents(latents, level) * mask;
     at::Tensor stored = StitchTiles(coder.Reconstruct(q, keep), grid).mul(255.0).round().div(255.0);
     return Psnr(reference, stored.unsqueeze(0))[0].item<double>();
   };
@@ -93,13 +92,13 @@ at::Tensor ImageCells(const TileGrid& grid, int64_t patch) {
   return keep;
 }
 
-LatentTiles EncodeWithinBytes(const LatentCoder& coder, const at::Tensor& latents, const at::Tensor& keep,
+LatentTiles EncodeWithinBytes(const TileCodec& coder, const at::Tensor& latents, const at::Tensor& keep,
                               int64_t max_bytes, int64_t* level) {
   int64_t lo = 0, hi = coder.num_levels() - 1, best = -1;
   LatentTiles fit;
   while (lo <= hi) {
     const int64_t mid = (lo + hi) / 2;
-    LatentTiles t = EncodeLatentTiles(coder, latents, keep, at::Tensor(), mid, 0);
+    LatentTiles t = EncodeSelectedLatents(coder, latents, keep, at::Tensor(), mid, 0);
     if (static_cast<int64_t>(t.stream.size()) <= max_bytes) {
       best = mid;
       fit = std::move(t);
@@ -113,8 +112,8 @@ LatentTiles EncodeWithinBytes(const LatentCoder& coder, const at::Tensor& latent
     return fit;
   }
   *level = coder.num_levels() - 1;
-  const at::Tensor bits = coder.PatchBits(coder.Quantize(latents, *level), *level).to(at::kFloat);
-  return EncodeLatentTiles(coder, latents, keep, bits * keep.to(at::kFloat), *level, max_bytes);
+  const at::Tensor bits = coder.PositionBits(latents, *level).to(at::kFloat);
+  return EncodeSelectedLatents(coder, latents, keep, bits * keep.to(at::kFloat), *level, max_bytes);
 }
 
 }  // namespace mt

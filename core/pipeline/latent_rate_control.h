@@ -10,7 +10,7 @@
 #include <vector>
 
 #include "core/codec/tiling.h"
-#include "core/pipeline/latent_coder.h"
+#include "core/codecs/tile_codec.h"
 
 namespace mt {
 
@@ -23,7 +23,7 @@ struct LatentTiles {
 // latents (N, L, C) at `level`; keep (N, L) bool from the selection policy. max_bytes > 0: keep
 // instead the best-scored patches (probs (N, L), highest first; ties by lower index) whose
 // stream fits max_bytes, at least one patch. Stream bytes are the real encoded size.
-LatentTiles EncodeLatentTiles(const LatentCoder& coder, const at::Tensor& latents, const at::Tensor& keep,
+LatentTiles EncodeSelectedLatents(const TileCodec& coder, const at::Tensor& latents, const at::Tensor& keep,
                               const at::Tensor& probs, int64_t level, int64_t max_bytes);
 
 
@@ -37,18 +37,18 @@ struct LevelChoice {
 // (3, H, W) reaches target_psnr dB, found by bisection over the levels (PSNR falls as the level
 // rises); the finest level when none does. The sender holds the decoder, so it knows what the
 // receiver will reconstruct. latents (N, L, C) and keep (N, L) are the image's tiles on `grid`.
-LevelChoice ChooseLevelForPsnr(const LatentCoder& coder, const at::Tensor& latents, const at::Tensor& keep,
+LevelChoice ChooseLevelForPsnr(const TileCodec& coder, const at::Tensor& latents, const at::Tensor& keep,
                                const at::Tensor& image, const TileGrid& grid, double target_psnr);
 
 // Keep mask (N, L) bool of the latent positions of `grid`'s tiles that cover some of the image
 // (the rest is edge padding: not sent, zero at the receiver). `patch` pixels per position side.
 at::Tensor ImageCells(const TileGrid& grid, int64_t patch);
 
-// Rate control by bytes for codecs that code every position (the conv codec): the finest level
+// Rate control by bytes for codecs that code every position (!selects_positions()): the finest level
 // whose stream fits max_bytes (bisection; bytes fall as the level rises). When even the coarsest
 // level does not fit, that level keeps the positions with the most bits first while they fit
-// (EncodeLatentTiles with the positions' bits as scores). *level is set to the level used.
-LatentTiles EncodeWithinBytes(const LatentCoder& coder, const at::Tensor& latents, const at::Tensor& keep,
+// (EncodeSelectedLatents with the positions' bits as scores). *level is set to the level used.
+LatentTiles EncodeWithinBytes(const TileCodec& coder, const at::Tensor& latents, const at::Tensor& keep,
                               int64_t max_bytes, int64_t* level);
 
 }  // namespace mt

@@ -33,7 +33,7 @@ struct PacketDecoder::Parsed {
 };
 
 PacketDecoder::PacketDecoder(MaskedAutoencoder mae, int64_t max_pixels, ComputePrecision compute,
-                             std::shared_ptr<const LatentCoder> latent)
+                             std::shared_ptr<const TileCodec> latent)
     : mae_(std::move(mae)), max_pixels_(max_pixels), compute_(compute), latent_(std::move(latent)) {
   mae_->eval();
   fingerprint_ = ModelFingerprint(*mae_);
@@ -44,7 +44,7 @@ absl::Status PacketDecoder::Validate(const ImagePacket& packet) const { return P
 absl::StatusOr<PacketDecoder::Parsed> PacketDecoder::ParseLatent(const ImagePacket& p) const {
   if (latent_ == nullptr)
     return absl::FailedPreconditionError("payload 'latent': this receiver has no codec (start it with --codec_checkpoint)");
-  const LatentCoder& coder = *latent_;
+  const TileCodec& coder = *latent_;
   if (p.model_fingerprint != latent_->fingerprint())
     return absl::FailedPreconditionError(absl::StrCat("model_fingerprint '", p.model_fingerprint,
                                                       "' is not the receiver's codec '", latent_->fingerprint(),
@@ -194,8 +194,9 @@ std::vector<absl::StatusOr<DecodedImage>> PacketDecoder::DecodeBatch(const std::
     if (abandoned && abandoned()) throw BatchAbandoned{when};
   };
   ParsedBatch batch;
-  std::vector<size_t> conv;  // conv-codec latent packets: their own tiles, not the MAE batch
-  std::vector<Parsed> conv_parsed;
+  // Latent packets of a codec that codes every position on its own tiles: not the MAE batch.
+  std::vector<size_t> own_tiles;
+  std::vector<Parsed> own_parsed;
   try {
     for (size_t i = 0; i < packets.size(); ++i) {
       absl::StatusOr<Parsed> p = Parse(*packets[i]);
@@ -203,9 +204,9 @@ std::vector<absl::StatusOr<DecodedImage>> PacketDecoder::DecodeBatch(const std::
         results[i] = p.status();
         continue;
       }
-      if (p->latents.defined() && latent_->is_conv()) {
-        conv.push_back(i);
-        conv_parsed.push_back(*std::move(p));
+      if (p->latents.defined() && !latent_->selects_positions()) {
+        own_tiles.push_back(i);
+        own_parsed.push_back(*std::move(p));
         continue;
       }
       batch.valid.push_back(i);
@@ -213,7 +214,7 @@ std::vector<absl::StatusOr<DecodedImage>> PacketDecoder::DecodeBatch(const std::
       batch.n += p->grid.count();
       batch.parsed.push_back(*std::move(p));
     }
-    if (!conv.empty()) DecodeConv(conv, conv_parsed, check, t0, results);
+    if (!own_tiles.empty()) DecodeOwnTiles(own_tiles, own_parsed, check, t0, results);
     if (batch.valid.empty()) return results;
     DecodeParsed(packets, batch, check, results);
   } catch (const BatchAbandoned& a) {
@@ -230,13 +231,13 @@ std::vector<absl::StatusOr<DecodedImage>> PacketDecoder::DecodeBatch(const std::
   return results;
 }
 
-void PacketDecoder::DecodeConv(const std::vector<size_t>& index, const std::vector<Parsed>& parsed,
+void PacketDecoder::DecodeOwnTiles(const std::vector<size_t>& index, const std::vector<Parsed>& parsed,
                                const std::function<void(const char*)>& check, std::chrono::steady_clock::time_point t0,
                                std::vector<absl::StatusOr<DecodedImage>>& results) const {
   check("before the codec's synthesis");
   // One synthesis for all of them, so small photos share its forwards. Each packet's pixels are
   // what it gets alone: the region synthesized is the batch's largest, and the receptive fields
-  // of the transforms fit inside it (LatentCoder::Reconstruct).
+  // of the transforms fit inside it (TileCodec::Reconstruct).
   std::vector<at::Tensor> latents, keeps;
   for (const Parsed& p : parsed) {
     latents.push_back(p.latents);

@@ -17,7 +17,7 @@
 #include "absl/status/statusor.h"
 #include "core/codec/packet.h"
 #include "core/model/mae.h"
-#include "core/pipeline/latent_coder.h"
+#include "core/codecs/tile_codec.h"
 #include "core/runtime/compute_precision.h"
 
 namespace mt {
@@ -36,7 +36,7 @@ class PacketDecoder {
   // the decoder's arithmetic (bf16 is faster on AVX-512 BF16 CPUs and changes results slightly).
   // `latent` (optional) serves latent packets; without it they are FAILED_PRECONDITION.
   PacketDecoder(MaskedAutoencoder mae, int64_t max_pixels, ComputePrecision compute = ComputePrecision::kFloat32,
-                std::shared_ptr<const LatentCoder> latent = nullptr);
+                std::shared_ptr<const TileCodec> latent = nullptr);
 
   // Statuses: FAILED_PRECONDITION when the fingerprint, tile/patch size or feature width is not
   // this model's; RESOURCE_EXHAUSTED over max_pixels; INVALID_ARGUMENT naming the field for a
@@ -58,17 +58,18 @@ class PacketDecoder {
 
   const std::string& fingerprint() const { return fingerprint_; }
   const MaskedAutoencoderOptions& mae_options() const { return mae_->options(); }
-  const LatentCoder* latent_coder() const { return latent_.get(); }
+  const TileCodec* tile_codec() const { return latent_.get(); }
 
  private:
   struct Parsed;       // unpacked keep masks and tokens of a valid packet
   struct ParsedBatch;  // the valid packets of a batch and where their tiles sit
+  // The latent packets of a batch on the codec's own tiles (!selects_positions(); results[index[j]]
+  // from parsed[j]) through one synthesis.
+  void DecodeOwnTiles(const std::vector<size_t>& index, const std::vector<Parsed>& parsed,
+                      const std::function<void(const char*)>& check, std::chrono::steady_clock::time_point t0,
+                      std::vector<absl::StatusOr<DecodedImage>>& results) const;
   // The model stages over a parsed batch, filling `results`; `check(when)` throws once the
   // batch is abandoned (between stages and model slices).
-  // The conv codec's latent packets of a batch (results[index[j]] from parsed[j]) through one synthesis.
-  void DecodeConv(const std::vector<size_t>& index, const std::vector<Parsed>& parsed,
-                  const std::function<void(const char*)>& check, std::chrono::steady_clock::time_point t0,
-                  std::vector<absl::StatusOr<DecodedImage>>& results) const;
   void DecodeParsed(const std::vector<const ImagePacket*>& packets, ParsedBatch& batch,
                     const std::function<void(const char*)>& check,
                     std::vector<absl::StatusOr<DecodedImage>>& results) const;
@@ -81,7 +82,7 @@ class PacketDecoder {
   mutable MaskedAutoencoder mae_;
   int64_t max_pixels_;
   ComputePrecision compute_;
-  std::shared_ptr<const LatentCoder> latent_;
+  std::shared_ptr<const TileCodec> latent_;
   std::string fingerprint_;
 };
 

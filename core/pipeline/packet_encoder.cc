@@ -31,7 +31,7 @@ at::Tensor QuantizedPatches(const at::Tensor& tiles, int64_t patch_size) {
 }
 
 PacketEncoder::PacketEncoder(MaskedAutoencoder mae, Masker masker, ComputePrecision compute,
-                             std::shared_ptr<const LatentCoder> latent)
+                             std::shared_ptr<const TileCodec> latent)
     : mae_(std::move(mae)), masker_(std::move(masker)), compute_(compute), latent_(std::move(latent)) {
   TORCH_CHECK(mae_->options().img_size == masker_->options().img_size &&
                   mae_->options().patch_size == masker_->options().patch_size,
@@ -74,9 +74,9 @@ struct PacketEncoder::BatchPlan {
 namespace {
 
 // Resolves the latent step level of `options` against the coder; INVALID_ARGUMENT out of range.
-absl::StatusOr<int64_t> LatentLevel(const EncodeOptions& options, const LatentCoder& coder) {
+absl::StatusOr<int64_t> LatentLevel(const EncodeOptions& options, const TileCodec& coder) {
   if (options.latent_level < 0)
-    return std::min(coder.is_conv() ? kDefaultConvLatentLevel : kDefaultLatentLevel, coder.num_levels() - 1);
+    return coder.default_level();
   if (options.latent_level >= coder.num_levels())
     return absl::InvalidArgumentError(absl::StrCat("latent_level ", options.latent_level, " is outside the codec's levels 0..",
                                                    coder.num_levels() - 1));
@@ -160,14 +160,14 @@ std::vector<absl::StatusOr<EncodedImage>> PacketEncoder::EncodeBatch(const std::
         continue;
       }
       latent_level = *level;
-      if (latent_->is_conv()) {
-        // The conv codec codes every latent position of its own, larger tiles: no patch selection.
+      if (!latent_->selects_positions()) {
+        // The codec codes every latent position of its own tiles: no patch selection.
         const bool keeps_every = policy.mode == SelectionPolicy::Mode::kByteBudget ||
                                  (policy.mode == SelectionPolicy::Mode::kTopK && policy.keep_ratio >= 1.0);
         if (!keeps_every || options.source != KeepSource::kMasker) {
           results[r] = absl::InvalidArgumentError(
-              "this sender's latent codec (conv) codes every position: choose the rate with latent_level, max_bytes or "
-              "target_psnr, not a keep_ratio, threshold or baseline selection");
+              absl::StrCat("this sender's latent codec (", std::string(latent_->name()), ") codes every position: choose the rate with "
+                           "latent_level, max_bytes or target_psnr, not a keep_ratio, threshold or baseline selection"));
           continue;
         }
         grid = PlanTiles(req.image.size(1), req.image.size(2), latent_->tile_size());
@@ -206,7 +206,7 @@ std::vector<absl::StatusOr<EncodedImage>> PacketEncoder::EncodeBatch(const std::
               latent_level, latent_budget};
     // Keeping every patch needs no scores: skip the masker's forward (the latent default).
     plan.keeps_all = (policy.mode == SelectionPolicy::Mode::kTopK && policy.keep_ratio >= 1.0 && latent_budget == 0) ||
-                     (CarriesLatents(options.payload) && latent_->is_conv());
+                     (CarriesLatents(options.payload) && !latent_->selects_positions());
     if (options.source == KeepSource::kMasker && !plan.keeps_all) {
       masker_in.push_back(plan.tiles);
       tiles += grid->count();
@@ -260,7 +260,7 @@ void PacketEncoder::EncodeStages(const std::vector<EncodeRequest>& requests, Bat
     const EncodeOptions& options = requests[plan.request].options;
     const int64_t n = plan.grid.count();
     out[i].grid = plan.grid;
-    if (CarriesLatents(options.payload) && latent_->is_conv()) {
+    if (CarriesLatents(options.payload) && !latent_->selects_positions()) {
       out[i].keep = ImageCells(plan.grid, latent_->patch_size());
     } else if (options.source == KeepSource::kMasker && plan.keeps_all) {
       out[i].keep = at::ones({n, l}, at::kBool);
@@ -324,9 +324,9 @@ void PacketEncoder::EncodeStages(const std::vector<EncodeRequest>& requests, Bat
       if (req.options.target_psnr > 0)
         level = ChooseLevelForPsnr(*latent_, mine, out[i].keep, req.image.to(at::kFloat), plan.grid,
                                    req.options.target_psnr).level;
-      LatentTiles coded = latent_->is_conv() && plan.latent_budget > 0
+      LatentTiles coded = !latent_->selects_positions() && plan.latent_budget > 0
                               ? EncodeWithinBytes(*latent_, mine, out[i].keep, plan.latent_budget, &level)
-                              : EncodeLatentTiles(*latent_, mine, out[i].keep, probs_here, level, plan.latent_budget);
+                              : EncodeSelectedLatents(*latent_, mine, out[i].keep, probs_here, level, plan.latent_budget);
       p.model_fingerprint = latent_->fingerprint();
       p.tile_size = latent_->tile_size();
       p.patch_size = latent_->patch_size();
@@ -337,7 +337,7 @@ void PacketEncoder::EncodeStages(const std::vector<EncodeRequest>& requests, Bat
       out[i].estimated_bits = coded.estimated_bits;
       if (req.options.position_bits)
         out[i].position_bits =
-            latent_->PatchBits(latent_->Quantize(mine, level), level).to(at::kFloat) * coded.keep.to(at::kFloat);
+            latent_->PositionBits(mine, level).to(at::kFloat) * coded.keep.to(at::kFloat);
       p.latent = std::move(coded.stream);
       p.tiles.clear();
       continue;

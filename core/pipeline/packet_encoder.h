@@ -18,7 +18,7 @@
 #include "core/masking/patch_selector.h"
 #include "core/model/mae.h"
 #include "core/model/masker.h"
-#include "core/pipeline/latent_coder.h"
+#include "core/codecs/tile_codec.h"
 #include "core/runtime/compute_precision.h"
 
 namespace mt {
@@ -38,7 +38,7 @@ struct EncodeOptions {
   Precision precision = Precision::kFp16;
   KeepSource source = KeepSource::kMasker;
   uint64_t seed = 0;  // kRandom: generator seed
-  int64_t latent_level = -1;  // latent payload: quantisation step level (-1: the codec's default, see kDefaultLatentLevel)
+  int64_t latent_level = -1;  // latent payload: quantisation step level (-1: the codec's default_level())
   double target_psnr = 0;     // latent payload, > 0: the coarsest level whose reconstruction reaches this PSNR (dB)
   // > 0: refuse (RESOURCE_EXHAUSTED, before any model runs) a features/pixels request whose packet
   // would exceed this many bytes by its keep ratio or byte budget (the receiver's packet limit).
@@ -61,15 +61,6 @@ struct EncodeRequest {
   std::function<bool()> cancelled = nullptr;
 };
 
-// Latent payload's default step level (of the shipped codec's 12, finest = 0): the knee of its
-// measured curve on the held-out photos, every patch kept: 1.23 bpp at 29.3 dB, where level 4
-// costs 1.39x the bytes for +0.84 dB and level 8 saves a third for -1.65 dB (docs/RESULTS.md).
-inline constexpr int64_t kDefaultLatentLevel = 6;
-// The conv codec's default level (of its 10, finest = 0), just under 0.5 bpp on the held-out
-// photos: 0.459 bpp at 31.14 dB, where level 2 costs 1.42x the bytes for +1.08 dB and level 6
-// saves 35 % for -1.64 dB (docs/RESULTS.md, "Conv codec, session 10").
-inline constexpr int64_t kDefaultConvLatentLevel = 4;
-
 struct EncodedImage {
   ImagePacket packet;
   TileGrid grid;
@@ -90,7 +81,7 @@ class PacketEncoder {
   // the models' arithmetic (bf16 is faster on AVX-512 BF16 CPUs and changes results slightly).
   // `latent` (optional) serves the latent payload; without it such requests are FAILED_PRECONDITION.
   PacketEncoder(MaskedAutoencoder mae, Masker masker, ComputePrecision compute = ComputePrecision::kFloat32,
-                std::shared_ptr<const LatentCoder> latent = nullptr);
+                std::shared_ptr<const TileCodec> latent = nullptr);
 
   // image (3, H, W) float in [0,1], any size → packet. INVALID_ARGUMENT for a bad id or policy.
   absl::StatusOr<EncodedImage> Encode(const at::Tensor& image, const std::string& id,
@@ -103,7 +94,7 @@ class PacketEncoder {
   const std::string& fingerprint() const { return fingerprint_; }
   const MaskedAutoencoderOptions& mae_options() const { return mae_->options(); }
   const MaskerOptions& masker_options() const { return masker_->options(); }
-  const LatentCoder* latent_coder() const { return latent_.get(); }
+  const TileCodec* tile_codec() const { return latent_.get(); }
   // The payload with the fewest bytes at equal quality that this encoder can produce: kLatent with
   // a codec, else kPixels (docs/RESULTS.md: ~4 bpp where features need ~22).
   PayloadKind best_payload() const { return latent_ ? PayloadKind::kLatent : PayloadKind::kPixels; }
@@ -120,7 +111,7 @@ class PacketEncoder {
   mutable MaskedAutoencoder mae_;
   mutable Masker masker_;
   ComputePrecision compute_;
-  std::shared_ptr<const LatentCoder> latent_;
+  std::shared_ptr<const TileCodec> latent_;
   std::string fingerprint_;
 };
 

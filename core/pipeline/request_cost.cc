@@ -5,7 +5,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "core/model/flops.h"
-#include "core/pipeline/latent_coder.h"
+#include "core/codecs/tile_codec.h"
 
 namespace mt {
 namespace {
@@ -26,14 +26,14 @@ RequestCost SenderCost(const PacketEncoder& encoder, int64_t height, int64_t wid
   RequestCost cost;
   const MaskedAutoencoderOptions& mae = encoder.mae_options();
   const double tiles = TilesOf(height, width, mae.img_size);
-  const LatentCoder* latent = encoder.latent_coder();
+  const TileCodec* latent = encoder.tile_codec();
   const SelectionPolicy& policy = options.selection;
   if (CarriesLatents(options.payload) && latent != nullptr) {
     cost.encoder = latent->AnalyzedPixels(height, width) * latent->analysis_flops_per_pixel();
     if (options.target_psnr > 0)
       cost.decoder = latent->SynthesizedPixels(height, width) * latent->synthesis_flops_per_pixel() *
                      LevelSearchDecodes(latent->num_levels());
-    if (latent->is_conv()) return cost;  // it codes every position: no masker
+    if (!latent->selects_positions()) return cost;  // it codes every position: no masker
   }
   const bool keeps_all = policy.mode == SelectionPolicy::Mode::kTopK && policy.keep_ratio >= 1.0;
   if (options.source == KeepSource::kMasker && !keeps_all) cost.masker = tiles * MaskerFlops(encoder.masker_options());
@@ -41,7 +41,7 @@ RequestCost SenderCost(const PacketEncoder& encoder, int64_t height, int64_t wid
   return cost;
 }
 
-RequestCost ReceiverCost(const MaskedAutoencoderOptions& mae, const LatentCoder* latent, PayloadKind payload,
+RequestCost ReceiverCost(const MaskedAutoencoderOptions& mae, const TileCodec* latent, PayloadKind payload,
                          int64_t height, int64_t width) {
   RequestCost cost;
   if (CarriesLatents(payload)) {

@@ -11,7 +11,7 @@
 
 namespace mt {
 
-class LatentCoder;
+class TileCodec;
 
 // FLOPs (core/model/flops) by stage, for one image.
 struct RequestCost {
@@ -28,7 +28,7 @@ RequestCost SenderCost(const PacketEncoder& encoder, int64_t height, int64_t wid
 // The receiver's work for a packet: per tile of the MAE the encoder on the kept patches (pixel
 // payloads; all of them assumed) and the decoder, or the latent codec's synthesis per pixel.
 // `latent` may be null for non-latent packets.
-RequestCost ReceiverCost(const MaskedAutoencoderOptions& mae, const LatentCoder* latent, PayloadKind payload,
+RequestCost ReceiverCost(const MaskedAutoencoderOptions& mae, const TileCodec* latent, PayloadKind payload,
                          int64_t height, int64_t width);
 
 // OK when max_gflop <= 0 (no budget) or cost fits; else RESOURCE_EXHAUSTED naming the cost,

@@ -10,6 +10,7 @@
 #include <filesystem>
 
 #include "absl/strings/str_cat.h"
+#include "core/codecs/tile_codec_registry.h"
 #include "core/io/checkpoint.h"
 
 namespace mt::server {
@@ -72,14 +73,12 @@ absl::StatusOr<DaemonCodec> LoadDaemonCodec(const std::string& path, bool path_i
     if (path_is_default) return DaemonCodec{};
     return absl::NotFoundError(absl::StrCat("codec checkpoint '", path, "' does not exist or is not a file"));
   }
-  absl::StatusOr<std::shared_ptr<const LatentCoder>> coder = LoadLatentCoder(path, compute);
+  absl::StatusOr<std::shared_ptr<const TileCodec>> coder = LoadTileCodec(path, compute);
   if (!coder.ok())
     return absl::Status(coder.status().code(),
                         absl::StrCat("codec checkpoint '", path, "': ", coder.status().message()));
-  if (!(*coder)->is_conv() && ((*coder)->tile_size() != mae.img_size || (*coder)->patch_size() != mae.patch_size))
-    return absl::FailedPreconditionError(absl::StrCat("codec checkpoint '", path, "' is for ", (*coder)->tile_size(),
-                                                      "px tiles of ", (*coder)->patch_size(), "px patches; the MAE uses ",
-                                                      mae.img_size, " / ", mae.patch_size));
+  if (absl::Status s = (*coder)->CheckPairedWith(mae); !s.ok())
+    return absl::Status(s.code(), absl::StrCat("codec checkpoint '", path, "': ", s.message()));
   return DaemonCodec{*std::move(coder), path};
 }
 

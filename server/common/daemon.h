@@ -11,7 +11,7 @@
 
 #include "absl/status/statusor.h"
 #include "core/model/mae.h"
-#include "core/pipeline/latent_coder.h"
+#include "core/codecs/tile_codec.h"
 #include "core/runtime/compute_precision.h"
 #include "server/common/security.h"
 
@@ -48,7 +48,7 @@ void BlockShutdownSignals();
 int WaitForShutdownSignal(grpc::Server& server, double grace_s);
 
 struct DaemonCodec {
-  std::shared_ptr<const LatentCoder> coder;  // null: payload 'latent' disabled
+  std::shared_ptr<const TileCodec> coder;  // null: payload 'latent' disabled
   std::string checkpoint;                    // the file it came from ("" when none)
 };
 

@@ -60,7 +60,7 @@ void FillModelInfo(const char* role, const MaskedAutoencoderOptions& o, const st
   info->set_decoder_depth(static_cast<int32_t>(o.decoder_depth));
 }
 
-void FillCodecInfo(const LatentCoder* coder, const std::string& checkpoint, v1::ModelInfo* info) {
+void FillCodecInfo(const TileCodec* coder, const std::string& checkpoint, v1::ModelInfo* info) {
   if (coder == nullptr) return;
   info->set_codec_fingerprint(coder->fingerprint());
   info->set_codec_levels(static_cast<int32_t>(coder->num_levels()));

@@ -4,7 +4,7 @@
 #include "absl/status/statusor.h"
 #include "core/codec/packet.h"
 #include "core/model/mae.h"
-#include "core/pipeline/latent_coder.h"
+#include "core/codecs/tile_codec.h"
 #include "mt/v1/transmission.pb.h"
 
 namespace mt::server {
@@ -28,7 +28,7 @@ absl::StatusOr<ImagePacket> FromProto(const v1::Packet& proto);
 void FillModelInfo(const char* role, const MaskedAutoencoderOptions& mae, const std::string& fingerprint,
                    v1::ModelInfo* info);
 // Fills the codec fields of an Info reply from `coder` (null: left empty / 0) and its checkpoint path.
-void FillCodecInfo(const LatentCoder* coder, const std::string& checkpoint, v1::ModelInfo* info);
+void FillCodecInfo(const TileCodec* coder, const std::string& checkpoint, v1::ModelInfo* info);
 
 v1::PayloadKind ToProto(PayloadKind kind);
 v1::Precision ToProto(Precision precision);

@@ -73,7 +73,7 @@ absl::Status ReceiverService::Admit(const v1::Packet& p) const {
   if (config_.max_request_gflop <= 0) return absl::OkStatus();
   absl::StatusOr<PayloadKind> payload = FromProto(p.payload(), PayloadKind::kFeatures, "payload");
   if (!payload.ok() || p.height() <= 0 || p.width() <= 0) return absl::OkStatus();  // the decoder says why
-  return CheckCostBudget(ReceiverCost(decoder_->mae_options(), decoder_->latent_coder(), *payload, p.height(), p.width()),
+  return CheckCostBudget(ReceiverCost(decoder_->mae_options(), decoder_->tile_codec(), *payload, p.height(), p.width()),
                          config_.max_request_gflop, absl::StrCat("packet '", p.id(), "'"));
 }
 
@@ -321,7 +321,7 @@ grpc::Status ReceiverService::Deliver(grpc::ServerContext* context,
 grpc::Status ReceiverService::Info(grpc::ServerContext* context, const v1::InfoRequest*, v1::ModelInfo* reply) {
   if (grpc::Status s = token_.Check(*context); !s.ok()) return s;
   FillModelInfo("receiver", decoder_->mae_options(), decoder_->fingerprint(), reply);
-  FillCodecInfo(decoder_->latent_coder(), config_.codec_checkpoint, reply);
+  FillCodecInfo(decoder_->tile_codec(), config_.codec_checkpoint, reply);
   reply->set_mae_checkpoint(config_.mae_checkpoint);
   reply->set_max_pixels(config_.max_pixels);
   return grpc::Status::OK;

@@ -225,7 +225,7 @@ grpc::Status SenderService::SendStream(grpc::ServerContext* context,
 grpc::Status SenderService::Info(grpc::ServerContext* context, const v1::InfoRequest*, v1::ModelInfo* reply) {
   if (grpc::Status s = token_.Check(*context); !s.ok()) return s;
   FillModelInfo("sender", encoder_->mae_options(), encoder_->fingerprint(), reply);
-  FillCodecInfo(encoder_->latent_coder(), config_.codec_checkpoint, reply);
+  FillCodecInfo(encoder_->tile_codec(), config_.codec_checkpoint, reply);
   reply->set_masker(encoder_->masker_options().kind == MaskerKind::kCnn ? "cnn" : "transformer");
   reply->set_mae_checkpoint(config_.mae_checkpoint);
   reply->set_masker_checkpoint(config_.masker_checkpoint);

@@ -31,7 +31,7 @@ class DefaultPayloadTest : public EndToEndTest {
     ASSERT_NE(codec->coder, nullptr);
     coder_ = codec->coder;
   }
-  void Start(std::shared_ptr<const LatentCoder> coder, SenderConfig sc = {}) {
+  void Start(std::shared_ptr<const TileCodec> coder, SenderConfig sc = {}) {
     StartReceiver(mae_, "127.0.0.1:0", "", coder);
     sc.max_pixels = 1 << 16;
     StartSender(sc, 1 << 20, "", std::move(coder));
@@ -53,7 +53,7 @@ class DefaultPayloadTest : public EndToEndTest {
     return r;
   }
 
-  std::shared_ptr<const LatentCoder> coder_;
+  std::shared_ptr<const TileCodec> coder_;
 };
 
 TEST_F(DefaultPayloadTest, AnUnsetPayloadIsTheCodecsLatentPayloadAndCostsLessThanTheImageFile) {

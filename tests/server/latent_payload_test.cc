@@ -9,6 +9,7 @@
 #include <filesystem>
 
 #include "core/codec/bitmap.h"
+#include "core/codecs/mae_bottleneck_tile_codec.h"
 #include "core/io/checkpoint.h"
 #include "server/sender/request_validation.h"
 #include "tests/server/loopback.h"
@@ -47,7 +48,7 @@ class LatentPayloadTest : public EndToEndTest {
     return r;
   }
   // The packet the sender builds for `png` (same models, codec and options), for Deliver tests.
-  v1::Packet LatentPacket(const std::string& id, const std::shared_ptr<const LatentCoder>& coder,
+  v1::Packet LatentPacket(const std::string& id, const std::shared_ptr<const TileCodec>& coder,
                           int64_t level = 1) const {
     PacketEncoder encoder(mae_, masker_, ComputePrecision::kFloat32, coder);
     EncodeOptions eo;
@@ -63,7 +64,7 @@ class LatentPayloadTest : public EndToEndTest {
   }
 
   std::string codec_path_;
-  std::shared_ptr<const LatentCoder> coder_;
+  std::shared_ptr<const TileCodec> coder_;
 };
 
 TEST_F(LatentPayloadTest, LatentSendStoresTheImageAndReportsTheRealStreamBytes) {
@@ -172,7 +173,7 @@ TEST_F(LatentPayloadTest, CorruptOrTruncatedStreamsAreRefusedAndTheReceiverCarri
 }
 
 TEST_F(LatentPayloadTest, OtherCodingTablesAreAFailedPrecondition) {
-  std::shared_ptr<const LatentCoder> other = *LatentCoder::Create(TinyCodec({0.25, 0.5, 2.0}));
+  std::shared_ptr<const TileCodec> other = *MaeBottleneckTileCodec::Create(TinyCodec({0.25, 0.5, 2.0}));
   ASSERT_NE(other->fingerprint(), coder_->fingerprint());
   v1::Ack ack = receiver_service_->Handle(LatentPacket("other", other));
   EXPECT_EQ(ack.code(), static_cast<int>(absl::StatusCode::kFailedPrecondition)) << ack.message();

@@ -49,7 +49,7 @@ class EndToEndTest : public ::testing::Test {
 
   // `codec` (optional) serves payload latent, as the daemons' --codec_checkpoint does.
   void StartReceiver(MaskedAutoencoder mae, const std::string& listen, const std::string& token = "",
-                     std::shared_ptr<const LatentCoder> codec = nullptr) {
+                     std::shared_ptr<const TileCodec> codec = nullptr) {
     ReceiverConfig rc;
     rc.output_dir = out_dir_;
     rc.token = token;
@@ -74,7 +74,7 @@ class EndToEndTest : public ::testing::Test {
     receiver_.server.reset();
   }
   void StartSender(SenderConfig sc, int64_t max_message_bytes = 1 << 20, const std::string& receiver_token = "",
-                   std::shared_ptr<const LatentCoder> codec = nullptr) {
+                   std::shared_ptr<const TileCodec> codec = nullptr) {
     sc.max_pixels = sc.max_pixels == (16 << 20) ? 4096 : sc.max_pixels;
     sc.max_packet_bytes = max_packet_bytes_;
     sc.default_deadline = std::chrono::milliseconds(5000);

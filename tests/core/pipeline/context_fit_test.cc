@@ -7,7 +7,7 @@
 
 #include "core/codec/tiling.h"
 #include "core/io/checkpoint.h"
-#include "core/pipeline/latent_coder.h"
+#include "core/codecs/mae_bottleneck_tile_codec.h"
 #include "core/pipeline/packet_decoder.h"
 #include "core/pipeline/packet_encoder.h"
 #include "tests/test_util.h"
@@ -46,7 +46,8 @@ TEST_F(ContextFitTest, TablesAreStoredAndChangeTheFingerprint) {
     EXPECT_TRUE(ValidateLatentTables(t).ok());
     EXPECT_EQ(t.channels(), 3u);
   }
-  std::shared_ptr<const LatentCoder> with = *LatentCoder::Create(codec_), without = *LatentCoder::Create(factorized_);
+  std::shared_ptr<const MaeBottleneckTileCodec> with = *MaeBottleneckTileCodec::Create(codec_),
+                                                 without = *MaeBottleneckTileCodec::Create(factorized_);
   EXPECT_TRUE(with->has_context());
   EXPECT_FALSE(without->has_context());
   EXPECT_NE(with->fingerprint(), without->fingerprint());
@@ -55,14 +56,15 @@ TEST_F(ContextFitTest, TablesAreStoredAndChangeTheFingerprint) {
   ASSERT_TRUE(SaveCheckpoint(path, codec_).ok());
   absl::StatusOr<LatentCodec> back = LoadLatentCodec(path);
   ASSERT_TRUE(back.ok()) << back.status();
-  absl::StatusOr<std::shared_ptr<const LatentCoder>> loaded = LatentCoder::Create(*back);
+  absl::StatusOr<std::shared_ptr<const MaeBottleneckTileCodec>> loaded = MaeBottleneckTileCodec::Create(*back);
   ASSERT_TRUE(loaded.ok()) << loaded.status();
   EXPECT_EQ((*loaded)->fingerprint(), with->fingerprint());
   EXPECT_EQ((*back)->ContextTables()->at(1).tables[2][0].cdf, tables[1].tables[2][0].cdf);
 }
 
 TEST_F(ContextFitTest, PacketsRoundTripAndSmoothPhotosCostLess) {
-  std::shared_ptr<const LatentCoder> with = *LatentCoder::Create(codec_), without = *LatentCoder::Create(factorized_);
+  std::shared_ptr<const MaeBottleneckTileCodec> with = *MaeBottleneckTileCodec::Create(codec_),
+                                                 without = *MaeBottleneckTileCodec::Create(factorized_);
   MaskedAutoencoder mae(test::TinyMaeOptions());
   Masker masker(test::TinyMaskerOptions());
   EncodeOptions o;
@@ -94,7 +96,7 @@ TEST_F(ContextFitTest, PacketsRoundTripAndSmoothPhotosCostLess) {
 
 TEST_F(ContextFitTest, MalformedStoredTablesAndBadFitsAreRefused) {
   codec_->ctx_cdf_sizes[0][1][2] = 1;  // a one-entry CDF is not a table
-  absl::StatusOr<std::shared_ptr<const LatentCoder>> coder = LatentCoder::Create(codec_);
+  absl::StatusOr<std::shared_ptr<const MaeBottleneckTileCodec>> coder = MaeBottleneckTileCodec::Create(codec_);
   EXPECT_EQ(coder.status().code(), absl::StatusCode::kFailedPrecondition);
   EXPECT_NE(coder.status().message().find("level 0"), std::string::npos) << coder.status();
   ContextFitOptions fit;

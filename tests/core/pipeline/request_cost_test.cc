@@ -7,7 +7,7 @@
 #include <gtest/gtest.h>
 
 #include "core/model/flops.h"
-#include "core/pipeline/latent_coder.h"
+#include "core/codecs/conv_tile_codec.h"
 #include "tests/test_util.h"
 
 namespace mt {
@@ -17,7 +17,7 @@ class RequestCostTest : public ::testing::Test {
  protected:
   void SetUp() override {
     at::manual_seed(3);
-    coder_ = *LatentCoder::Create(test::TinyConvCodec());
+    coder_ = *ConvTileCodec::Create(test::TinyConvCodec());
     encoder_ = std::make_unique<PacketEncoder>(MaskedAutoencoder(test::TinyMaeOptions()),
                                                Masker(test::TinyMaskerOptions()), ComputePrecision::kFloat32, coder_);
     mae_ = test::TinyMaeOptions();
@@ -31,7 +31,7 @@ class RequestCostTest : public ::testing::Test {
     o.selection.keep_ratio = keep_ratio;
     return o;
   }
-  std::shared_ptr<const LatentCoder> coder_;
+  std::shared_ptr<const TileCodec> coder_;
   std::unique_ptr<PacketEncoder> encoder_;
   MaskedAutoencoderOptions mae_;
   double masker_flops_ = 0, encoder_flops_ = 0;

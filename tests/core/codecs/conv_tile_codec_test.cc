@@ -7,7 +7,8 @@
 #include "core/codec/tiling.h"
 #include "core/io/checkpoint.h"
 #include "core/metrics/image_metrics.h"
-#include "core/pipeline/latent_coder.h"
+#include "core/codecs/conv_tile_codec.h"
+#include "core/codecs/tile_codec_registry.h"
 #include "core/pipeline/latent_rate_control.h"
 #include "core/pipeline/packet_decoder.h"
 #include "core/pipeline/packet_encoder.h"
@@ -16,12 +17,12 @@
 namespace mt {
 namespace {
 
-class ConvLatentCoderTest : public ::testing::Test {
+class ConvTileCodecTest : public ::testing::Test {
  protected:
   void SetUp() override {
     at::manual_seed(17);
     codec_ = test::TinyConvCodec();
-    coder_ = *LatentCoder::Create(codec_);
+    coder_ = *ConvTileCodec::Create(codec_);
     mae_ = MaskedAutoencoder(test::TinyMaeOptions());
     masker_ = Masker(test::TinyMaskerOptions());
     encoder_ = std::make_unique<PacketEncoder>(mae_, masker_, ComputePrecision::kFloat32, coder_);
@@ -37,14 +38,14 @@ class ConvLatentCoderTest : public ::testing::Test {
   }
 
   ConvCodec codec_{nullptr};
-  std::shared_ptr<const LatentCoder> coder_;
+  std::shared_ptr<const ConvTileCodec> coder_;
   MaskedAutoencoder mae_{nullptr};
   Masker masker_{nullptr};
   std::unique_ptr<PacketEncoder> encoder_;
   std::unique_ptr<PacketDecoder> decoder_;
 };
 
-TEST_F(ConvLatentCoderTest, PacketDecodesToTheCodecRunDirectly) {
+TEST_F(ConvTileCodecTest, PacketDecodesToTheCodecRunDirectly) {
   const at::Tensor image = at::rand({3, 40, 70});  // 2 × 3 tiles of 32 px; edges padded
   absl::StatusOr<EncodedImage> e = encoder_->Encode(image, "conv", Latent(1));
   ASSERT_TRUE(e.ok()) << e.status();
@@ -79,14 +80,14 @@ TEST(ReplicateIntoUnsentTest, UnsentPositionsTakeTheNearestSentRowAndColumn) {
   EXPECT_TRUE(at::equal(out[2], y[2]));
 }
 
-TEST_F(ConvLatentCoderTest, QuantizeUsesEveryChannelsOwnStep) {
+TEST_F(ConvTileCodecTest, QuantizeUsesEveryChannelsOwnStep) {
   ConvCodec codec = test::TinyConvCodec();
   {
     torch::NoGradGuard no_grad;
     codec->log_steps[0].copy_(at::log(at::tensor({0.5, 1.0, 2.0, 4.0})));
     codec->BuildTables();
   }
-  std::shared_ptr<const LatentCoder> coder = *LatentCoder::Create(codec);
+  std::shared_ptr<const ConvTileCodec> coder = *ConvTileCodec::Create(codec);
   const at::Tensor y = at::full({1, 1, 4}, 3.1);
   // round(3.1 / 0.5) = 6, round(3.1) = 3, round(1.55) = 2, round(0.775) = 1.
   EXPECT_TRUE(at::equal(coder->Quantize(y, 0), at::tensor({6, 3, 2, 1}, at::kInt).view({1, 1, 4})));
@@ -94,7 +95,7 @@ TEST_F(ConvLatentCoderTest, QuantizeUsesEveryChannelsOwnStep) {
   EXPECT_NEAR(coder->step(0), 1.875, 1e-6);  // the mean over channels
 }
 
-TEST_F(ConvLatentCoderTest, ByteBudgetPicksTheFinestLevelThatFits) {
+TEST_F(ConvTileCodecTest, ByteBudgetPicksTheFinestLevelThatFits) {
   const at::Tensor image = at::rand({3, 64, 64});
   std::vector<int64_t> sizes;
   for (int64_t level = 0; level < 3; ++level)
@@ -117,7 +118,7 @@ TEST_F(ConvLatentCoderTest, ByteBudgetPicksTheFinestLevelThatFits) {
   EXPECT_TRUE(decoder_->Decode(e->packet).ok());
 }
 
-TEST_F(ConvLatentCoderTest, TargetPsnrReachesTheTargetAtTheReceiver) {
+TEST_F(ConvTileCodecTest, TargetPsnrReachesTheTargetAtTheReceiver) {
   const at::Tensor image = at::randint(0, 256, {3, 32, 32}).to(at::kFloat) / 255.0;
   const TileGrid grid = *PlanTiles(32, 32, 32);
   const at::Tensor y = coder_->Analyze(SplitTiles(image, grid));
@@ -133,7 +134,7 @@ TEST_F(ConvLatentCoderTest, TargetPsnrReachesTheTargetAtTheReceiver) {
   EXPECT_GE(Psnr(image.unsqueeze(0), stored.unsqueeze(0))[0].item<double>(), o.target_psnr - 1e-6);
 }
 
-TEST_F(ConvLatentCoderTest, SelectionsCorruptStreamsAndOtherCodecsAreRefused) {
+TEST_F(ConvTileCodecTest, SelectionsCorruptStreamsAndOtherCodecsAreRefused) {
   const at::Tensor image = at::rand({3, 32, 48});
   EncodeOptions half = Latent(0);
   half.selection.keep_ratio = 0.5;
@@ -156,7 +157,7 @@ TEST_F(ConvLatentCoderTest, SelectionsCorruptStreamsAndOtherCodecsAreRefused) {
   EXPECT_EQ(decoder_->Decode(level).status().code(), absl::StatusCode::kInvalidArgument);
   EXPECT_EQ(decoder_->Decode(tile).status().code(), absl::StatusCode::kFailedPrecondition);
   // Another codec (other weights and steps): a different fingerprint, refused by the receiver.
-  std::shared_ptr<const LatentCoder> other = *LatentCoder::Create(test::TinyConvCodec(0.07));
+  std::shared_ptr<const TileCodec> other = *ConvTileCodec::Create(test::TinyConvCodec(0.07));
   EXPECT_NE(other->fingerprint(), coder_->fingerprint());
   PacketDecoder other_decoder(mae_, 1 << 20, ComputePrecision::kFloat32, other);
   EXPECT_EQ(other_decoder.Decode(p).status().code(), absl::StatusCode::kFailedPrecondition);
@@ -167,7 +168,7 @@ TEST_F(ConvLatentCoderTest, SelectionsCorruptStreamsAndOtherCodecsAreRefused) {
 // positions) runs the transforms over its own region plus their receptive fields only: analysis
 // 5×4 positions, synthesis 6×5, instead of 16×16. Where the image is, the latents and the
 // reconstruction are those of the whole tile (the transforms' receptive fields fit the region).
-TEST_F(ConvLatentCoderTest, ASmallImageInABigTileIsComputedOverItsOwnRegionWithTheSameResult) {
+TEST_F(ConvTileCodecTest, ASmallImageInABigTileIsComputedOverItsOwnRegionWithTheSameResult) {
   ConvCodecOptions o = codec_->options();
   o.tile_size = 256;
   ConvCodec big(o);
@@ -176,7 +177,7 @@ TEST_F(ConvLatentCoderTest, ASmallImageInABigTileIsComputedOverItsOwnRegionWithT
     big->log_steps.copy_(codec_->log_steps);
   }
   big->BuildTables();
-  std::shared_ptr<const LatentCoder> coder = *LatentCoder::Create(big);
+  std::shared_ptr<const ConvTileCodec> coder = *ConvTileCodec::Create(big);
   const TileGrid grid = *PlanTiles(40, 24, 256);
   const at::Tensor tiles = SplitTiles(at::rand({3, 40, 24}), grid);  // replicate-filled to 256×256
   const at::Tensor whole = coder->Analyze(tiles).view({1, 16, 16, 4});
@@ -206,7 +207,7 @@ TEST_F(ConvLatentCoderTest, ASmallImageInABigTileIsComputedOverItsOwnRegionWithT
 }
 
 // Conv-codec packets of one receiver batch share one synthesis; each image is what it gets alone.
-TEST_F(ConvLatentCoderTest, ABatchOfPacketsOfDifferentSizesDecodesAsEachAlone) {
+TEST_F(ConvTileCodecTest, ABatchOfPacketsOfDifferentSizesDecodesAsEachAlone) {
   absl::StatusOr<EncodedImage> small = encoder_->Encode(at::rand({3, 20, 24}), "small", Latent(1));
   absl::StatusOr<EncodedImage> big = encoder_->Encode(at::rand({3, 40, 70}), "big", Latent(2));
   ASSERT_TRUE(small.ok() && big.ok());
@@ -223,28 +224,30 @@ TEST_F(ConvLatentCoderTest, ABatchOfPacketsOfDifferentSizesDecodesAsEachAlone) {
   EXPECT_TRUE(at::equal(batch[1]->keep, big_alone->keep));
 }
 
-TEST_F(ConvLatentCoderTest, LoadLatentCoderReadsEitherKindAndNeedsTables) {
+TEST_F(ConvTileCodecTest, LoadLatentCoderReadsEitherKindAndNeedsTables) {
   const std::string dir = test::TempDir();
   ASSERT_TRUE(SaveCheckpoint(dir + "/conv.pt", codec_).ok());
-  absl::StatusOr<std::shared_ptr<const LatentCoder>> conv = LoadLatentCoder(dir + "/conv.pt");
+  absl::StatusOr<std::shared_ptr<const TileCodec>> conv = LoadTileCodec(dir + "/conv.pt");
   ASSERT_TRUE(conv.ok()) << conv.status();
-  EXPECT_TRUE((*conv)->is_conv());
+  EXPECT_EQ((*conv)->name(), "conv");
+  EXPECT_FALSE((*conv)->selects_positions());
   EXPECT_EQ((*conv)->fingerprint(), coder_->fingerprint());
   LatentCodec mae_codec = test::TinyLatentCodec({0.25, 0.5});
   ASSERT_TRUE(SaveCheckpoint(dir + "/mae.pt", mae_codec).ok());
-  absl::StatusOr<std::shared_ptr<const LatentCoder>> mae = LoadLatentCoder(dir + "/mae.pt");
+  absl::StatusOr<std::shared_ptr<const TileCodec>> mae = LoadTileCodec(dir + "/mae.pt");
   ASSERT_TRUE(mae.ok()) << mae.status();
-  EXPECT_FALSE((*mae)->is_conv());
+  EXPECT_EQ((*mae)->name(), "mae_bottleneck");
+  EXPECT_TRUE((*mae)->selects_positions());
   ConvCodecOptions untrained = codec_->options();
   untrained.table_width = 0;  // and so no ragged entries either (options that disagree are DATA_LOSS)
   untrained.table_entries = 0;
   untrained.context_width = untrained.context_buckets = untrained.context_entries = 0;
   ConvCodec fresh(untrained);
   ASSERT_TRUE(SaveCheckpoint(dir + "/fresh.pt", fresh).ok());
-  EXPECT_EQ(LoadLatentCoder(dir + "/fresh.pt").status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_EQ(LoadTileCodec(dir + "/fresh.pt").status().code(), absl::StatusCode::kFailedPrecondition);
   MaskedAutoencoder not_a_codec(test::TinyMaeOptions());
   ASSERT_TRUE(SaveCheckpoint(dir + "/plain.pt", not_a_codec).ok());
-  EXPECT_EQ(LoadLatentCoder(dir + "/plain.pt").status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_EQ(LoadTileCodec(dir + "/plain.pt").status().code(), absl::StatusCode::kFailedPrecondition);
 }
 
 }  // namespace

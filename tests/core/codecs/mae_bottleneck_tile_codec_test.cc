@@ -1,6 +1,7 @@
 // The latent payload end to end through core types: PacketEncoder → ImagePacket → PacketDecoder
-// with a LatentCoder, checked against the codec run directly, plus every refusal.
-#include "core/pipeline/latent_coder.h"
+// with a TileCodec, checked against the codec run directly, plus every refusal.
+#include "core/codecs/mae_bottleneck_tile_codec.h"
+#include "core/codecs/tile_codec.h"
 
 #include <ATen/ATen.h>
 #include <gtest/gtest.h>
@@ -18,12 +19,12 @@ namespace {
 
 LatentCodec TinyCodec(const std::vector<double>& steps) { return test::TinyLatentCodec(steps); }
 
-class LatentCoderTest : public ::testing::Test {
+class MaeBottleneckTileCodecTest : public ::testing::Test {
  protected:
   void SetUp() override {
     at::manual_seed(11);
     codec_ = TinyCodec({0.25, 0.5, 1.0});
-    coder_ = *LatentCoder::Create(codec_);
+    coder_ = *MaeBottleneckTileCodec::Create(codec_);
     mae_ = MaskedAutoencoder(test::TinyMaeOptions());
     masker_ = Masker(test::TinyMaskerOptions());
     encoder_ = std::make_unique<PacketEncoder>(mae_, masker_, ComputePrecision::kFloat32, coder_);
@@ -40,14 +41,14 @@ class LatentCoderTest : public ::testing::Test {
   ImagePacket Packet() { return encoder_->Encode(at::rand({3, 13, 20}), "img", Latent(0.5, 1))->packet; }
 
   LatentCodec codec_{nullptr};
-  std::shared_ptr<const LatentCoder> coder_;
+  std::shared_ptr<const MaeBottleneckTileCodec> coder_;
   MaskedAutoencoder mae_{nullptr};
   Masker masker_{nullptr};
   std::unique_ptr<PacketEncoder> encoder_;
   std::unique_ptr<PacketDecoder> decoder_;
 };
 
-TEST_F(LatentCoderTest, PacketDecodesToTheCodecRunDirectly) {
+TEST_F(MaeBottleneckTileCodecTest, PacketDecodesToTheCodecRunDirectly) {
   at::Tensor image = at::rand({3, 13, 20});  // 2 × 3 tiles, edges padded
   absl::StatusOr<EncodedImage> e = encoder_->Encode(image, "one", Latent(0.5, 1));
   ASSERT_TRUE(e.ok()) << e.status();
@@ -68,7 +69,7 @@ TEST_F(LatentCoderTest, PacketDecodesToTheCodecRunDirectly) {
   EXPECT_TRUE(at::allclose(d->image, want, 1e-5, 1e-6)) << (d->image - want).abs().max();
 }
 
-TEST_F(LatentCoderTest, CoarserStepsCostFewerBytes) {
+TEST_F(MaeBottleneckTileCodecTest, CoarserStepsCostFewerBytes) {
   at::Tensor image = at::rand({3, 16, 16});
   int64_t previous = INT64_MAX;
   for (int64_t level = 0; level < 3; ++level) {
@@ -78,7 +79,7 @@ TEST_F(LatentCoderTest, CoarserStepsCostFewerBytes) {
   }
 }
 
-TEST_F(LatentCoderTest, ByteBudgetKeepsTheBestPatchesThatFit) {
+TEST_F(MaeBottleneckTileCodecTest, ByteBudgetKeepsTheBestPatchesThatFit) {
   at::Tensor image = at::rand({3, 16, 16});
   EncodeOptions o = Latent(1.0, 0);
   o.selection = {SelectionPolicy::Mode::kByteBudget, 0.5, 0.16, 0};
@@ -95,7 +96,7 @@ TEST_F(LatentCoderTest, ByteBudgetKeepsTheBestPatchesThatFit) {
   EXPECT_EQ(previous_kept, 64);  // a large budget keeps every patch
 }
 
-TEST_F(LatentCoderTest, TargetPsnrPicksTheCoarsestLevelThatReachesIt) {
+TEST_F(MaeBottleneckTileCodecTest, TargetPsnrPicksTheCoarsestLevelThatReachesIt) {
   at::Tensor image = at::randint(0, 256, {3, 16, 16}).to(at::kFloat) / 255.0;
   TileGrid grid = *PlanTiles(16, 16, 8);
   at::Tensor y = coder_->Analyze(SplitTiles(image, grid));
@@ -119,7 +120,7 @@ TEST_F(LatentCoderTest, TargetPsnrPicksTheCoarsestLevelThatReachesIt) {
   EXPECT_EQ(encoder_->Encode(image, "t", o).status().code(), absl::StatusCode::kInvalidArgument);
 }
 
-TEST_F(LatentCoderTest, CorruptTruncatedAndExtendedStreamsAreRefused) {
+TEST_F(MaeBottleneckTileCodecTest, CorruptTruncatedAndExtendedStreamsAreRefused) {
   ImagePacket p = Packet();
   ImagePacket truncated = p, extended = p, flipped = p;
   truncated.latent.pop_back();
@@ -133,10 +134,10 @@ TEST_F(LatentCoderTest, CorruptTruncatedAndExtendedStreamsAreRefused) {
   EXPECT_TRUE(decoder_->Decode(p).ok());  // and the decoder still serves a good packet
 }
 
-TEST_F(LatentCoderTest, OtherTablesOrLevelsOrPartsAreRefused) {
+TEST_F(MaeBottleneckTileCodecTest, OtherTablesOrLevelsOrPartsAreRefused) {
   ImagePacket p = Packet();
   // Same weights, other coding tables: a different fingerprint.
-  std::shared_ptr<const LatentCoder> other = *LatentCoder::Create(TinyCodec({0.25, 0.5, 2.0}));
+  std::shared_ptr<const TileCodec> other = *MaeBottleneckTileCodec::Create(TinyCodec({0.25, 0.5, 2.0}));
   EXPECT_NE(other->fingerprint(), coder_->fingerprint());
   PacketDecoder other_decoder(mae_, 1 << 20, ComputePrecision::kFloat32, other);
   EXPECT_EQ(other_decoder.Decode(p).status().code(), absl::StatusCode::kFailedPrecondition);
@@ -156,19 +157,19 @@ TEST_F(LatentCoderTest, OtherTablesOrLevelsOrPartsAreRefused) {
             absl::StatusCode::kFailedPrecondition);
 }
 
-TEST_F(LatentCoderTest, CodecWithoutTablesIsRefused) {
+TEST_F(MaeBottleneckTileCodecTest, CodecWithoutTablesIsRefused) {
   LatentCodecOptions o;
   o.mae = test::TinyMaeOptions();
-  EXPECT_EQ(LatentCoder::Create(LatentCodec(o)).status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_EQ(MaeBottleneckTileCodec::Create(LatentCodec(o)).status().code(), absl::StatusCode::kFailedPrecondition);
 }
 
-TEST_F(LatentCoderTest, ExportedCheckpointKeepsTablesAndFingerprint) {
+TEST_F(MaeBottleneckTileCodecTest, ExportedCheckpointKeepsTablesAndFingerprint) {
   const std::string path = test::TempDir() + "/codec.pt";
   ASSERT_TRUE(SaveCheckpoint(path, codec_).ok());
   absl::StatusOr<LatentCodec> back = LoadLatentCodec(path);
   ASSERT_TRUE(back.ok()) << back.status();
   EXPECT_EQ((*back)->num_levels(), 3);
-  absl::StatusOr<std::shared_ptr<const LatentCoder>> coder = LatentCoder::Create(*back);
+  absl::StatusOr<std::shared_ptr<const MaeBottleneckTileCodec>> coder = MaeBottleneckTileCodec::Create(*back);
   ASSERT_TRUE(coder.ok()) << coder.status();
   EXPECT_EQ((*coder)->fingerprint(), coder_->fingerprint());
   EXPECT_TRUE(decoder_->Decode(Packet()).ok());
