@@ -1,13 +1,16 @@
 // mt-client bench: rate–distortion sweep of the adaptive-patch pipeline (in-process, the same
 // PacketEncoder/PacketDecoder and protobuf packet the daemons use) against random and uniform-grid
-// masking, JPEG, WebP and PNG on the same images. Writes CSV, a markdown summary and a gnuplot plot.
+// masking, the anchor codecs (JPEG, WebP, AVIF, JPEG XL: client/anchor_codecs.h) and PNG on the
+// same images. Writes CSV, a markdown summary and a gnuplot plot.
 #include <ATen/ATen.h>
 
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
+#include <opencv2/core.hpp>
 
+#include "client/anchor_codecs.h"
 #include "client/bench_report.h"
 #include "client/commands.h"
 #include "client/connection.h"
@@ -31,6 +34,25 @@ void Measure(BenchRow* r, const at::Tensor& original, const at::Tensor& received
   r->bpp = 8.0 * static_cast<double>(r->bytes) / static_cast<double>(original.size(1) * original.size(2));
   r->psnr = Psnr(a, b)[0].item<double>();
   r->ssim = original.size(1) >= kSsimWindow && original.size(2) >= kSsimWindow ? Ssim(a, b)[0].item<double>() : NAN;
+}
+
+// (3, H, W) float in [0,1] → 8-bit RGB, rounded exactly as EncodeImage rounds (clamp, ×255, round),
+// so the anchors see the bytes EncodeImage would have encoded and the jpeg/webp rows are unchanged.
+Rgb8 TensorToRgb8(const at::Tensor& image) {
+  at::Tensor hwc = (image.detach().to(at::kFloat).cpu().clamp(0, 1) * 255.0)
+                       .round().to(at::kByte).permute({1, 2, 0}).contiguous();
+  Rgb8 out{static_cast<int>(hwc.size(1)), static_cast<int>(hwc.size(0)), {}};
+  const uint8_t* p = hwc.data_ptr<uint8_t>();
+  out.pixels.assign(p, p + hwc.numel());
+  return out;
+}
+
+// 8-bit RGB → (3, H, W) float in [0,1], scaled as DecodeImageRgb scales (OpenCV convertTo by 1/255).
+at::Tensor Rgb8ToTensor(const Rgb8& image) {
+  cv::Mat rgb(image.height, image.width, CV_8UC3, const_cast<uint8_t*>(image.pixels.data()));
+  cv::Mat f;
+  rgb.convertTo(f, CV_32FC3, 1.0 / 255.0);
+  return at::from_blob(f.data, {f.rows, f.cols, 3}, at::kFloat).permute({2, 0, 1}).clone().clamp_(0.0, 1.0);
 }
 
 bool Wanted(const BenchConfig& c, const std::string& payload) {
@@ -132,6 +154,8 @@ int RunBench(const BenchConfig& c) {
   }
   for (const Setting& s : all_settings)
     if (Wanted(c, PayloadKindName(s.payload))) settings.push_back(s);
+  for (const MissingAnchor& m : MissingAnchorCodecs())
+    std::fprintf(stderr, "mt-client bench: no %s rows: %s\n", m.name.c_str(), m.reason.c_str());
   std::vector<BenchRow> rows;
   size_t images = 0;
   for (const std::string& f : files) {
@@ -194,13 +218,15 @@ int RunBench(const BenchConfig& c) {
       if (latent != nullptr && !stub && Wanted(c, "latent"))
         if (absl::Status st = LatentRows(c, encoder, decoder, image, name, 1234 + ci, &rows); !st.ok())
           return std::fprintf(stderr, "%s: %s\n", name.c_str(), st.ToString().c_str()), 1;
-      for (const char* format : {"jpeg", "webp"})
-        for (int q : {1, 3, 5, 8, 10, 15, 20, 25, 30, 40, 50, 70, 90}) {
-          absl::StatusOr<std::string> bytes = EncodeImage(image, format, q);
-          absl::StatusOr<at::Tensor> back = bytes.ok() ? DecodeImageRgb(*bytes) : bytes.status();
-          if (!back.ok()) return std::fprintf(stderr, "%s\n", back.status().ToString().c_str()), 1;
-          BenchRow r{name, format, "", "", static_cast<double>(q), static_cast<int64_t>(bytes->size())};
-          Measure(&r, image, *back, encoder.mae_options().img_size);
+      // The anchors, each at every setting of its sweep (always in-process, also with --nolocal).
+      const Rgb8 rgb8 = TensorToRgb8(image);
+      for (const AnchorCodec* codec : AnchorCodecs())
+        for (int q : codec->settings()) {
+          absl::StatusOr<std::string> bytes = codec->Encode(rgb8, q);
+          absl::StatusOr<Rgb8> back = bytes.ok() ? codec->Decode(*bytes) : bytes.status();
+          if (!back.ok()) return std::fprintf(stderr, "%s: %s\n", name.c_str(), back.status().ToString().c_str()), 1;
+          BenchRow r{name, std::string(codec->name()), "", "", static_cast<double>(q), static_cast<int64_t>(bytes->size())};
+          Measure(&r, image, Rgb8ToTensor(*back), encoder.mae_options().img_size);
           rows.push_back(r);
         }
       absl::StatusOr<std::string> png = EncodePng(image);

@@ -6,7 +6,10 @@
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <string>
 #include <tuple>
+#include <utility>
+#include <vector>
 
 #include "core/metrics/bd_rate.h"
 
@@ -99,31 +102,43 @@ void WriteBudgetTable(std::ofstream& md, const Curves& curves) {
   }
 }
 
-// PSNR read off each curve at fixed rates, and the BD-rate against JPEG (all points, and only
-// the points at or below kLowRate of both curves).
+// The anchor codecs every curve's BD-rate is measured against (the bench's `method` names, see
+// client/anchor_codecs.h), in column order; those without rows (compiled out) get no columns.
+constexpr std::pair<const char*, const char*> kAnchors[] = {
+    {"jpeg", "JPEG"}, {"webp", "WebP"}, {"avif", "AVIF"}, {"jxl", "JPEG XL"}};
+
+// PSNR read off each curve at fixed rates, and the BD-rate against each anchor present (all
+// points, and only the points at or below kLowRate of both curves).
 void WriteAnchorTable(std::ofstream& md, const Curves& curves) {
-  const auto jpeg = curves.find(Curve{"jpeg", "", ""});
+  std::vector<std::pair<const char*, Curves::const_iterator>> anchors;  // display name, curve
+  for (const auto& [method, display] : kAnchors)
+    if (auto it = curves.find(Curve{method, "", ""}); it != curves.end()) anchors.push_back({display, it});
+  std::string names;
+  for (size_t i = 0; i < anchors.size(); ++i)
+    names += (i == 0 ? "" : i + 1 == anchors.size() ? " and " : ", ") + std::string(anchors[i].first);
   md << "\n## PSNR (dB) at fixed rates (each curve's Pareto front, interpolated in log rate) and BD-rate "
-        "against JPEG\n\nBD-rate: percent bits the method needs over JPEG at equal PSNR (negative = fewer), "
+        "against "
+     << (anchors.empty() ? std::string("the anchors (none measured)") : names)
+     << "\n\nBD-rate: percent bits the method needs over the anchor at equal PSNR (negative = fewer), "
         "over the PSNR range both cover; '<= 0.5' uses only points at or below 0.5 bpp.\n\n| method |";
   for (double r : kReadRates) md << " @" << r << " |";
-  md << " BD-rate vs JPEG | BD-rate <= 0.5 |\n|---|";
-  for (size_t i = 0; i < std::size(kReadRates) + 2; ++i) md << "---:|";
+  for (const auto& [display, it] : anchors) md << " BD-rate vs " << display << " | vs " << display << " <= 0.5 |";
+  md << "\n|---|";
+  for (size_t i = 0; i < std::size(kReadRates) + 2 * anchors.size(); ++i) md << "---:|";
   md << "\n";
   for (const auto& [curve, points] : curves) {
     if (curve.method == "png") continue;
     md << "| " << curve.Name() << " |";
-    if (curve.method == "jpeg") {  // the anchor: its PSNR at the rates, no BD-rate against itself
-      for (double r : kReadRates) md << Cell(PsnrAt(Points(points), r));
-      md << " (anchor) | (anchor) |\n";
-      continue;
-    }
     for (double r : kReadRates) md << Cell(PsnrAt(Points(points), r));
-    for (double max_bpp : {static_cast<double>(INFINITY), kLowRate}) {
-      absl::StatusOr<double> bd = jpeg == curves.end() ? absl::NotFoundError("no jpeg")
-                                                       : BjontegaardDeltaRate(Points(jpeg->second, max_bpp),
-                                                                              Points(points, max_bpp));
-      md << (bd.ok() ? Cell(*bd, "%+.1f %%") : std::string(" — |"));
+    for (const auto& [display, anchor] : anchors) {
+      if (anchor->first.method == curve.method && curve.payload.empty()) {  // no BD-rate against itself
+        md << " (anchor) | (anchor) |";
+        continue;
+      }
+      for (double max_bpp : {static_cast<double>(INFINITY), kLowRate}) {
+        absl::StatusOr<double> bd = BjontegaardDeltaRate(Points(anchor->second, max_bpp), Points(points, max_bpp));
+        md << (bd.ok() ? Cell(*bd, "%+.1f %%") : std::string(" — |"));
+      }
     }
     md << "\n";
   }
@@ -158,6 +173,7 @@ absl::Status WritePlot(const BenchConfig& c, const Curves& curves) {
   int i = 0;
   for (const auto& [curve, points] : curves) {
     if (curve.method == "png") continue;  // infinite PSNR (capped at 100 dB) would flatten every curve
+    // Every other curve is drawn, the anchors (jpeg, webp, avif, jxl) included.
     const std::string file = dir + "/curve" + std::to_string(i) + ".dat";
     std::ofstream d(file);
     for (const RdPoint& p : ParetoFront(Points(points))) d << p.bpp << " " << p.psnr << "\n";
@@ -189,7 +205,7 @@ absl::Status WriteBenchOutputs(const BenchConfig& c, const std::vector<BenchRow>
     md << "# Rate-distortion: " << c.images_dir << " (" << images << " images"
        << (c.crop > 0 ? ", " + std::to_string(c.crop) + "x" + std::to_string(c.crop) + " native crops" : "")
        << ")\n\nBytes are what travels: the serialized sender->receiver packet for the MAE methods, the whole "
-          "file for JPEG/WebP/PNG. PSNR/SSIM of the image the receiver ends with, averaged over images. Latent "
+          "file for the anchors (JPEG, WebP, AVIF, JPEG XL) and PNG. PSNR/SSIM of the image the receiver ends with, averaged over images. Latent "
           "curves: 'kNN' keeps NN % of the patches (chosen by the masker, at random or on a grid; 'all' keeps "
           "every patch) and the setting is the quantisation step level.\n\n";
     WriteBudgetTable(md, curves);

@@ -1,5 +1,6 @@
 // mt-client bench's results: one row per image × setting, and the report built from them
-// (markdown tables, BD-rate against JPEG, a gnuplot plot). Thread-safety: plain functions.
+// (markdown tables, BD-rate against each anchor codec present: JPEG, WebP, AVIF, JPEG XL; a gnuplot
+// plot). Thread-safety: plain functions.
 #pragma once
 
 #include <cmath>

@@ -86,8 +86,8 @@ struct LoadConfig {
 // One centre tile per image in-process; prints a row per image and writes the pictures to
 // out_dir. Exit code 0 when every image went through, 1 on a failure, 2 for bad arguments.
 int RunLocal(const LocalConfig& config, const std::vector<std::string>& images);
-// In-process rate–distortion sweep (masker vs random vs grid, payloads × precisions, JPEG, WebP,
-// PNG). Exit code 0 on success.
+// In-process rate–distortion sweep (masker vs random vs grid, payloads × precisions, the anchor
+// codecs JPEG, WebP, AVIF, JPEG XL, and PNG). Exit code 0 on success.
 int RunBench(const BenchConfig& config);
 
 // Sends each image file; prints one table row per image. Exit code 0 when all succeeded.

@@ -75,7 +75,7 @@ ABSL_FLAG(std::string, codec_checkpoint, "weights/codec.pt",
           "bench: latent codec checkpoint for the latent rows (empty: no latent rows); local --payload latent: "
           "the codec to run (required)");
 ABSL_FLAG(std::vector<std::string>, payloads, {},
-          "bench: payload kinds to measure, e.g. latent,pixels (default: all; JPEG/WebP/PNG always run)");
+          "bench: payload kinds to measure, e.g. latent,pixels (default: all; the anchors and PNG always run)");
 ABSL_FLAG(std::vector<std::string>, latent_keep_ratios, std::vector<std::string>({"0.25", "0.5", "0.75"}),
           "bench: keep ratios of the latent rows (masker, random, grid) besides keeping every patch");
 ABSL_FLAG(std::vector<std::string>, latent_levels, {}, "bench: step levels of the latent rows (default: all)");
@@ -100,10 +100,11 @@ constexpr char kUsage[] =
     "                   model's estimated bytes; --target_psnr: the sender picks the cheapest level reaching it)\n"
     "  bench --images DIR [--crop 32] [--nolocal --sender host:port] --csv rd.csv --report rd.md --plot rd.png\n"
     "                   in-process rate-distortion sweep: masker vs random vs uniform grid, every payload and\n"
-    "                   precision, keep ratios --keep_ratios; JPEG, WebP (13 qualities 1-90) and PNG on the same images;\n"
+    "                   precision, keep ratios --keep_ratios; the anchors JPEG, WebP (13 qualities 1-90), AVIF (aom\n"
+    "                   speed 6, quantizers 60-4), JPEG XL (effort 7, distances 25-0.5) and PNG on the same images;\n"
     "                   latent rows (--codec_checkpoint, default weights/codec.pt): every step level x keep\n"
     "                   (all patches, and masker/random/grid at --latent_keep_ratios); --payloads latent,pixels\n"
-    "                   limits the MAE rows; the report has PSNR at fixed rates and the BD-rate against JPEG\n"
+    "                   limits the MAE rows; the report has PSNR at fixed rates and the BD-rate against each anchor\n"
     "  load IMAGE|DIR... [--crop 32] --concurrency 1,4,16,32 --duration 20s [--requests N] --csv load.csv\n"
     "                   [--watch sender=PID,receiver=PID --rss_csv rss.csv] [--requests_csv r.csv --verify]\n"
     "                   closed-loop load on --sender: images/s, p50/p90/p99 latency, errors by code, server stage\n"

@@ -38,6 +38,8 @@ PACKAGES=(
   prometheus-cpp-dev
   # mt-client bench plots
   gnuplot-nox
+  # mt-client bench anchors: AVIF (libavif + aom) and JPEG XL rows beside JPEG/WebP (compiled out when missing)
+  libavif-dev libjxl-dev
   # tests: GoogleTest, NumPy reference values, PyTorch to check checkpoints open in Python
   libgtest-dev libgmock-dev python3-numpy python3-torch
 )
