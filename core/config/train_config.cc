@@ -43,6 +43,14 @@ Setter OneOf(std::string* target, std::set<std::string> allowed) {
   };
 }
 
+// Keeps the node for a later pass (sections read once their selecting key is known).
+Setter Capture(YAML::Node* target) {
+  return [target](const YAML::Node& node, const std::string&) {
+    *target = node;
+    return absl::OkStatus();
+  };
+}
+
 // Keys a LightningCLI config may carry that this trainer ignores (one warning each).
 const std::set<std::string>& IgnoredKeys() {
   static const std::set<std::string> kKeys = {
@@ -184,126 +192,112 @@ absl::Status CheckParallelism(const TrainerConfig& t) {
   return absl::OkStatus();
 }
 
-}  // namespace
-
-double MaxTimeSeconds(const std::string& text) {
-  int d = 0, h = 0, m = 0, s = 0;
-  char extra = 0;
-  if (std::sscanf(text.c_str(), "%d:%d:%d:%d%c", &d, &h, &m, &s, &extra) != 4 || d < 0 || h < 0 || m < 0 || s < 0)
-    return -1;
-  return ((d * 24.0 + h) * 60.0 + m) * 60.0 + s;
+// model.init_args of mt.MaePretraining.
+absl::Status ReadMaeArgs(const YAML::Node& args, MaeTaskConfig* m, std::vector<std::string>* warnings) {
+  std::string model_yaml;
+  absl::Status s = ReadInitArgs(args, "model.init_args", &IsMaeOptionKey,
+                                {{"mask_ratio", Scalar(&m->mask_ratio)}, {"base_lr", Scalar(&m->base_lr)},
+                                 {"lr", Scalar(&m->lr)}, {"min_lr", Scalar(&m->min_lr)},
+                                 {"weight_decay", Scalar(&m->weight_decay)}, {"beta1", Scalar(&m->beta1)},
+                                 {"beta2", Scalar(&m->beta2)}, {"warmup_epochs", Scalar(&m->warmup_epochs)},
+                                 {"warmup_steps", Scalar(&m->warmup_steps)}},
+                                &model_yaml, warnings);
+  if (!s.ok()) return s;
+  absl::StatusOr<MaskedAutoencoderOptions> o = MaeOptionsFromYaml(model_yaml);
+  if (!o.ok()) return Prefixed(o.status(), "model.init_args");
+  m->model = *o;
+  if (!(m->mask_ratio > 0 && m->mask_ratio < 1))
+    return absl::InvalidArgumentError("config key 'model.init_args.mask_ratio' must be in (0, 1)");
+  return absl::OkStatus();
 }
 
-absl::StatusOr<TrainConfig> ParseTrainConfig(const YamlConfig& config) {
-  TrainConfig c;
-  const YAML::Node& root = config.root();
-  YAML::Node model, data, trainer;
-  std::map<std::string, Setter> top = {
-      {"seed_everything", Scalar(&c.seed_everything)},
-      {"name", Scalar(&c.name)},
-      {"trainer", [&](const YAML::Node& n, const std::string&) { trainer = n; return absl::OkStatus(); }},
-      {"model", [&](const YAML::Node& n, const std::string&) { model = n; return absl::OkStatus(); }},
-      {"data", [&](const YAML::Node& n, const std::string&) { data = n; return absl::OkStatus(); }}};
-  if (absl::Status s = ReadSection(root, "", top, &c.warnings); !s.ok()) return s;
-  if (absl::Status s = ReadSection(trainer, "trainer", TrainerSetters(&c.trainer), &c.warnings); !s.ok()) return s;
+// model.init_args of mt.MaskerTraining, with its temperature sub-mapping.
+absl::Status ReadMaskerArgs(const YAML::Node& args, MaskerTaskConfig* m, std::vector<std::string>* warnings) {
+  TemperatureScheduleOptions& t = m->temperature;
+  YAML::Node temperature;
+  std::string model_yaml;
+  absl::Status s = ReadInitArgs(
+      args, "model.init_args", &IsMaskerOptionKey,
+      {{"mae_checkpoint", Scalar(&m->mae_checkpoint)},
+       {"base_lr", Scalar(&m->base_lr)}, {"lr", Scalar(&m->lr)}, {"weight_decay", Scalar(&m->weight_decay)},
+       {"beta1", Scalar(&m->beta1)}, {"beta2", Scalar(&m->beta2)},
+       {"warmup_fraction", Scalar(&m->warmup_fraction)}, {"mean_reg", Scalar(&m->mean_reg)},
+       {"entropy_reg", Scalar(&m->entropy_reg)}, {"hard", Scalar(&m->hard)},
+       {"sample_noise", Scalar(&m->sample_noise)}, {"adjacent_reg", Scalar(&m->adjacent_reg)},
+       {"init_checkpoint", Scalar(&m->init_checkpoint)}, {"temperature", Capture(&temperature)}},
+      &model_yaml, warnings);
+  if (!s.ok()) return s;
+  s = ReadSection(temperature, "model.init_args.temperature",
+                  {{"start_value", Scalar(&t.start_value)}, {"final_value", Scalar(&t.final_value)},
+                   {"start_step", Scalar(&t.start_step)}, {"final_step", Scalar(&t.final_step)}},
+                  warnings);
+  if (!s.ok()) return s;
+  absl::StatusOr<MaskerOptions> o = MaskerOptionsFromYaml(model_yaml);
+  if (!o.ok()) return Prefixed(o.status(), "model.init_args");
+  m->model = *o;
+  if (m->mae_checkpoint.empty())
+    return absl::InvalidArgumentError("config key 'model.init_args.mae_checkpoint' is required for masker training");
+  if (!(t.start_value > 0 && t.final_value > 0 && t.final_step >= t.start_step))
+    return absl::InvalidArgumentError(
+        "config key 'model.init_args.temperature' needs values > 0 and final_step >= start_step");
+  return absl::OkStatus();
+}
 
-  // model: class_path decides which init_args are valid.
+// model: class_path decides which init_args are valid.
+absl::Status ReadModel(const YAML::Node& model, TrainConfig* c) {
   YAML::Node model_args;
   if (absl::Status s = ReadSection(model, "model",
-                                   {{"class_path", OneOf(&c.model_class, {kMaeTaskClass, kMaskerTaskClass, kCodecTaskClass, kConvCodecTaskClass})},
-                                    {"init_args", [&](const YAML::Node& n, const std::string&) {
-                                       model_args = n;
-                                       return absl::OkStatus();
-                                     }}},
-                                   &c.warnings);
+                                   {{"class_path", OneOf(&c->model_class, {kMaeTaskClass, kMaskerTaskClass,
+                                                                           kCodecTaskClass, kConvCodecTaskClass})},
+                                    {"init_args", Capture(&model_args)}},
+                                   &c->warnings);
       !s.ok())
     return s;
-  if (c.model_class.empty())
-    return absl::InvalidArgumentError(absl::StrCat("config key 'model.class_path' is required (", kMaeTaskClass,
-                                                   ", ", kMaskerTaskClass, ", ", kCodecTaskClass, " or ", kConvCodecTaskClass, ")"));
-  std::string model_yaml;
-  if (c.model_class == kMaeTaskClass) {
-    MaeTaskConfig& m = c.mae;
-    absl::Status s = ReadInitArgs(model_args, "model.init_args", &IsMaeOptionKey,
-                                  {{"mask_ratio", Scalar(&m.mask_ratio)}, {"base_lr", Scalar(&m.base_lr)},
-                                   {"lr", Scalar(&m.lr)}, {"min_lr", Scalar(&m.min_lr)},
-                                   {"weight_decay", Scalar(&m.weight_decay)}, {"beta1", Scalar(&m.beta1)},
-                                   {"beta2", Scalar(&m.beta2)}, {"warmup_epochs", Scalar(&m.warmup_epochs)},
-                                   {"warmup_steps", Scalar(&m.warmup_steps)}},
-                                  &model_yaml, &c.warnings);
-    if (!s.ok()) return s;
-    absl::StatusOr<MaskedAutoencoderOptions> o = MaeOptionsFromYaml(model_yaml);
-    if (!o.ok()) return Prefixed(o.status(), "model.init_args");
-    m.model = *o;
-    if (!(m.mask_ratio > 0 && m.mask_ratio < 1))
-      return absl::InvalidArgumentError("config key 'model.init_args.mask_ratio' must be in (0, 1)");
-  } else if (c.model_class == kCodecTaskClass) {
-    if (absl::Status s = ReadCodecArgs(model_args, &c.codec, &c.warnings); !s.ok()) return s;
-  } else if (c.model_class == kConvCodecTaskClass) {
-    if (absl::Status s = ReadConvCodecArgs(model_args, &c.conv_codec, &c.warnings); !s.ok()) return s;
-  } else {
-    MaskerTaskConfig& m = c.masker;
-    TemperatureScheduleOptions& t = m.temperature;
-    YAML::Node temperature;
-    absl::Status s = ReadInitArgs(
-        model_args, "model.init_args", &IsMaskerOptionKey,
-        {{"mae_checkpoint", Scalar(&m.mae_checkpoint)},
-         {"base_lr", Scalar(&m.base_lr)}, {"lr", Scalar(&m.lr)}, {"weight_decay", Scalar(&m.weight_decay)},
-         {"beta1", Scalar(&m.beta1)}, {"beta2", Scalar(&m.beta2)},
-         {"warmup_fraction", Scalar(&m.warmup_fraction)}, {"mean_reg", Scalar(&m.mean_reg)},
-         {"entropy_reg", Scalar(&m.entropy_reg)}, {"hard", Scalar(&m.hard)},
-         {"sample_noise", Scalar(&m.sample_noise)}, {"adjacent_reg", Scalar(&m.adjacent_reg)},
-         {"init_checkpoint", Scalar(&m.init_checkpoint)},
-         {"temperature", [&](const YAML::Node& n, const std::string&) {
-            temperature = n;
-            return absl::OkStatus();
-          }}},
-        &model_yaml, &c.warnings);
-    if (!s.ok()) return s;
-    s = ReadSection(temperature, "model.init_args.temperature",
-                    {{"start_value", Scalar(&t.start_value)}, {"final_value", Scalar(&t.final_value)},
-                     {"start_step", Scalar(&t.start_step)}, {"final_step", Scalar(&t.final_step)}},
-                    &c.warnings);
-    if (!s.ok()) return s;
-    absl::StatusOr<MaskerOptions> o = MaskerOptionsFromYaml(model_yaml);
-    if (!o.ok()) return Prefixed(o.status(), "model.init_args");
-    m.model = *o;
-    if (m.mae_checkpoint.empty())
-      return absl::InvalidArgumentError("config key 'model.init_args.mae_checkpoint' is required for masker training");
-    if (!(t.start_value > 0 && t.final_value > 0 && t.final_step >= t.start_step))
-      return absl::InvalidArgumentError("config key 'model.init_args.temperature' needs values > 0 and final_step >= start_step");
-  }
+  if (c->model_class.empty())
+    return absl::InvalidArgumentError(absl::StrCat("config key 'model.class_path' is required (", kMaeTaskClass, ", ",
+                                                   kMaskerTaskClass, ", ", kCodecTaskClass, " or ",
+                                                   kConvCodecTaskClass, ")"));
+  if (c->model_class == kMaeTaskClass) return ReadMaeArgs(model_args, &c->mae, &c->warnings);
+  if (c->model_class == kCodecTaskClass) return ReadCodecArgs(model_args, &c->codec, &c->warnings);
+  if (c->model_class == kConvCodecTaskClass) return ReadConvCodecArgs(model_args, &c->conv_codec, &c->warnings);
+  return ReadMaskerArgs(model_args, &c->masker, &c->warnings);
+}
 
-  DataConfig& d = c.data;
+// data: class_path names the dataset kind, init_args its options.
+absl::Status ReadData(const YAML::Node& data, DataConfig* d, std::vector<std::string>* warnings) {
   YAML::Node data_args;
   std::string data_class;
   if (absl::Status s = ReadSection(data, "data",
                                    {{"class_path", OneOf(&data_class, {"mt.data.Cifar10", "mt.data.Stl10",
                                                                        "mt.data.ImageFolder", "mt.data.Synthetic",
                                                                        "mt.data.CropFile"})},
-                                    {"init_args", [&](const YAML::Node& n, const std::string&) {
-                                       data_args = n;
-                                       return absl::OkStatus();
-                                     }}},
-                                   &c.warnings);
+                                    {"init_args", Capture(&data_args)}},
+                                   warnings);
       !s.ok())
     return s;
   if (data_class.empty()) return absl::InvalidArgumentError("config key 'data.class_path' is required");
-  d.kind = data_class == "mt.data.Cifar10"   ? "cifar10"
-           : data_class == "mt.data.Stl10"   ? "stl10"
-           : data_class == "mt.data.Synthetic" ? "synthetic"
-           : data_class == "mt.data.CropFile"  ? "crop_file"
-                                               : "image_folder";
+  d->kind = data_class == "mt.data.Cifar10"     ? "cifar10"
+            : data_class == "mt.data.Stl10"     ? "stl10"
+            : data_class == "mt.data.Synthetic" ? "synthetic"
+            : data_class == "mt.data.CropFile"  ? "crop_file"
+                                                : "image_folder";
   if (absl::Status s = ReadSection(data_args, "data.init_args",
-                                   {{"data_dir", Scalar(&d.data_dir)}, {"batch_size", Scalar(&d.batch_size)},
-                                    {"num_workers", Scalar(&d.num_workers)}, {"img_size", Scalar(&d.img_size)},
-                                    {"crops_per_image", Scalar(&d.crops_per_image)},
-                                    {"val_crops_per_image", Scalar(&d.val_crops_per_image)}},
-                                   &c.warnings);
+                                   {{"data_dir", Scalar(&d->data_dir)}, {"batch_size", Scalar(&d->batch_size)},
+                                    {"num_workers", Scalar(&d->num_workers)}, {"img_size", Scalar(&d->img_size)},
+                                    {"crops_per_image", Scalar(&d->crops_per_image)},
+                                    {"val_crops_per_image", Scalar(&d->val_crops_per_image)}},
+                                   warnings);
       !s.ok())
     return s;
-  if (d.data_dir.empty() && d.kind != "synthetic") return absl::InvalidArgumentError("config key 'data.init_args.data_dir' is required");
-  if (d.batch_size <= 0) return absl::InvalidArgumentError("config key 'data.init_args.batch_size' must be > 0");
+  if (d->data_dir.empty() && d->kind != "synthetic")
+    return absl::InvalidArgumentError("config key 'data.init_args.data_dir' is required");
+  if (d->batch_size <= 0) return absl::InvalidArgumentError("config key 'data.init_args.batch_size' must be > 0");
+  return absl::OkStatus();
+}
+
+// The trainer's run length and parallelism, and the data's image size against the model's.
+absl::Status CheckRun(const TrainConfig& c) {
+  const DataConfig& d = c.data;
   if (c.trainer.accumulate_grad_batches <= 0)
     return absl::InvalidArgumentError("config key 'trainer.accumulate_grad_batches' must be > 0");
   if (absl::Status s = CheckParallelism(c.trainer); !s.ok()) return s;
@@ -318,10 +312,37 @@ absl::StatusOr<TrainConfig> ParseTrainConfig(const YamlConfig& config) {
                                                    ") must equal the model's img_size (", model_img, ")"));
   if (c.model_class == kConvCodecTaskClass && d.img_size % kConvCodecDownsample != 0)
     return absl::InvalidArgumentError(absl::StrCat("config key 'data.init_args.img_size' (", d.img_size,
-                                                   ") must be a multiple of ", kConvCodecDownsample, " for the conv codec"));
+                                                   ") must be a multiple of ", kConvCodecDownsample,
+                                                   " for the conv codec"));
   if (!c.trainer.max_time.empty() && MaxTimeSeconds(c.trainer.max_time) < 0)
     return absl::InvalidArgumentError(absl::StrCat("config key 'trainer.max_time' must be DD:HH:MM:SS, got '",
                                                    c.trainer.max_time, "'"));
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+double MaxTimeSeconds(const std::string& text) {
+  int d = 0, h = 0, m = 0, s = 0;
+  char extra = 0;
+  if (std::sscanf(text.c_str(), "%d:%d:%d:%d%c", &d, &h, &m, &s, &extra) != 4 || d < 0 || h < 0 || m < 0 || s < 0)
+    return -1;
+  return ((d * 24.0 + h) * 60.0 + m) * 60.0 + s;
+}
+
+absl::StatusOr<TrainConfig> ParseTrainConfig(const YamlConfig& config) {
+  TrainConfig c;
+  YAML::Node model, data, trainer;
+  std::map<std::string, Setter> top = {{"seed_everything", Scalar(&c.seed_everything)},
+                                       {"name", Scalar(&c.name)},
+                                       {"trainer", Capture(&trainer)},
+                                       {"model", Capture(&model)},
+                                       {"data", Capture(&data)}};
+  if (absl::Status s = ReadSection(config.root(), "", top, &c.warnings); !s.ok()) return s;
+  if (absl::Status s = ReadSection(trainer, "trainer", TrainerSetters(&c.trainer), &c.warnings); !s.ok()) return s;
+  if (absl::Status s = ReadModel(model, &c); !s.ok()) return s;
+  if (absl::Status s = ReadData(data, &c.data, &c.warnings); !s.ok()) return s;
+  if (absl::Status s = CheckRun(c); !s.ok()) return s;
   if (c.name.empty())
     c.name = c.model_class == kMaeTaskClass         ? "mae"
              : c.model_class == kCodecTaskClass     ? "codec"
