@@ -6,10 +6,13 @@
 #include "core/runtime/blas_core.h"
 #include "core/runtime/log.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
+#include <map>
+#include <memory>
 #include <string>
 #include <thread>
 #include <vector>
@@ -174,33 +177,137 @@ absl::Status Export(const Args& args) {
   return mt::SaveCheckpoint(args.out, *m, storage);
 }
 
-}  // namespace
-
-int main(int argc, char** argv) {
-  mt::EnsureBlasKernelsForThisCpu(argv);  // before anything else: it may restart the process
-  Args args;
-  if (std::string err = ParseArgs(argc, argv, &args); !err.empty()) {
-    std::fprintf(err == "help" ? stdout : stderr, "%s%s", err == "help" ? "" : ("mt-train: " + err + "\n\n").c_str(), kUsage);
-    return err == "help" ? 0 : 2;
-  }
-  if (args.command == "import") {
-    absl::Status s = mt::train_cli::ImportOfficialMae(args.import);
-    return s.ok() ? 0 : Fail(s);
-  }
-  if (args.command == "export") {
-    absl::Status s = Export(args);
-    if (!s.ok()) return Fail(s);
-    mt::log::info("wrote {}", args.out);
-    return 0;
-  }
-  mt::YamlConfig merged;
+// Merges the --config files in order, then applies the --KEY=VALUE overrides.
+absl::Status MergeConfigs(const Args& args, mt::YamlConfig* merged) {
   for (const std::string& path : args.configs) {
     absl::StatusOr<mt::YamlConfig> c = mt::YamlConfig::FromFile(path);
-    if (!c.ok()) return Fail(c.status());
-    merged.Merge(*c);
+    if (!c.ok()) return c.status();
+    merged->Merge(*c);
   }
   for (const auto& [key, value] : args.overrides)
-    if (absl::Status s = merged.Override(key, value); !s.ok()) return Fail(s);
+    if (absl::Status s = merged->Override(key, value); !s.ok()) return s;
+  return absl::OkStatus();
+}
+
+// Sets this process's CPU threads and its random stream; rank 0 logs the runtime.
+void ConfigureProcess(const Args& args, const mt::TrainConfig& config, const mt::train_cli::WorldSpec& world) {
+  int threads = args.threads;
+  if (threads == 0 && world.world_size > 1 && std::getenv("OMP_NUM_THREADS") == nullptr)  // share the cores
+    threads = std::max(1, static_cast<int>(std::thread::hardware_concurrency() / config.trainer.devices));
+  const std::string runtime = mt::ConfigureCpuRuntime({threads, true});
+  if (world.rank == 0) mt::log::info("runtime: {}", runtime);
+  // Each rank its own stream (MAE masks differ across ranks); the data order and augmentations
+  // are seeded by seed_everything alone, so every rank agrees on them.
+  at::manual_seed(static_cast<uint64_t>(config.seed_everything + world.rank));
+}
+
+// The task model.class_path names; INVALID_ARGUMENT when a codec's MAE disagrees with data.img_size.
+absl::StatusOr<std::unique_ptr<mt::TrainingTask>> MakeTask(const mt::TrainConfig& config) {
+  std::unique_ptr<mt::TrainingTask> task;
+  if (config.model_class == mt::kMaeTaskClass) {
+    task = std::make_unique<mt::MaeTask>(config.mae);
+  } else if (config.model_class == mt::kCodecTaskClass) {
+    absl::StatusOr<std::unique_ptr<mt::CodecTask>> t = mt::CodecTask::Create(config.codec);
+    if (!t.ok()) return t.status();
+    if (const int64_t s = (*t)->codec_image_size(); s != config.data.img_size && config.data.kind != "cifar10" &&
+                                                    config.data.kind != "stl10")
+      return absl::InvalidArgumentError(absl::StrCat("config key 'data.init_args.img_size' (", config.data.img_size,
+                                                     ") must equal the MAE's img_size (", s, ")"));
+    task = std::move(*t);
+  } else if (config.model_class == mt::kConvCodecTaskClass) {
+    absl::StatusOr<std::unique_ptr<mt::ConvCodecTask>> t = mt::ConvCodecTask::Create(config.conv_codec);
+    if (!t.ok()) return t.status();
+    task = std::move(*t);
+  } else {
+    absl::StatusOr<std::unique_ptr<mt::MaskerTask>> t = mt::MaskerTask::Create(config.masker);
+    if (!t.ok()) return t.status();
+    task = std::move(*t);
+  }
+  return task;
+}
+
+// The validation loader's options: every batch in order (at most trainer.limit_val_batches).
+mt::DataLoaderOptions ValLoaderOptions(const mt::TrainConfig& config) {
+  mt::DataLoaderOptions val_opts;
+  val_opts.batch_size = config.data.batch_size;
+  val_opts.shuffle = false;
+  val_opts.drop_last = false;
+  val_opts.num_workers = config.data.num_workers;
+  val_opts.limit_batches = config.trainer.limit_val_batches;
+  return val_opts;
+}
+
+// The train loader's options: shuffled by seed_everything, this rank's shard of every epoch.
+mt::DataLoaderOptions TrainLoaderOptions(const mt::TrainConfig& config, const mt::TrainDevice& device,
+                                         const mt::train_cli::WorldSpec& world) {
+  mt::DataLoaderOptions train_opts;
+  train_opts.batch_size = config.data.batch_size;
+  train_opts.num_workers = config.data.num_workers;
+  train_opts.seed = static_cast<uint64_t>(config.seed_everything);
+  train_opts.pin_memory = device.device.is_cuda();
+  train_opts.rank = world.rank;
+  train_opts.world_size = world.world_size;
+  return train_opts;
+}
+
+// validate: prints the metrics of --ckpt_path on the validation split; returns the exit code.
+int RunValidate(const Args& args, mt::TrainingTask& task, mt::DataLoader& val, const mt::TrainDevice& device) {
+  if (args.ckpt_path.empty()) return Fail(absl::InvalidArgumentError("validate needs --ckpt_path"));
+  absl::StatusOr<std::map<std::string, double>> m = mt::ValidateCheckpoint(task, val, device, args.ckpt_path);
+  if (!m.ok()) return Fail(m.status());
+  for (const auto& [k, v] : *m) std::printf("%s\t%.6g\n", k.c_str(), v);
+  return 0;
+}
+
+// The run directory (empty on ranks other than 0 of a new run); rank 0 writes config.yaml there.
+absl::StatusOr<std::string> PrepareRunDirectory(const Args& args, const mt::TrainConfig& config,
+                                                const mt::YamlConfig& merged, bool chief) {
+  // Resuming from <run>/checkpoints/x.pt continues in <run>; otherwise a new version_N.
+  // Only rank 0 writes files, so only it needs a run directory.
+  std::string run_dir;
+  namespace fs = std::filesystem;
+  if (!args.ckpt_path.empty() && fs::path(args.ckpt_path).parent_path().filename() == "checkpoints") {
+    run_dir = fs::path(args.ckpt_path).parent_path().parent_path().string();
+  } else if (chief) {
+    absl::StatusOr<std::string> dir = mt::CreateRunDirectory(config.trainer.default_root_dir, config.name);
+    if (!dir.ok()) return dir.status();
+    run_dir = *dir;
+  }
+  if (chief) {
+    if (absl::Status s = mt::WriteTextFile(run_dir + "/config.yaml", merged.ToString()); !s.ok()) return s;
+    mt::log::info("run directory: {}", run_dir);
+  }
+  return run_dir;
+}
+
+// This rank's connection to its peers; null when the job is this process alone.
+absl::StatusOr<std::unique_ptr<mt::DataParallelGroup>> ConnectGroup(const Args& args,
+                                                                     const mt::train_cli::WorldSpec& world,
+                                                                     const mt::TrainDevice& device) {
+  std::unique_ptr<mt::DataParallelGroup> group;
+  if (world.world_size <= 1) return group;
+  mt::DataParallelOptions dp;
+  dp.rank = world.rank;
+  dp.world_size = world.world_size;
+  dp.master_addr = world.master_addr;
+  dp.master_port = world.master_port;
+  dp.rendezvous_timeout_s = args.rendezvous_timeout_s;
+  dp.collective_timeout_s = args.collective_timeout_s;
+  dp.device = device.device;
+  absl::StatusOr<std::unique_ptr<mt::DataParallelGroup>> g = mt::DataParallelGroup::Connect(dp);
+  if (!g.ok()) return g.status();
+  group = std::move(*g);
+  if (world.rank == 0)
+    mt::log::info("data-parallel: {} processes ({}), rendezvous at {}:{}", world.world_size, group->backend(),
+                  world.master_addr, world.master_port);
+  return group;
+}
+
+// fit and validate (argv: the whole command line, re-run by the ranks this process may start);
+// returns the exit code.
+int RunTrainer(const Args& args, int argc, char** argv) {
+  mt::YamlConfig merged;
+  if (absl::Status s = MergeConfigs(args, &merged); !s.ok()) return Fail(s);
   // Parsed before --print_config too: a misspelt key is refused there as by fit (LightningCLI does).
   absl::StatusOr<mt::TrainConfig> config = mt::ParseTrainConfig(merged);
   if (!config.ok()) return Fail(config.status());
@@ -220,105 +327,53 @@ int main(int argc, char** argv) {
     return mt::train_cli::RunLocalRanks(world, static_cast<int>(config->trainer.devices),
                                         std::vector<std::string>(argv, argv + argc));
   const bool chief = world.rank == 0;
-  int threads = args.threads;
-  if (threads == 0 && world.world_size > 1 && std::getenv("OMP_NUM_THREADS") == nullptr)  // share the cores
-    threads = std::max(1, static_cast<int>(std::thread::hardware_concurrency() / config->trainer.devices));
-  const std::string runtime = mt::ConfigureCpuRuntime({threads, true});
-  if (chief) mt::log::info("runtime: {}", runtime);
-  // Each rank its own stream (MAE masks differ across ranks); the data order and augmentations
-  // are seeded by seed_everything alone, so every rank agrees on them.
-  at::manual_seed(static_cast<uint64_t>(config->seed_everything + world.rank));
-
+  ConfigureProcess(args, *config, world);
   absl::StatusOr<mt::TrainDevice> device = mt::SelectTrainDevice(config->trainer.accelerator, config->trainer.precision,
                                                                  &config->warnings, world.local_rank);
   if (!device.ok()) return Fail(device.status());
   if (chief)
     for (const std::string& w : config->warnings) mt::log::warn("{}", w);
-
-  std::unique_ptr<mt::TrainingTask> task;
-  if (config->model_class == mt::kMaeTaskClass) {
-    task = std::make_unique<mt::MaeTask>(config->mae);
-  } else if (config->model_class == mt::kCodecTaskClass) {
-    absl::StatusOr<std::unique_ptr<mt::CodecTask>> t = mt::CodecTask::Create(config->codec);
-    if (!t.ok()) return Fail(t.status());
-    if (const int64_t s = (*t)->codec_image_size(); s != config->data.img_size && config->data.kind != "cifar10" &&
-                                                    config->data.kind != "stl10")
-      return Fail(absl::InvalidArgumentError(absl::StrCat("config key 'data.init_args.img_size' (", config->data.img_size,
-                                                          ") must equal the MAE's img_size (", s, ")")));
-    task = std::move(*t);
-  } else if (config->model_class == mt::kConvCodecTaskClass) {
-    absl::StatusOr<std::unique_ptr<mt::ConvCodecTask>> t = mt::ConvCodecTask::Create(config->conv_codec);
-    if (!t.ok()) return Fail(t.status());
-    task = std::move(*t);
-  } else {
-    absl::StatusOr<std::unique_ptr<mt::MaskerTask>> t = mt::MaskerTask::Create(config->masker);
-    if (!t.ok()) return Fail(t.status());
-    task = std::move(*t);
-  }
+  absl::StatusOr<std::unique_ptr<mt::TrainingTask>> task = MakeTask(*config);
+  if (!task.ok()) return Fail(task.status());
 
   absl::StatusOr<std::unique_ptr<mt::ImageDataset>> val_set = mt::MakeDataset(config->data, mt::Split::kVal);
   if (!val_set.ok()) return Fail(val_set.status());
-  mt::DataLoaderOptions val_opts;
-  val_opts.batch_size = config->data.batch_size;
-  val_opts.shuffle = false;
-  val_opts.drop_last = false;
-  val_opts.num_workers = config->data.num_workers;
-  val_opts.limit_batches = config->trainer.limit_val_batches;
-  mt::DataLoader val(std::shared_ptr<const mt::ImageDataset>(std::move(*val_set)), val_opts);
-
-  if (args.command == "validate") {
-    if (args.ckpt_path.empty()) return Fail(absl::InvalidArgumentError("validate needs --ckpt_path"));
-    absl::StatusOr<std::map<std::string, double>> m = mt::ValidateCheckpoint(*task, val, *device, args.ckpt_path);
-    if (!m.ok()) return Fail(m.status());
-    for (const auto& [k, v] : *m) std::printf("%s\t%.6g\n", k.c_str(), v);
-    return 0;
-  }
+  mt::DataLoader val(std::shared_ptr<const mt::ImageDataset>(std::move(*val_set)), ValLoaderOptions(*config));
+  if (args.command == "validate") return RunValidate(args, **task, val, *device);
 
   absl::StatusOr<std::unique_ptr<mt::ImageDataset>> train_set = mt::MakeDataset(config->data, mt::Split::kTrain);
   if (!train_set.ok()) return Fail(train_set.status());
-  mt::DataLoaderOptions train_opts;
-  train_opts.batch_size = config->data.batch_size;
-  train_opts.num_workers = config->data.num_workers;
-  train_opts.seed = static_cast<uint64_t>(config->seed_everything);
-  train_opts.pin_memory = device->device.is_cuda();
-  train_opts.rank = world.rank;
-  train_opts.world_size = world.world_size;
-  mt::DataLoader train(std::shared_ptr<const mt::ImageDataset>(std::move(*train_set)), train_opts);
-
-  // Resuming from <run>/checkpoints/x.pt continues in <run>; otherwise a new version_N.
-  // Only rank 0 writes files, so only it needs a run directory.
-  std::string run_dir;
-  namespace fs = std::filesystem;
-  if (!args.ckpt_path.empty() && fs::path(args.ckpt_path).parent_path().filename() == "checkpoints") {
-    run_dir = fs::path(args.ckpt_path).parent_path().parent_path().string();
-  } else if (chief) {
-    absl::StatusOr<std::string> dir = mt::CreateRunDirectory(config->trainer.default_root_dir, config->name);
-    if (!dir.ok()) return Fail(dir.status());
-    run_dir = *dir;
-  }
-  if (chief) {
-    if (absl::Status s = mt::WriteTextFile(run_dir + "/config.yaml", merged.ToString()); !s.ok()) return Fail(s);
-    mt::log::info("run directory: {}", run_dir);
-  }
-  std::unique_ptr<mt::DataParallelGroup> group;
-  if (world.world_size > 1) {
-    mt::DataParallelOptions dp;
-    dp.rank = world.rank;
-    dp.world_size = world.world_size;
-    dp.master_addr = world.master_addr;
-    dp.master_port = world.master_port;
-    dp.rendezvous_timeout_s = args.rendezvous_timeout_s;
-    dp.collective_timeout_s = args.collective_timeout_s;
-    dp.device = device->device;
-    absl::StatusOr<std::unique_ptr<mt::DataParallelGroup>> g = mt::DataParallelGroup::Connect(dp);
-    if (!g.ok()) return Fail(g.status());
-    group = std::move(*g);
-    if (chief)
-      mt::log::info("data-parallel: {} processes ({}), rendezvous at {}:{}", world.world_size, group->backend(),
-                    world.master_addr, world.master_port);
-  }
-  mt::FitOptions fit{run_dir, args.ckpt_path};
-  fit.group = group.get();
-  if (absl::Status s = mt::Fit(*config, *task, train, val, *device, fit); !s.ok()) return Fail(s);
+  mt::DataLoader train(std::shared_ptr<const mt::ImageDataset>(std::move(*train_set)),
+                       TrainLoaderOptions(*config, *device, world));
+  absl::StatusOr<std::string> run_dir = PrepareRunDirectory(args, *config, merged, chief);
+  if (!run_dir.ok()) return Fail(run_dir.status());
+  absl::StatusOr<std::unique_ptr<mt::DataParallelGroup>> group = ConnectGroup(args, world, *device);
+  if (!group.ok()) return Fail(group.status());
+  mt::FitOptions fit{*run_dir, args.ckpt_path};
+  fit.group = group->get();
+  if (absl::Status s = mt::Fit(*config, **task, train, val, *device, fit); !s.ok()) return Fail(s);
   return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  mt::EnsureBlasKernelsForThisCpu(argv);  // before anything else: it may restart the process
+  Args args;
+  if (std::string err = ParseArgs(argc, argv, &args); !err.empty()) {
+    std::fprintf(err == "help" ? stdout : stderr, "%s%s", err == "help" ? "" : ("mt-train: " + err + "\n\n").c_str(),
+                 kUsage);
+    return err == "help" ? 0 : 2;
+  }
+  if (args.command == "import") {
+    absl::Status s = mt::train_cli::ImportOfficialMae(args.import);
+    return s.ok() ? 0 : Fail(s);
+  }
+  if (args.command == "export") {
+    absl::Status s = Export(args);
+    if (!s.ok()) return Fail(s);
+    mt::log::info("wrote {}", args.out);
+    return 0;
+  }
+  return RunTrainer(args, argc, argv);
 }
