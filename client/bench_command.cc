@@ -10,6 +10,7 @@
 #include <filesystem>
 #include <opencv2/core.hpp>
 
+#include "absl/strings/str_cat.h"
 #include "client/anchor_codecs.h"
 #include "client/bench_report.h"
 #include "client/commands.h"
@@ -101,49 +102,16 @@ absl::Status LatentRows(const BenchConfig& c, const PacketEncoder& encoder, cons
   return absl::OkStatus();
 }
 
-}  // namespace
+// A payload setting of the MAE rows: who selects, which payload, which feature precision.
+struct Setting {
+  KeepSource source;
+  const char* method;
+  PayloadKind payload;
+  Precision precision;
+};
 
-int RunBench(const BenchConfig& c) {
-  absl::StatusOr<MaskedAutoencoder> mae = LoadMae(c.mae_checkpoint);
-  absl::StatusOr<Masker> masker = LoadMasker(c.masker_checkpoint);
-  if (!mae.ok() || !masker.ok()) {
-    std::fprintf(stderr, "mt-client bench: %s\n", (!mae.ok() ? mae.status() : masker.status()).ToString().c_str());
-    return 1;
-  }
-  std::shared_ptr<const TileCodec> latent;
-  if (!c.codec_checkpoint.empty()) {
-    absl::StatusOr<std::shared_ptr<const TileCodec>> coder = LoadTileCodec(c.codec_checkpoint, c.compute);
-    if (!coder.ok()) {
-      std::fprintf(stderr, "mt-client bench: --codec_checkpoint: %s\n", coder.status().ToString().c_str());
-      return 1;
-    }
-    latent = *coder;
-  }
-  PacketEncoder encoder(*mae, *masker, c.compute, latent);
-  PacketDecoder decoder(*mae, int64_t{1} << 40, c.compute, latent);
-  std::unique_ptr<v1::Sender::Stub> stub;
-  if (c.remote) {
-    std::string error;
-    std::shared_ptr<grpc::Channel> channel = Connect(c.connection, &error);
-    if (!channel) return std::fprintf(stderr, "mt-client bench: %s\n", error.c_str()), 2;
-    stub = v1::Sender::NewStub(channel);
-  }
-  std::vector<std::string> files;
-  std::error_code ec;
-  // Recursive: the corpus keeps its held-out photos in one folder per package.
-  for (const auto& e : std::filesystem::recursive_directory_iterator(c.images_dir, ec))
-    if (e.is_regular_file()) files.push_back(e.path().string());
-  std::sort(files.begin(), files.end());
-  if (files.empty()) {
-    std::fprintf(stderr, "mt-client bench: no files in '%s'\n", c.images_dir.c_str());
-    return 2;
-  }
-  struct Setting {
-    KeepSource source;
-    const char* method;
-    PayloadKind payload;
-    Precision precision;
-  };
+// Every source × payload × precision, in the CSV's order, of the payloads c.payloads asks for.
+std::vector<Setting> WantedSettings(const BenchConfig& c) {
   std::vector<Setting> all_settings, settings;
   for (auto [source, method] : {std::pair{KeepSource::kMasker, "masker"}, std::pair{KeepSource::kRandom, "random"},
                                 std::pair{KeepSource::kUniformGrid, "grid"}}) {
@@ -154,6 +122,153 @@ int RunBench(const BenchConfig& c) {
   }
   for (const Setting& s : all_settings)
     if (Wanted(c, PayloadKindName(s.payload))) settings.push_back(s);
+  return settings;
+}
+
+// What one bench run holds: the in-process pipeline, the sender's stub with --nolocal.
+struct BenchModels {
+  std::unique_ptr<PacketEncoder> encoder;
+  std::unique_ptr<PacketDecoder> decoder;
+  std::shared_ptr<const TileCodec> latent;
+  std::unique_ptr<v1::Sender::Stub> stub;
+};
+
+// The models of c (and the stub with c.remote); an error line for stderr and the exit code otherwise.
+absl::StatusOr<BenchModels> LoadBenchModels(const BenchConfig& c, int* exit_code) {
+  *exit_code = 1;
+  absl::StatusOr<MaskedAutoencoder> mae = LoadMae(c.mae_checkpoint);
+  absl::StatusOr<Masker> masker = LoadMasker(c.masker_checkpoint);
+  if (!mae.ok() || !masker.ok())
+    return absl::UnknownError(absl::StrCat("mt-client bench: ", (!mae.ok() ? mae.status() : masker.status()).ToString()));
+  BenchModels m;
+  if (!c.codec_checkpoint.empty()) {
+    absl::StatusOr<std::shared_ptr<const TileCodec>> coder = LoadTileCodec(c.codec_checkpoint, c.compute);
+    if (!coder.ok())
+      return absl::UnknownError(absl::StrCat("mt-client bench: --codec_checkpoint: ", coder.status().ToString()));
+    m.latent = *coder;
+  }
+  m.encoder = std::make_unique<PacketEncoder>(*mae, *masker, c.compute, m.latent);
+  m.decoder = std::make_unique<PacketDecoder>(*mae, int64_t{1} << 40, c.compute, m.latent);
+  if (c.remote) {
+    std::string error;
+    std::shared_ptr<grpc::Channel> channel = Connect(c.connection, &error);
+    *exit_code = 2;
+    if (!channel) return absl::UnknownError(absl::StrCat("mt-client bench: ", error));
+    m.stub = v1::Sender::NewStub(channel);
+  }
+  return m;
+}
+
+// One masker row through the daemons: the image as lossless PNG; bytes and quality are the
+// sender's report.
+absl::Status DaemonRow(const BenchConfig& c, v1::Sender::Stub& stub, const std::string& image_png,
+                       const at::Tensor& image, const std::string& name, const Setting& s, double ratio,
+                       std::vector<BenchRow>* rows) {
+  v1::SendRequest req;
+  req.set_id("bench");
+  req.set_image(image_png);
+  req.mutable_selection()->set_keep_ratio(ratio);
+  req.set_payload(server::ToProto(s.payload));
+  req.set_precision(server::ToProto(s.precision));
+  req.set_measure_quality(true);  // the bench's rows are rate against quality
+  grpc::ClientContext ctx;
+  Prepare(&ctx, c.connection);
+  v1::SendReply reply;
+  grpc::Status st = stub.Send(&ctx, req, &reply);
+  if (!st.ok()) return absl::UnknownError(absl::StrCat(name, ": ", st.error_message()));
+  BenchRow r{name, "masker (daemons)", PayloadKindName(s.payload),
+             CarriesFeatures(s.payload) ? PrecisionName(s.precision) : "", ratio, reply.wire_bytes()};
+  r.bpp = 8.0 * static_cast<double>(r.bytes) / static_cast<double>(image.size(1) * image.size(2));
+  r.psnr = reply.psnr_db();
+  r.ssim = reply.ssim() < -0.5 ? NAN : reply.ssim();
+  rows->push_back(r);
+  return absl::OkStatus();
+}
+
+// One row in-process: the same packet the daemons exchange, measured on what the receiver stores.
+absl::Status InProcessRow(const BenchModels& m, const at::Tensor& image, const std::string& name, const Setting& s,
+                          double ratio, uint64_t seed, std::vector<BenchRow>* rows) {
+  EncodeOptions eo;
+  eo.selection.mode = SelectionPolicy::Mode::kTopK;
+  eo.selection.keep_ratio = ratio;
+  eo.payload = s.payload;
+  eo.precision = s.precision;
+  eo.source = s.source;
+  eo.seed = seed;
+  absl::StatusOr<EncodedImage> e = m.encoder->Encode(image, "bench", eo);
+  if (!e.ok()) return absl::UnknownError(e.status().ToString());
+  absl::StatusOr<DecodedImage> d = m.decoder->Decode(e->packet);
+  if (!d.ok()) return absl::UnknownError(d.status().ToString());
+  BenchRow r{name, s.method, PayloadKindName(s.payload), CarriesFeatures(s.payload) ? PrecisionName(s.precision) : "",
+             ratio};
+  r.bytes = server::WireBytes(e->packet);
+  Measure(&r, image, QuantizeTo8Bit(d->image), m.encoder->mae_options().img_size);  // what the receiver stores
+  rows->push_back(r);
+  return absl::OkStatus();
+}
+
+// The anchors, each at every setting of its sweep (always in-process, also with --nolocal), and PNG.
+absl::Status AnchorRows(const at::Tensor& image, const std::string& name, int64_t tile, std::vector<BenchRow>* rows) {
+  const Rgb8 rgb8 = TensorToRgb8(image);
+  for (const AnchorCodec* codec : AnchorCodecs())
+    for (int q : codec->settings()) {
+      absl::StatusOr<std::string> bytes = codec->Encode(rgb8, q);
+      absl::StatusOr<Rgb8> back = bytes.ok() ? codec->Decode(*bytes) : bytes.status();
+      if (!back.ok()) return absl::UnknownError(absl::StrCat(name, ": ", back.status().ToString()));
+      BenchRow r{name, std::string(codec->name()), "", "", static_cast<double>(q), static_cast<int64_t>(bytes->size())};
+      Measure(&r, image, Rgb8ToTensor(*back), tile);
+      rows->push_back(r);
+    }
+  absl::StatusOr<std::string> png = EncodePng(image);
+  BenchRow r{name, "png", "", "", 0, static_cast<int64_t>(png->size())};
+  Measure(&r, image, image, tile);
+  rows->push_back(r);
+  return absl::OkStatus();
+}
+
+// Every row of one image (crop `ci` of its photo): MAE settings × keep ratios (through the
+// daemons with --nolocal: masker settings only, as the sender has no baseline selection),
+// latent rows, anchors.
+absl::Status ImageRows(const BenchConfig& c, const BenchModels& m, const std::vector<Setting>& settings,
+                       const at::Tensor& image, const std::string& name, size_t ci, std::vector<BenchRow>* rows) {
+  std::string image_png;
+  if (m.stub) image_png = *EncodePng(image);
+  for (const Setting& s : settings)
+    for (double ratio : c.keep_ratios) {
+      if (m.stub && s.source != KeepSource::kMasker) continue;
+      absl::Status st = m.stub ? DaemonRow(c, *m.stub, image_png, image, name, s, ratio, rows)
+                               : InProcessRow(m, image, name, s, ratio, 1234 + ci, rows);
+      if (!st.ok()) return st;
+    }
+  if (m.latent != nullptr && !m.stub && Wanted(c, "latent"))
+    if (absl::Status st = LatentRows(c, *m.encoder, *m.decoder, image, name, 1234 + ci, rows); !st.ok())
+      return absl::UnknownError(absl::StrCat(name, ": ", st.ToString()));
+  return AnchorRows(image, name, m.encoder->mae_options().img_size, rows);
+}
+
+// The files under c.images_dir, recursively (the corpus keeps its held-out photos in one folder
+// per package), sorted.
+std::vector<std::string> BenchFiles(const BenchConfig& c) {
+  std::vector<std::string> files;
+  std::error_code ec;
+  for (const auto& e : std::filesystem::recursive_directory_iterator(c.images_dir, ec))
+    if (e.is_regular_file()) files.push_back(e.path().string());
+  std::sort(files.begin(), files.end());
+  return files;
+}
+
+}  // namespace
+
+int RunBench(const BenchConfig& c) {
+  int exit_code = 1;
+  absl::StatusOr<BenchModels> models = LoadBenchModels(c, &exit_code);
+  if (!models.ok()) return std::fprintf(stderr, "%s\n", std::string(models.status().message()).c_str()), exit_code;
+  const std::vector<std::string> files = BenchFiles(c);
+  if (files.empty()) {
+    std::fprintf(stderr, "mt-client bench: no files in '%s'\n", c.images_dir.c_str());
+    return 2;
+  }
+  const std::vector<Setting> settings = WantedSettings(c);
   for (const MissingAnchor& m : MissingAnchorCodecs())
     std::fprintf(stderr, "mt-client bench: no %s rows: %s\n", m.name.c_str(), m.reason.c_str());
   std::vector<BenchRow> rows;
@@ -167,72 +282,10 @@ int RunBench(const BenchConfig& c) {
     const std::string stem = std::filesystem::path(f).stem().string();
     std::vector<at::Tensor> crops = EvenCrops(*photo, c.crop, c.crops_per_image);
     for (size_t ci = 0; ci < crops.size(); ++ci) {
-      const at::Tensor& image = crops[ci];
       const std::string name = crops.size() == 1 ? stem : stem + "#" + std::to_string(ci);
       ++images;
-      // Through the daemons: the same image as lossless PNG, masker settings only (the sender has no
-      // baseline selection); bytes and quality are the sender's report.
-      std::string image_png;
-      if (stub) image_png = *EncodePng(image);
-      for (const Setting& s : settings)
-        for (double ratio : c.keep_ratios) {
-          if (stub) {
-            if (s.source != KeepSource::kMasker) continue;
-            v1::SendRequest req;
-            req.set_id("bench");
-            req.set_image(image_png);
-            req.mutable_selection()->set_keep_ratio(ratio);
-            req.set_payload(server::ToProto(s.payload));
-            req.set_precision(server::ToProto(s.precision));
-            req.set_measure_quality(true);  // the bench's rows are rate against quality
-            grpc::ClientContext ctx;
-            Prepare(&ctx, c.connection);
-            v1::SendReply reply;
-            grpc::Status st = stub->Send(&ctx, req, &reply);
-            if (!st.ok()) return std::fprintf(stderr, "%s: %s\n", name.c_str(), st.error_message().c_str()), 1;
-            BenchRow r{name, "masker (daemons)", PayloadKindName(s.payload),
-                  CarriesFeatures(s.payload) ? PrecisionName(s.precision) : "", ratio, reply.wire_bytes()};
-            r.bpp = 8.0 * static_cast<double>(r.bytes) / static_cast<double>(image.size(1) * image.size(2));
-            r.psnr = reply.psnr_db();
-            r.ssim = reply.ssim() < -0.5 ? NAN : reply.ssim();
-            rows.push_back(r);
-            continue;
-          }
-          EncodeOptions eo;
-          eo.selection.mode = SelectionPolicy::Mode::kTopK;
-          eo.selection.keep_ratio = ratio;
-          eo.payload = s.payload;
-          eo.precision = s.precision;
-          eo.source = s.source;
-          eo.seed = 1234 + ci;
-          absl::StatusOr<EncodedImage> e = encoder.Encode(image, "bench", eo);
-          if (!e.ok()) return std::fprintf(stderr, "%s\n", e.status().ToString().c_str()), 1;
-          absl::StatusOr<DecodedImage> d = decoder.Decode(e->packet);
-          if (!d.ok()) return std::fprintf(stderr, "%s\n", d.status().ToString().c_str()), 1;
-          BenchRow r{name, s.method, PayloadKindName(s.payload),
-                CarriesFeatures(s.payload) ? PrecisionName(s.precision) : "", ratio};
-          r.bytes = server::WireBytes(e->packet);
-          Measure(&r, image, QuantizeTo8Bit(d->image), encoder.mae_options().img_size);  // what the receiver stores
-          rows.push_back(r);
-        }
-      if (latent != nullptr && !stub && Wanted(c, "latent"))
-        if (absl::Status st = LatentRows(c, encoder, decoder, image, name, 1234 + ci, &rows); !st.ok())
-          return std::fprintf(stderr, "%s: %s\n", name.c_str(), st.ToString().c_str()), 1;
-      // The anchors, each at every setting of its sweep (always in-process, also with --nolocal).
-      const Rgb8 rgb8 = TensorToRgb8(image);
-      for (const AnchorCodec* codec : AnchorCodecs())
-        for (int q : codec->settings()) {
-          absl::StatusOr<std::string> bytes = codec->Encode(rgb8, q);
-          absl::StatusOr<Rgb8> back = bytes.ok() ? codec->Decode(*bytes) : bytes.status();
-          if (!back.ok()) return std::fprintf(stderr, "%s: %s\n", name.c_str(), back.status().ToString().c_str()), 1;
-          BenchRow r{name, std::string(codec->name()), "", "", static_cast<double>(q), static_cast<int64_t>(bytes->size())};
-          Measure(&r, image, Rgb8ToTensor(*back), encoder.mae_options().img_size);
-          rows.push_back(r);
-        }
-      absl::StatusOr<std::string> png = EncodePng(image);
-      BenchRow r{name, "png", "", "", 0, static_cast<int64_t>(png->size())};
-      Measure(&r, image, image, encoder.mae_options().img_size);
-      rows.push_back(r);
+      if (absl::Status st = ImageRows(c, *models, settings, crops[ci], name, ci, &rows); !st.ok())
+        return std::fprintf(stderr, "%s\n", std::string(st.message()).c_str()), 1;
     }
     std::fprintf(stderr, "[bench] %s: %zu image(s), %zu rows so far\n", stem.c_str(), crops.size(), rows.size());
   }

@@ -101,6 +101,10 @@ absl::Status ExportConvCodec(const CodecExportArgs& args) {
   if (!codec.ok()) return codec.status();
   if (!args.steps.empty())
     return absl::InvalidArgumentError("--steps is for the MAE codec: a conv codec's levels and steps are learned");
+  if ((*codec)->hyper)
+    return absl::UnimplementedError(
+        "this conv codec codes its latents with a hyperprior (hyper_channels), whose integer tables and serving "
+        "path are not built yet; export a factorized-prior codec, or keep training this one (it resumes)");
   if (args.context_data == "keep") {
     const int64_t before = (*codec)->tables->cdf_tables.numel() + (*codec)->tables->ctx_cdf_tables.numel();
     (*codec)->tables->Compact();

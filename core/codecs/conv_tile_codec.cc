@@ -30,6 +30,9 @@ constexpr int64_t kSynthesisMargin = 3;
 
 absl::StatusOr<std::shared_ptr<const ConvTileCodec>> ConvTileCodec::Create(ConvCodec codec, ComputePrecision compute) {
   codec->eval();
+  if (codec->hyper)
+    return absl::FailedPreconditionError(
+        "this conv codec codes its latents with a hyperprior (hyper_channels), which has no serving path yet");
   absl::StatusOr<std::vector<LatentTables>> tables = codec->tables->Tables();
   if (!tables.ok()) return tables.status();
   const ConvCodecOptions o = codec->options();

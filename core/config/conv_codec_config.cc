@@ -16,7 +16,7 @@ std::vector<std::pair<const char*, int64_t ConvCodecOptions::*>> Fields() {
           {"levels", &ConvCodecOptions::levels},                   {"tile_size", &ConvCodecOptions::tile_size},
           {"table_width", &ConvCodecOptions::table_width},         {"context_buckets", &ConvCodecOptions::context_buckets},
           {"context_width", &ConvCodecOptions::context_width},     {"table_entries", &ConvCodecOptions::table_entries},
-          {"context_entries", &ConvCodecOptions::context_entries}};
+          {"context_entries", &ConvCodecOptions::context_entries}, {"hyper_channels", &ConvCodecOptions::hyper_channels}};
 }
 
 }  // namespace
@@ -24,13 +24,18 @@ std::vector<std::pair<const char*, int64_t ConvCodecOptions::*>> Fields() {
 std::string ToYaml(const ConvCodecOptions& o) {
   YAML::Emitter out;
   out << YAML::BeginMap;
-  for (const auto& [name, field] : Fields()) out << YAML::Key << name << YAML::Value << o.*field;
+  for (const auto& [name, field] : Fields()) {
+    // Absent in factorized-prior checkpoints, so they stay what they were before hyperpriors.
+    if (field == &ConvCodecOptions::hyper_channels && o.hyper_channels == 0) continue;
+    out << YAML::Key << name << YAML::Value << o.*field;
+  }
   out << YAML::EndMap;
   return out.c_str();
 }
 
 bool IsConvCodecOptionKey(std::string_view key) {
-  return key == "hidden_channels" || key == "latent_channels" || key == "levels" || key == "tile_size";
+  return key == "hidden_channels" || key == "latent_channels" || key == "levels" || key == "tile_size" ||
+         key == "hyper_channels";
 }
 
 absl::StatusOr<ConvCodecOptions> ConvCodecOptionsFromYaml(std::string_view yaml) {
@@ -57,6 +62,7 @@ absl::StatusOr<ConvCodecOptions> ConvCodecOptionsFromYaml(std::string_view yaml)
   if (o.hidden_channels < 1 || o.hidden_channels > 1024 || o.latent_channels < 1 || o.latent_channels > 1024)
     return absl::InvalidArgumentError("hidden_channels and latent_channels must be in [1, 1024]");
   if (o.levels < 1 || o.levels > 64) return absl::InvalidArgumentError("levels must be in [1, 64]");
+  if (o.hyper_channels < 0 || o.hyper_channels > 1024) return absl::InvalidArgumentError("hyper_channels must be in [0, 1024]");
   if (o.tile_size < kConvCodecDownsample || o.tile_size > 4096 || o.tile_size % kConvCodecDownsample != 0)
     return absl::InvalidArgumentError(absl::StrCat("tile_size must be a multiple of ", kConvCodecDownsample, " in [16, 4096]"));
   if (o.table_width < 0 || o.table_width > 8192 || o.context_buckets < 0 || o.context_buckets > 16 ||

@@ -11,7 +11,8 @@ namespace mt {
 
 // A YAML mapping with one key per option field.
 std::string ToYaml(const ConvCodecOptions& options);
-// True for the keys a training config may set: hidden_channels, latent_channels, levels, tile_size.
+// True for the keys a training config may set: hidden_channels, latent_channels, levels, tile_size,
+// hyper_channels.
 bool IsConvCodecOptionKey(std::string_view key);
 // Parses a mapping; absent keys keep their defaults; unknown keys, wrong types and invalid values
 // are INVALID_ARGUMENT naming the key.

@@ -43,6 +43,13 @@ ConvCodecImpl::ConvCodecImpl(const ConvCodecOptions& o) : options_(o) {
   FactorizedPriorOptions po;
   po.channels = c;
   prior = register_module("prior", FactorizedPrior(po));
+  if (o.hyper_channels > 0) {
+    HyperpriorOptions ho;
+    ho.latent_channels = c;
+    ho.hidden_channels = n;
+    ho.side_channels = o.hyper_channels;
+    hyper = register_module("hyper", Hyperprior(ho));
+  }
   CodingTablesOptions to;
   to.levels = o.levels;
   to.channels = c;

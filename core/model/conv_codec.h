@@ -18,6 +18,7 @@
 #include "core/entropy/latent_context.h"
 #include "core/model/coding_tables.h"
 #include "core/model/factorized_prior.h"
+#include "core/model/hyperprior.h"
 
 namespace mt {
 
@@ -31,6 +32,8 @@ struct ConvCodecOptions {
   int64_t context_width = 0;     // longest context CDF (set at export)
   int64_t table_entries = 0;     // entries of the ragged factorized CDFs (set at export; 0 = padded, as older checkpoints store them)
   int64_t context_entries = 0;   // entries of the ragged context CDFs (set at export; 0 = padded)
+  int64_t hyper_channels = 0;    // Z > 0: a mean-scale hyperprior with Z side channels models the latents
+                                 // (core/model/hyperprior); 0: the factorized prior alone
 };
 
 // Pixels per latent position along each side (four stride-2 layers).
@@ -58,6 +61,7 @@ class ConvCodecImpl : public torch::nn::Module {
 
   torch::nn::Sequential analysis{nullptr}, synthesis{nullptr};
   FactorizedPrior prior{nullptr};
+  Hyperprior hyper{nullptr};  // null without hyper_channels
   CodingTables tables{nullptr};
   at::Tensor log_steps;  // (S, C): Δ = exp(log_steps)
 

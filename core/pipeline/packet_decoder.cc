@@ -262,117 +262,131 @@ void PacketDecoder::DecodeParsed(const std::vector<const ImagePacket*>& packets,
                                  const std::function<void(const char*)>& check,
                                  std::vector<absl::StatusOr<DecodedImage>>& results) const {
   const MaskedAutoencoderOptions& o = mae_->options();
-  const int64_t l = o.num_patches(), g = o.grid_size(), d = o.decoder_embed_dim;
-  const std::vector<size_t>& valid = batch.valid;
-  std::vector<Parsed>& parsed = batch.parsed;
-  const std::vector<int64_t>& first = batch.first;
-  const int64_t n = batch.n;
   torch::NoGradGuard no_grad;
   std::vector<at::Tensor> keep_parts;
-  for (const Parsed& p : parsed) keep_parts.push_back(p.keep);
+  for (const Parsed& p : batch.parsed) keep_parts.push_back(p.keep);
   const at::Tensor keep = at::cat(keep_parts);  // (n, L) over the whole batch
-  at::Tensor pred = at::zeros({n, l, o.patch_dim()});
+  at::Tensor pred = at::zeros({batch.n, o.num_patches(), o.patch_dim()});
+  DecodeFeatures(packets, batch, keep, check, pred);
+  std::vector<int64_t> latent_rows;
+  const at::Tensor latent_tiles = DecodeLatents(batch, keep, check, &latent_rows);
+  const std::vector<at::Tensor> pixel_tiles = DecodePixels(packets, batch, keep, check, pred);
 
-  // Features payloads: every tile of every such packet through one decoder forward.
+  at::Tensor tiles = mae_->PatchesToImages(pred).clamp(0.0, 1.0);
+  if (latent_tiles.defined()) tiles.index_copy_(0, at::tensor(latent_rows, at::kLong), latent_tiles);
+  const int64_t g = o.grid_size();
+  for (size_t j = 0; j < batch.parsed.size(); ++j) {
+    const Parsed& parsed = batch.parsed[j];
+    at::Tensor mine = tiles.narrow(0, batch.first[j], parsed.grid.count());
+    // features+pixels: kept pixels go back in place of the decoder's guess.
+    if (parsed.pixels.defined()) {
+      at::Tensor px = pixel_tiles[j].defined() ? pixel_tiles[j] : Unpatchify(parsed.pixels, o.patch_size, g, g);
+      mine = CompositeImage(px, mine, parsed.keep.to(at::kFloat), o.patch_size);
+    }
+    DecodedImage out;
+    out.image = StitchTiles(mine.contiguous(), parsed.grid);
+    out.keep = parsed.keep;
+    out.kept = out.keep.sum().item<int64_t>();
+    results[batch.valid[j]] = std::move(out);
+  }
+}
+
+void PacketDecoder::DecodeFeatures(const std::vector<const ImagePacket*>& packets, const ParsedBatch& batch,
+                                   const at::Tensor& keep, const std::function<void(const char*)>& check,
+                                   at::Tensor& pred) const {
+  const MaskedAutoencoderOptions& o = mae_->options();
+  const int64_t l = o.num_patches(), d = o.decoder_embed_dim;
+  const std::vector<Parsed>& parsed = batch.parsed;
   std::vector<int64_t> feature_tiles;
   for (size_t j = 0; j < parsed.size(); ++j)
-    if (CarriesFeatures(packets[valid[j]]->payload))
-      for (int64_t t = 0; t < parsed[j].grid.count(); ++t) feature_tiles.push_back(first[j] + t);
-  if (!feature_tiles.empty()) {
-    const auto m = static_cast<int64_t>(feature_tiles.size());
-    at::Tensor cls = at::empty({m, 1, d}), grid_tokens = at::zeros({m, l, d});
-    int64_t row = 0;
-    for (size_t j = 0; j < parsed.size(); ++j) {
-      if (!CarriesFeatures(packets[valid[j]]->payload)) continue;
-      for (size_t t = 0; t < parsed[j].tokens.size(); ++t, ++row) {
-        const at::Tensor& tok = parsed[j].tokens[t];
-        cls[row][0].copy_(tok[0]);
-        grid_tokens[row].index_copy_(0, KeptIndices(parsed[j].keep[static_cast<int64_t>(t)]),
-                                     tok.narrow(0, 1, tok.size(0) - 1));
-      }
+    if (CarriesFeatures(packets[batch.valid[j]]->payload))
+      for (int64_t t = 0; t < parsed[j].grid.count(); ++t) feature_tiles.push_back(batch.first[j] + t);
+  if (feature_tiles.empty()) return;
+  const auto m = static_cast<int64_t>(feature_tiles.size());
+  at::Tensor cls = at::empty({m, 1, d}), grid_tokens = at::zeros({m, l, d});
+  int64_t row = 0;
+  for (size_t j = 0; j < parsed.size(); ++j) {
+    if (!CarriesFeatures(packets[batch.valid[j]]->payload)) continue;
+    for (size_t t = 0; t < parsed[j].tokens.size(); ++t, ++row) {
+      const at::Tensor& tok = parsed[j].tokens[t];
+      cls[row][0].copy_(tok[0]);
+      grid_tokens[row].index_copy_(0, KeptIndices(parsed[j].keep[static_cast<int64_t>(t)]),
+                                   tok.narrow(0, 1, tok.size(0) - 1));
     }
-    const at::Tensor idx = at::tensor(feature_tiles, at::kLong);
-    ComputePrecisionScope precision(compute_);
-    const at::Tensor decoded = ForwardInChunks(kForwardChunkRows, [&](const at::Tensor& c, const at::Tensor& t, const at::Tensor& k) {
-      check("during the MAE decoder");
-      return mae_->Decode(c, mae_->ApplyKeepMask(t, k)).to(pred.scalar_type());
-    }, cls, grid_tokens, keep.index_select(0, idx));
-    pred.index_copy_(0, idx, decoded);
   }
+  const at::Tensor idx = at::tensor(feature_tiles, at::kLong);
+  ComputePrecisionScope precision(compute_);
+  const at::Tensor decoded = ForwardInChunks(kForwardChunkRows, [&](const at::Tensor& c, const at::Tensor& t, const at::Tensor& k) {
+    check("during the MAE decoder");
+    return mae_->Decode(c, mae_->ApplyKeepMask(t, k)).to(pred.scalar_type());
+  }, cls, grid_tokens, keep.index_select(0, idx));
+  pred.index_copy_(0, idx, decoded);
+}
 
-  // Latent payloads: every tile of every such packet through one codec decoder forward.
-  std::vector<int64_t> latent_rows;
+at::Tensor PacketDecoder::DecodeLatents(const ParsedBatch& batch, const at::Tensor& keep,
+                                        const std::function<void(const char*)>& check,
+                                        std::vector<int64_t>* rows) const {
   std::vector<at::Tensor> latent_parts;
-  for (size_t j = 0; j < parsed.size(); ++j)
-    if (parsed[j].latents.defined()) {
-      latent_parts.push_back(parsed[j].latents);
-      for (int64_t t = 0; t < parsed[j].grid.count(); ++t) latent_rows.push_back(first[j] + t);
+  for (size_t j = 0; j < batch.parsed.size(); ++j)
+    if (batch.parsed[j].latents.defined()) {
+      latent_parts.push_back(batch.parsed[j].latents);
+      for (int64_t t = 0; t < batch.parsed[j].grid.count(); ++t) rows->push_back(batch.first[j] + t);
     }
-  at::Tensor latent_tiles;  // (rows, 3, T, T) already images
-  if (!latent_parts.empty()) {
-    check("before the latent codec's decoder");
-    const at::Tensor idx = at::tensor(latent_rows, at::kLong);
-    latent_tiles = latent_->Reconstruct(at::cat(latent_parts), keep.index_select(0, idx));
-  }
+  if (latent_parts.empty()) return at::Tensor();
+  check("before the latent codec's decoder");
+  const at::Tensor idx = at::tensor(*rows, at::kLong);
+  return latent_->Reconstruct(at::cat(latent_parts), keep.index_select(0, idx));
+}
 
-  // Pixels payloads: the receiver re-encodes visible patches. Visible-only encoding needs equal
-  // K across a forward, so tiles (of any packet) that keep as many are encoded together; their
-  // decoder inputs (mask tokens where not kept) then gather across K into decoder forwards of
-  // DecoderQueue::kDecoderRows tiles. Why: a 512x512 photo's 256 tiles hold ~30 distinct K, and the
-  // decoder (most of the work) ran as ~30 forwards of a few tiles each.
+// The receiver re-encodes visible patches. Visible-only encoding needs equal K across a forward,
+// so tiles (of any packet) that keep as many are encoded together; their decoder inputs (mask
+// tokens where not kept) then gather across K into decoder forwards of DecoderQueue::kDecoderRows
+// tiles. Why: a 512x512 photo's 256 tiles hold ~30 distinct K, and the decoder (most of the work)
+// ran as ~30 forwards of a few tiles each.
+std::vector<at::Tensor> PacketDecoder::DecodePixels(const std::vector<const ImagePacket*>& packets,
+                                                    const ParsedBatch& batch, const at::Tensor& keep,
+                                                    const std::function<void(const char*)>& check,
+                                                    at::Tensor& pred) const {
+  const MaskedAutoencoderOptions& o = mae_->options();
+  const int64_t g = o.grid_size();
+  const std::vector<Parsed>& parsed = batch.parsed;
   std::vector<at::Tensor> pixel_tiles(parsed.size());
   std::map<int64_t, std::vector<int64_t>> by_count;  // K → batch tile rows
   std::vector<at::Tensor> pixel_parts;
   std::vector<int64_t> pixel_rows;
   for (size_t j = 0; j < parsed.size(); ++j) {
-    if (!CarriesPixels(packets[valid[j]]->payload) || CarriesFeatures(packets[valid[j]]->payload)) continue;
+    const PayloadKind payload = packets[batch.valid[j]]->payload;
+    if (!CarriesPixels(payload) || CarriesFeatures(payload)) continue;
     pixel_tiles[j] = Unpatchify(parsed[j].pixels, o.patch_size, g, g);
     for (int64_t t = 0; t < parsed[j].grid.count(); ++t) {
       by_count[parsed[j].keep[t].sum().item<int64_t>()].push_back(static_cast<int64_t>(pixel_rows.size()));
-      pixel_rows.push_back(first[j] + t);
+      pixel_rows.push_back(batch.first[j] + t);
       pixel_parts.push_back(pixel_tiles[j][t]);
     }
   }
-  if (!pixel_parts.empty()) {
-    const at::Tensor all = at::stack(pixel_parts);
-    ComputePrecisionScope precision(compute_);
-    DecoderQueue queue{mae_, pred, check};
-    for (const auto& [k, members] : by_count) {
-      std::vector<int64_t> rows;
-      std::vector<at::Tensor> ids;
-      for (int64_t m : members) {
-        rows.push_back(pixel_rows[static_cast<size_t>(m)]);
-        ids.push_back(KeptIndices(keep[rows.back()]));
-      }
-      const at::Tensor kept = at::stack(ids);
-      const at::Tensor latent = ForwardInChunks(kForwardChunkRows, [&](const at::Tensor& x, const at::Tensor& i) {
-        check("during the MAE encoder");
-        // fp32 even under --compute int8: these are small forwards of many distinct shapes, where
-        // the int8 linears measured slower than fp32 (baboon: receiver 660-820 against 440-510 ms).
-        Int8LinearScope fp32_linears(false);
-        return mae_->EmbedForDecoder(mae_->EncodeVisible(x, i));
-      }, all.index_select(0, at::tensor(members, at::kLong)), kept);
-      queue.Add(latent.narrow(1, 0, 1), mae_->ScatterToGrid(latent.narrow(1, 1, k), kept), rows);
+  if (pixel_parts.empty()) return pixel_tiles;
+  const at::Tensor all = at::stack(pixel_parts);
+  ComputePrecisionScope precision(compute_);
+  DecoderQueue queue{mae_, pred, check};
+  for (const auto& [k, members] : by_count) {
+    std::vector<int64_t> rows;
+    std::vector<at::Tensor> ids;
+    for (int64_t m : members) {
+      rows.push_back(pixel_rows[static_cast<size_t>(m)]);
+      ids.push_back(KeptIndices(keep[rows.back()]));
     }
-    queue.Flush();
+    const at::Tensor kept = at::stack(ids);
+    const at::Tensor latent = ForwardInChunks(kForwardChunkRows, [&](const at::Tensor& x, const at::Tensor& i) {
+      check("during the MAE encoder");
+      // fp32 even under --compute int8: these are small forwards of many distinct shapes, where
+      // the int8 linears measured slower than fp32 (baboon: receiver 660-820 against 440-510 ms).
+      Int8LinearScope fp32_linears(false);
+      return mae_->EmbedForDecoder(mae_->EncodeVisible(x, i));
+    }, all.index_select(0, at::tensor(members, at::kLong)), kept);
+    queue.Add(latent.narrow(1, 0, 1), mae_->ScatterToGrid(latent.narrow(1, 1, k), kept), rows);
   }
-
-  at::Tensor tiles = mae_->PatchesToImages(pred).clamp(0.0, 1.0);
-  if (latent_tiles.defined()) tiles.index_copy_(0, at::tensor(latent_rows, at::kLong), latent_tiles);
-  for (size_t j = 0; j < parsed.size(); ++j) {
-    const int64_t count = parsed[j].grid.count();
-    at::Tensor mine = tiles.narrow(0, first[j], count);
-    // features+pixels: kept pixels go back in place of the decoder's guess.
-    if (parsed[j].pixels.defined()) {
-      at::Tensor px = pixel_tiles[j].defined() ? pixel_tiles[j] : Unpatchify(parsed[j].pixels, o.patch_size, g, g);
-      mine = CompositeImage(px, mine, parsed[j].keep.to(at::kFloat), o.patch_size);
-    }
-    DecodedImage out;
-    out.image = StitchTiles(mine.contiguous(), parsed[j].grid);
-    out.keep = parsed[j].keep;
-    out.kept = out.keep.sum().item<int64_t>();
-    results[valid[j]] = std::move(out);
-  }
+  queue.Flush();
+  return pixel_tiles;
 }
 
 }  // namespace mt

@@ -73,6 +73,18 @@ class PacketDecoder {
   void DecodeParsed(const std::vector<const ImagePacket*>& packets, ParsedBatch& batch,
                     const std::function<void(const char*)>& check,
                     std::vector<absl::StatusOr<DecodedImage>>& results) const;
+  // Features payloads: every tile of every such packet through one decoder forward, into pred's rows.
+  void DecodeFeatures(const std::vector<const ImagePacket*>& packets, const ParsedBatch& batch, const at::Tensor& keep,
+                      const std::function<void(const char*)>& check, at::Tensor& pred) const;
+  // Latent payloads on the MAE's tiles: every such tile through one codec synthesis → tiles
+  // (rows, 3, T, T) for the batch rows *rows (undefined: none).
+  at::Tensor DecodeLatents(const ParsedBatch& batch, const at::Tensor& keep,
+                           const std::function<void(const char*)>& check, std::vector<int64_t>* rows) const;
+  // Pixels payloads: visible patches re-encoded and decoded into pred's rows; returns each
+  // packet's kept pixels as tiles (undefined for the other packets).
+  std::vector<at::Tensor> DecodePixels(const std::vector<const ImagePacket*>& packets, const ParsedBatch& batch,
+                                       const at::Tensor& keep, const std::function<void(const char*)>& check,
+                                       at::Tensor& pred) const;
   absl::StatusOr<Parsed> Parse(const ImagePacket& packet) const;
   absl::StatusOr<Parsed> ParseLatent(const ImagePacket& packet) const;
   // INVALID_ARGUMENT for a non-positive size, RESOURCE_EXHAUSTED over max_pixels.

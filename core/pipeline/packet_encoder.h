@@ -19,47 +19,12 @@
 #include "core/model/mae.h"
 #include "core/model/masker.h"
 #include "core/codecs/tile_codec.h"
+#include "core/pipeline/encode_request.h"
 #include "core/runtime/compute_precision.h"
 
 namespace mt {
 
-// Who picks the kept patches: the masker, or a baseline at the same count (for benchmarks).
-enum class KeepSource {
-  kMasker,       // the selection policy over masker probabilities
-  kRandom,       // round(keep_ratio·L) random patches per tile (needs a kTopK policy)
-  kUniformGrid,  // round(keep_ratio·L) patches on a regular lattice per tile (needs kTopK)
-};
-
-struct EncodeOptions {
-  // kThreshold: per patch; kTopK: keep_ratio of all patches of the image; kByteBudget: max_bytes
-  // of payload for the whole image (bytes_per_patch/overhead_bytes are filled in by Encode).
-  SelectionPolicy selection;
-  PayloadKind payload = PayloadKind::kFeatures;
-  Precision precision = Precision::kFp16;
-  KeepSource source = KeepSource::kMasker;
-  uint64_t seed = 0;  // kRandom: generator seed
-  int64_t latent_level = -1;  // latent payload: quantisation step level (-1: the codec's default_level())
-  double target_psnr = 0;     // latent payload, > 0: the coarsest level whose reconstruction reaches this PSNR (dB)
-  // > 0: refuse (RESOURCE_EXHAUSTED, before any model runs) a features/pixels request whose packet
-  // would exceed this many bytes by its keep ratio or byte budget (the receiver's packet limit).
-  int64_t max_packet_bytes = 0;
-  // Latent payload: also report each position's ideal bits (EncodedImage.position_bits), for
-  // pictures of where the bytes went.
-  bool position_bits = false;
-};
-
-struct EncodeRequest {
-  at::Tensor image;  // (3, H, W) float in [0,1], any size
-  std::string id;
-  EncodeOptions options;
-  // Past this, the request is answered DEADLINE_EXCEEDED without being computed (it waited in a
-  // queue behind others; its caller has gone). max() = none.
-  std::chrono::system_clock::time_point deadline = std::chrono::system_clock::time_point::max();
-  // True once the caller has gone (may be null; polled from the encoding thread). The deadline
-  // and this are checked when the batch starts, between its stages and between model slices: a
-  // batch whose every request is gone stops computing, each answered CANCELLED or DEADLINE_EXCEEDED.
-  std::function<bool()> cancelled = nullptr;
-};
+struct EncodePlan;  // core/pipeline/encode_plan.h
 
 struct EncodedImage {
   ImagePacket packet;
@@ -106,6 +71,21 @@ class PacketEncoder {
   void EncodeStages(const std::vector<EncodeRequest>& requests, BatchPlan& batch,
                     const std::function<void(const char*)>& check,
                     std::vector<absl::StatusOr<EncodedImage>>& results) const;
+  // Masker probabilities (masker tiles, L) of the batch's tiles that need them (undefined: none).
+  at::Tensor RunMasker(const BatchPlan& batch, const std::function<void(const char*)>& check) const;
+  // The kept patches of one planned request: its selection over `probs`, a baseline, every patch,
+  // or (a codec on its own tiles) every position that covers image.
+  EncodedImage SelectKeeps(const EncodeOptions& options, const EncodePlan& plan, const at::Tensor& probs) const;
+  // Decoder-space tokens (feature tiles, 1+L, D), cls first (undefined: no features requested).
+  at::Tensor RunEncoder(const BatchPlan& batch, const std::function<void(const char*)>& check) const;
+  // The codec's latents (latent tiles, L, C) (undefined: no latent payload in the batch).
+  at::Tensor RunAnalysis(const BatchPlan& batch) const;
+  // Fills out->packet for one request from the stages' outputs and its kept patches.
+  void FillPacket(const EncodeRequest& req, const EncodePlan& plan, const at::Tensor& tokens,
+                  const at::Tensor& latents, const at::Tensor& probs, EncodedImage* out) const;
+  // The latent payload's rate control and entropy coding (may change out->keep under a budget).
+  void CodeLatents(const EncodeRequest& req, const EncodePlan& plan, const at::Tensor& latents,
+                   const at::Tensor& probs, EncodedImage* out) const;
 
   // mutable: LibTorch's forward methods are non-const, though eval-mode inference changes nothing.
   mutable MaskedAutoencoder mae_;

@@ -50,7 +50,10 @@ absl::Status InitFrom(const ConvCodec& init, ConvCodec& codec, const std::string
                      " (levels can only be added to a model with at least 2)"));
   torch::NoGradGuard no_grad;
   codec->log_steps.set_data(at::zeros_like(init->log_steps));  // same shapes for the copy
-  if (absl::Status s = CopyParameters(*init, *codec, what); !s.ok()) return s;
+  // A factorized-prior codec can start a hyperprior one: its transforms and steps carry over,
+  // the hyperprior starts fresh.
+  const bool fresh_hyper = codec->hyper && !init->hyper;
+  if (absl::Status s = CopyParameters(*init, *codec, what, fresh_hyper ? "hyper." : ""); !s.ok()) return s;
   if (have < want) codec->log_steps.set_data(ExtendLevelSteps(init->log_steps.detach().clone(), want));
   return absl::OkStatus();
 }
@@ -88,16 +91,35 @@ at::Tensor ConvCodecTask::Bits(const at::Tensor& y, int64_t level, bool noisy) {
   return -at::log2(lik).sum();
 }
 
+ConvCodecTask::Coded ConvCodecTask::Code(const at::Tensor& y, int64_t level, bool noisy) {
+  if (codec_->hyper) return CodeWithHyperprior(y, level, noisy);
+  const at::Tensor steps = codec_->Steps()[level].view({1, -1, 1, 1});
+  // Straight-through rounding that keeps the step's gradient: ŷ = y + Δ·sg(round(y/Δ) − y/Δ).
+  const at::Tensor scaled = y / steps;
+  return {Bits(y, level, noisy), y + steps * (at::round(scaled) - scaled).detach()};
+}
+
+ConvCodecTask::Coded ConvCodecTask::CodeWithHyperprior(const at::Tensor& y, int64_t level, bool noisy) {
+  const at::Tensor steps = codec_->Steps()[level].view({1, -1, 1, 1});
+  const at::Tensor u = y / steps;  // step units: one hyperprior for every level
+  const at::Tensor z = codec_->hyper->Analyze(u);
+  const at::Tensor z_hat = noisy ? z + (at::rand_like(z) - 0.5) : at::round(z);
+  const auto [mean, log_scale] = codec_->hyper->Synthesize(z_hat);
+  const at::Tensor centred = u - mean;
+  const at::Tensor r = noisy ? centred + (at::rand_like(centred) - 0.5) : at::round(centred);
+  const at::Tensor bits = codec_->hyper->ResidualBits(r, log_scale) + codec_->hyper->SideBits(z_hat);
+  // Straight-through rounding of the residual, as the receiver decodes it: ŷ = Δ·(mean + round(u − mean)).
+  const at::Tensor u_hat = mean + centred + (at::round(centred) - centred).detach();
+  return {bits, u_hat * steps};
+}
+
 StepResult ConvCodecTask::TrainStep(const at::Tensor& images, int64_t /*step*/) {
   const int64_t b = images.size(0), levels = config_.model.levels;
   const int64_t level = at::randint(levels, {1}, at::kLong).item<int64_t>();
   at::Tensor y = codec_->Analyze(images);
-  at::Tensor bpp = Bits(y, level, /*noisy=*/true) / static_cast<double>(b * images.size(2) * images.size(3));
-  at::Tensor steps = codec_->Steps()[level].view({1, -1, 1, 1});
-  // Straight-through rounding that keeps the step's gradient: ŷ = y + Δ·sg(round(y/Δ) − y/Δ).
-  at::Tensor scaled = y / steps;
-  at::Tensor y_hat = y + steps * (at::round(scaled) - scaled).detach();
-  at::Tensor recon = codec_->Synthesize(y_hat);
+  const Coded coded = Code(y, level, /*noisy=*/true);
+  at::Tensor bpp = coded.bits / static_cast<double>(b * images.size(2) * images.size(3));
+  at::Tensor recon = codec_->Synthesize(coded.y_hat);
   at::Tensor mse = (recon - images).pow(2).mean();
   at::Tensor loss = bpp + lambdas_[static_cast<size_t>(level)] * 255.0 * 255.0 * mse;
   return {loss,
@@ -119,9 +141,9 @@ std::map<std::string, double> ConvCodecTask::Validate(DataLoader& loader, const 
     const int64_t b = x.size(0);
     at::Tensor y = codec_->Analyze(x);
     for (int64_t s = 0; s < levels; ++s) {
-      at::Tensor steps = codec_->Steps()[s].view({1, -1, 1, 1});
-      at::Tensor recon = codec_->Synthesize(at::round(y / steps) * steps).clamp(0, 1);
-      const double bpp = Bits(y, s, false).item<double>() / static_cast<double>(x.size(2) * x.size(3));  // batch sum
+      const Coded coded = Code(y, s, /*noisy=*/false);
+      at::Tensor recon = codec_->Synthesize(coded.y_hat).clamp(0, 1);
+      const double bpp = coded.bits.item<double>() / static_cast<double>(x.size(2) * x.size(3));  // batch sum
       const double mse = (recon - x).pow(2).mean().item<double>();
       const std::string name = absl::StrCat("l", s);
       sum["val_psnr_" + name] += Psnr(x, recon).sum().item<double>();

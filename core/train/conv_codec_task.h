@@ -1,4 +1,5 @@
 // Rate–distortion training of the conv transform codec (core/model/conv_codec) as a TrainingTask:
+// with hyper_channels, its latents are coded under the mean-scale hyperprior (core/model/hyperprior);
 // every step draws one rate level s for the batch and minimises bpp + λ_s·255²·MSE, λ_s geometric
 // from lambda_max (level 0, finest) to lambda_min (last level), so one checkpoint serves every
 // level. The rate uses additive uniform noise of each channel's step; the synthesis sees the
@@ -43,7 +44,15 @@ class ConvCodecTask final : public TrainingTask {
 
  private:
   ConvCodecTask(const ConvCodecTaskConfig& config, ConvCodec codec);
-  // Bits of latents y (B, C, h, w) at `level`: noisy (training) or rounded (validation).
+  // Latents y (B, C, h, w) at `level`, noisy (training) or rounded (validation): their bits under
+  // the codec's entropy model and the latents the synthesis sees (straight-through rounding).
+  struct Coded {
+    at::Tensor bits;   // () summed over the batch
+    at::Tensor y_hat;  // (B, C, h, w)
+  };
+  Coded Code(const at::Tensor& y, int64_t level, bool noisy);
+  Coded CodeWithHyperprior(const at::Tensor& y, int64_t level, bool noisy);
+  // Bits of latents y (B, C, h, w) at `level` under the factorized prior.
   at::Tensor Bits(const at::Tensor& y, int64_t level, bool noisy);
 
   ConvCodecTaskConfig config_;

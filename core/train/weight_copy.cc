@@ -6,13 +6,18 @@
 
 namespace mt {
 
-absl::Status CopyParameters(const torch::nn::Module& from, torch::nn::Module& to, const std::string& what) {
+absl::Status CopyParameters(const torch::nn::Module& from, torch::nn::Module& to, const std::string& what,
+                            const std::string& fresh_prefix) {
   torch::NoGradGuard no_grad;
   auto mine = to.named_parameters(/*recurse=*/true);
   auto theirs = from.named_parameters(/*recurse=*/true);
-  if (mine.size() != theirs.size())
+  size_t fresh = 0;
+  if (!fresh_prefix.empty())
+    for (const auto& kv : mine)
+      if (kv.key().rfind(fresh_prefix, 0) == 0 && theirs.find(kv.key()) == nullptr) ++fresh;
+  if (mine.size() != theirs.size() + fresh)
     return absl::FailedPreconditionError(
-        absl::StrCat(what, " has ", theirs.size(), " weights, the configured model ", mine.size()));
+        absl::StrCat(what, " has ", theirs.size(), " weights, the configured model ", mine.size() - fresh));
   for (const auto& kv : theirs) {
     at::Tensor* dst = mine.find(kv.key());
     if (dst == nullptr || dst->sizes() != kv.value().sizes())

@@ -10,7 +10,10 @@
 namespace mt {
 
 // Copies every parameter of `from` into the same-named, same-shaped parameter of `to`;
-// FAILED_PRECONDITION naming `what` and the weight if the sets of names or shapes differ.
-absl::Status CopyParameters(const torch::nn::Module& from, torch::nn::Module& to, const std::string& what);
+// FAILED_PRECONDITION naming `what` and the weight if the sets of names or shapes differ. With a
+// `fresh_prefix`, the parameters of `to` whose names start with it may be absent from `from`
+// (they keep their initial values: a part added to a trained model).
+absl::Status CopyParameters(const torch::nn::Module& from, torch::nn::Module& to, const std::string& what,
+                            const std::string& fresh_prefix = "");
 
 }  // namespace mt

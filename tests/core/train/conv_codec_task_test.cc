@@ -100,5 +100,40 @@ TEST(ConvCodecTaskTest, TrainingStepsLowerTheLossOnAFixedBatch) {
   EXPECT_LT(last, 0.7 * first) << "first " << first << " last " << last;
 }
 
+TEST(ConvCodecTaskTest, AHyperpriorCodecStartsFromAFactorizedOneAndItsStepsLowerTheLoss) {
+  at::manual_seed(29);
+  const std::string path = test::TempDir() + "/factorized.pt";
+  ConvCodecTaskConfig config = Tiny(1);
+  config.lambda_min = config.lambda_max;
+  ConvCodec factorized(config.model);
+  ASSERT_TRUE(SaveCheckpoint(path, factorized).ok());
+  config.model.hyper_channels = 3;
+  config.init_checkpoint = path;
+  std::unique_ptr<ConvCodecTask> task = *ConvCodecTask::Create(config);
+  auto& codec = dynamic_cast<ConvCodecImpl&>(task->module());
+  ASSERT_TRUE(codec.hyper);
+  EXPECT_TRUE(at::equal(codec.analysis->parameters()[0], factorized->analysis->parameters()[0]));
+  task->SetTraining(true);
+  const at::Tensor ramp = at::linspace(0, 1, 64).view({1, 1, 1, 64});
+  const at::Tensor images = (0.3 + 0.4 * ramp * at::rand({4, 3, 1, 1})).expand({4, 3, 64, 64}).contiguous();
+  torch::optim::Adam opt(task->module().parameters(), torch::optim::AdamOptions(3e-3));
+  double first = 0, last = 0;
+  for (int step = 0; step < 60; ++step) {
+    StepResult r = task->TrainStep(images, step);
+    opt.zero_grad();
+    r.loss.backward();
+    if (step == 0) {
+      // The rate reaches the hyperprior: its side transforms get gradients.
+      const at::Tensor g = codec.hyper->analysis->parameters()[0].grad();
+      ASSERT_TRUE(g.defined());
+      EXPECT_GT(g.abs().sum().item<double>(), 0.0);
+    }
+    opt.step();
+    if (step < 5) first += r.loss.item<double>() / 5;
+    if (step >= 55) last += r.loss.item<double>() / 5;
+  }
+  EXPECT_LT(last, 0.7 * first) << "first " << first << " last " << last;
+}
+
 }  // namespace
 }  // namespace mt
