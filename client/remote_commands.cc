@@ -101,6 +101,77 @@ void PrintRow(const std::string& id, const v1::SendReply& r, bool latent) {
               t.write_ms(), t.quality_ms(), t.total_ms());
 }
 
+// The table's header; latent adds the stream bytes, the estimate and the level.
+void PrintSendHeader(bool latent) {
+  char latent_head[64] = "";
+  if (latent) std::snprintf(latent_head, sizeof latent_head, " %9s %8s %3s", "latent B", "est B", "lvl");
+  std::printf("%-18s %9s %5s %18s %9s%s %9s %9s %7s %7s %7s  %s\n", "image", "size", "tiles", "kept", "wire B",
+              latent_head, "raw B", "file B", "bpp", "PSNR", "SSIM",
+              "ms: decode queue masker enc xmit dec write quality total");
+}
+
+// The request for image file `path` (its bytes) with the selection, payload and outputs of `config`.
+v1::SendRequest SendRequestFor(const SendConfig& config, const std::string& path, std::string bytes) {
+  v1::SendRequest req;
+  req.set_id(IdFor(path));
+  req.set_image(std::move(bytes));
+  if (config.max_bytes > 0) req.mutable_selection()->set_max_bytes(config.max_bytes);
+  else if (config.threshold >= 0) req.mutable_selection()->set_threshold(config.threshold);
+  else if (config.keep_ratio > 0) req.mutable_selection()->set_keep_ratio(config.keep_ratio);
+  req.set_payload(server::ToProto(config.payload));
+  if (!CarriesLatents(config.payload)) req.set_precision(server::ToProto(config.precision));
+  if (CarriesLatents(config.payload) && config.latent_level >= 0) req.set_latent_level(config.latent_level);
+  if (config.target_psnr > 0) req.set_target_psnr(config.target_psnr);
+  req.set_return_reconstruction(!config.out_dir.empty());
+  req.set_measure_quality(config.quality);
+  return req;
+}
+
+// The visualisation grid of `send --out_dir`, one row per image.
+struct SendGrid {
+  std::vector<at::Tensor> rows;  // original | kept patches | overlay | reconstruction
+  bool latent = false;           // rows of the latent payload: original | bits | reconstruction | |error|
+};
+
+// Writes <out_dir>/<id>_recon.png and adds the image's row to `grid` (none when the reply lacks
+// what the row shows).
+void SaveReconstruction(const std::string& out_dir, const v1::SendRequest& req, const v1::SendReply& r,
+                        SendGrid* grid) {
+  const std::string recon_path = out_dir + "/" + req.id() + "_recon.png";
+  std::ofstream(recon_path, std::ios::binary) << r.reconstruction_png();
+  absl::StatusOr<at::Tensor> original = DecodeImageRgb(req.image());
+  absl::StatusOr<at::Tensor> recon = DecodeImageRgb(r.reconstruction_png());
+  const int64_t positions = r.patch_size() > 0 ? int64_t{r.tiles()} * (r.tile_size() / r.patch_size()) *
+                                                     (r.tile_size() / r.patch_size())
+                                               : -1;
+  if (original.ok() && recon.ok() && r.position_bits_size() == positions) {
+    grid->rows.push_back(LatentGridRow(r, *original, *recon));
+    grid->latent = true;
+  } else if (original.ok() && recon.ok() && r.keep_bitmaps_size() == r.tiles()) {
+    at::Tensor keep = KeepPicture(r);
+    grid->rows.push_back(PanelRow({*original, keep, *original * (0.3 + 0.7 * keep), *recon}, /*scale=*/1));
+  }
+}
+
+// After the table: images stored per receiver, the grid file, and what the columns mean.
+void PrintSendSummary(const SendConfig& config, const std::map<std::string, int>& by_receiver, const SendGrid& grid) {
+  for (const auto& [receiver, n] : by_receiver)
+    if (!receiver.empty()) std::printf("stored by %s: %d image%s\n", receiver.c_str(), n, n == 1 ? "" : "s");
+  if (!grid.rows.empty()) {
+    const std::string path = config.out_dir + "/grid.png";
+    if (SavePng(path, StackRows(grid.rows)).ok())
+      std::printf("wrote %s (%s) and <id>_recon.png\n", path.c_str(),
+                  grid.latent ? "original | bits per latent position | reconstruction | |error|"
+                              : "original | kept patches | overlay | reconstruction");
+  }
+  std::printf("payload %s, precision %s; wire B = serialized sender->receiver packet; bpp = wire bits per pixel\n",
+              PayloadKindName(config.payload),
+              CarriesFeatures(config.payload) ? PrecisionName(config.precision) : "n/a");
+  if (CarriesLatents(config.payload))
+    std::printf("latent B = the rANS stream inside the packet; est B = the codec's entropy model's estimate; "
+                "lvl = step level (0 = finest)\n");
+}
+
 }  // namespace
 
 int RunSend(const SendConfig& config, const std::vector<std::string>& images) {
@@ -117,13 +188,9 @@ int RunSend(const SendConfig& config, const std::vector<std::string>& images) {
   auto stub = v1::Sender::NewStub(channel);
   if (!config.out_dir.empty()) std::filesystem::create_directories(config.out_dir);
   const bool latent = CarriesLatents(config.payload);
-  char latent_head[64] = "";
-  if (latent) std::snprintf(latent_head, sizeof latent_head, " %9s %8s %3s", "latent B", "est B", "lvl");
-  std::printf("%-18s %9s %5s %18s %9s%s %9s %9s %7s %7s %7s  %s\n", "image", "size", "tiles", "kept", "wire B",
-              latent_head, "raw B", "file B", "bpp", "PSNR", "SSIM", "ms: decode queue masker enc xmit dec write quality total");
+  PrintSendHeader(latent);
   int failures = 0;
-  std::vector<at::Tensor> grid_rows;  // original | kept patches | overlay | reconstruction
-  bool latent_grid = false;           // rows of the latent payload: original | bits | reconstruction | |error|
+  SendGrid grid;
   std::map<std::string, int> by_receiver;  // which receiver stored how many (several behind one sender)
   for (const std::string& path : images) {
     absl::StatusOr<std::string> bytes = ReadFileToString(path);
@@ -132,18 +199,7 @@ int RunSend(const SendConfig& config, const std::vector<std::string>& images) {
       ++failures;
       continue;
     }
-    v1::SendRequest req;
-    req.set_id(IdFor(path));
-    req.set_image(*std::move(bytes));
-    if (config.max_bytes > 0) req.mutable_selection()->set_max_bytes(config.max_bytes);
-    else if (config.threshold >= 0) req.mutable_selection()->set_threshold(config.threshold);
-    else if (config.keep_ratio > 0) req.mutable_selection()->set_keep_ratio(config.keep_ratio);
-    req.set_payload(server::ToProto(config.payload));
-    if (!CarriesLatents(config.payload)) req.set_precision(server::ToProto(config.precision));
-    if (CarriesLatents(config.payload) && config.latent_level >= 0) req.set_latent_level(config.latent_level);
-    if (config.target_psnr > 0) req.set_target_psnr(config.target_psnr);
-    req.set_return_reconstruction(!config.out_dir.empty());
-    req.set_measure_quality(config.quality);
+    const v1::SendRequest req = SendRequestFor(config, path, *std::move(bytes));
     grpc::ClientContext ctx;
     Prepare(&ctx, config.connection);
     v1::SendReply r;
@@ -155,38 +211,9 @@ int RunSend(const SendConfig& config, const std::vector<std::string>& images) {
     }
     PrintRow(req.id(), r, latent);
     ++by_receiver[r.receiver()];
-    if (!config.out_dir.empty()) {
-      const std::string recon_path = config.out_dir + "/" + req.id() + "_recon.png";
-      std::ofstream(recon_path, std::ios::binary) << r.reconstruction_png();
-      absl::StatusOr<at::Tensor> original = DecodeImageRgb(req.image());
-      absl::StatusOr<at::Tensor> recon = DecodeImageRgb(r.reconstruction_png());
-      const int64_t positions = r.patch_size() > 0 ? int64_t{r.tiles()} * (r.tile_size() / r.patch_size()) *
-                                                         (r.tile_size() / r.patch_size())
-                                                   : -1;
-      if (original.ok() && recon.ok() && r.position_bits_size() == positions) {
-        grid_rows.push_back(LatentGridRow(r, *original, *recon));
-        latent_grid = true;
-      } else if (original.ok() && recon.ok() && r.keep_bitmaps_size() == r.tiles()) {
-        at::Tensor keep = KeepPicture(r);
-        grid_rows.push_back(PanelRow({*original, keep, *original * (0.3 + 0.7 * keep), *recon}, /*scale=*/1));
-      }
-    }
+    if (!config.out_dir.empty()) SaveReconstruction(config.out_dir, req, r, &grid);
   }
-  for (const auto& [receiver, n] : by_receiver)
-    if (!receiver.empty()) std::printf("stored by %s: %d image%s\n", receiver.c_str(), n, n == 1 ? "" : "s");
-  if (!grid_rows.empty()) {
-    const std::string grid = config.out_dir + "/grid.png";
-    if (SavePng(grid, StackRows(grid_rows)).ok())
-      std::printf("wrote %s (%s) and <id>_recon.png\n", grid.c_str(),
-                  latent_grid ? "original | bits per latent position | reconstruction | |error|"
-                              : "original | kept patches | overlay | reconstruction");
-  }
-  std::printf("payload %s, precision %s; wire B = serialized sender->receiver packet; bpp = wire bits per pixel\n",
-              PayloadKindName(config.payload),
-              CarriesFeatures(config.payload) ? PrecisionName(config.precision) : "n/a");
-  if (latent)
-    std::printf("latent B = the rANS stream inside the packet; est B = the codec's entropy model's estimate; "
-                "lvl = step level (0 = finest)\n");
+  PrintSendSummary(config, by_receiver, grid);
   return failures == 0 ? 0 : 1;
 }
 

@@ -4,45 +4,21 @@
 
 #include <algorithm>
 #include <chrono>
-#include <condition_variable>
-#include <deque>
-#include <future>
-#include <mutex>
-#include <thread>
 #include <filesystem>
 #include <functional>
 
 #include "absl/strings/str_cat.h"
-#include "core/codec/chunk_assembler.h"
 #include "core/io/image_store.h"
 #include "core/io/image_io.h"
 #include "core/pipeline/request_cost.h"
 #include "core/runtime/stopwatch.h"
-#include "server/common/deliver_conventions.h"
 #include "server/common/content_key.h"
-#include "server/common/packet_chunks.h"
 #include "server/common/packet_proto.h"
 #include "server/common/security.h"
 #include "server/common/status_convert.h"
 
 namespace mt::server {
 namespace {
-
-// How often the ack writer looks for a finished packet while the oldest is still decoding.
-constexpr std::chrono::milliseconds kAckPollInterval{2};
-constexpr int64_t kNoAckWaitAboveMs = 1'000'000'000;
-
-// Tiles a packet costs the batcher: its tile payloads, or for a latent packet (whose tiles are
-// all in one stream) the count its size implies, capped so a bogus header cannot stall a batch.
-int64_t BatchWeight(const v1::Packet& p) {
-  constexpr int64_t kMaxWeight = 1 << 16;
-  if (p.payload() != v1::LATENT || p.tile_size() <= 0 || p.height() <= 0 || p.width() <= 0)
-    return std::max<int64_t>(1, p.tiles_size());
-  // In 32×32-pixel tiles whatever the codec's tile (the conv codec's are 512 px), so one
-  // --large_request_tiles threshold means the same image size for every payload.
-  constexpr int64_t kUnit = 32;
-  return std::min(kMaxWeight, ((p.height() + kUnit - 1) / kUnit) * ((p.width() + kUnit - 1) / kUnit));
-}
 
 std::unique_ptr<ImageStore> OpenStore(const ReceiverConfig& c) {
   absl::StatusOr<std::unique_ptr<ImageStore>> store = ImageStore::Open({c.output_dir, c.overwrite});
@@ -60,7 +36,7 @@ ReceiverService::ReceiverService(std::shared_ptr<const PacketDecoder> decoder, R
       metrics_(metrics ? std::move(metrics) : *DaemonMetrics::Create("receiver", "")),
       token_(config_.token),
       store_(OpenStore(config_)),
-      batcher_(config_.batching, [this](std::vector<Queued>& batch) { return DecodeLive(batch); }) {
+      batcher_(config_.batching, [this](std::vector<QueuedPacket>& batch) { return DecodeLive(batch); }) {
   metrics_->SetQueueProbe([this] { return static_cast<double>(batcher_.QueuedWeight()); });
   // A receiver killed mid-write leaves a temp file (never a partial <id>.png): Open cleared them.
   if (const int stale = store_->removed_temp_files(); stale > 0)
@@ -77,15 +53,15 @@ absl::Status ReceiverService::Admit(const v1::Packet& p) const {
                          config_.max_request_gflop, absl::StrCat("packet '", p.id(), "'"));
 }
 
-std::vector<ReceiverService::Decoded> ReceiverService::DecodeLive(std::vector<Queued>& batch) const {
+std::vector<DecodedPacket> ReceiverService::DecodeLive(std::vector<QueuedPacket>& batch) const {
   const auto start = std::chrono::steady_clock::now();
-  std::vector<Decoded> out(batch.size());
+  std::vector<DecodedPacket> out(batch.size());
   // Why the sender no longer waits for batch[i] at `now` (OK: it still does). Reads only the
   // packet's id and wait, which stay in `batch` after the packet itself moves on to decoding.
   std::vector<std::pair<std::string, int64_t>> heads;  // id, ack_wait_ms
-  for (const Queued& q : batch) heads.emplace_back(q.packet.id(), q.packet.ack_wait_ms());
+  for (const QueuedPacket& q : batch) heads.emplace_back(q.packet.id(), q.packet.ack_wait_ms());
   auto given_up = [&](size_t i, std::chrono::steady_clock::time_point now, const char* when) {
-    const Queued& q = batch[i];
+    const QueuedPacket& q = batch[i];
     const auto& [id, wait_ms] = heads[i];
     if (*q.cancelled) return absl::CancelledError(absl::StrCat("packet '", id, "' was cancelled by its sender ", when));
     if (now < q.give_up) return absl::OkStatus();
@@ -113,7 +89,7 @@ std::vector<ReceiverService::Decoded> ReceiverService::DecodeLive(std::vector<Qu
       if (given_up(i, now, "").ok()) return false;
     return true;
   };
-  std::vector<Decoded> decoded = DecodeBatch(std::move(live), abandoned);
+  std::vector<DecodedPacket> decoded = DecodeBatch(std::move(live), abandoned);
   for (size_t j = 0; j < index.size(); ++j) {
     const size_t i = index[j];
     out[i] = std::move(decoded[j]);
@@ -127,9 +103,9 @@ std::vector<ReceiverService::Decoded> ReceiverService::DecodeLive(std::vector<Qu
   return out;
 }
 
-std::vector<ReceiverService::Decoded> ReceiverService::DecodeBatch(std::vector<v1::Packet> protos,
+std::vector<DecodedPacket> ReceiverService::DecodeBatch(std::vector<v1::Packet> protos,
                                                                    const std::function<bool()>& abandoned) const {
-  std::vector<Decoded> out(protos.size());
+  std::vector<DecodedPacket> out(protos.size());
   std::vector<size_t> index;  // packets[j] is protos[index[j]]
   std::vector<const ImagePacket*> batch;
   for (size_t i = 0; i < protos.size(); ++i) {
@@ -152,7 +128,7 @@ std::vector<ReceiverService::Decoded> ReceiverService::DecodeBatch(std::vector<v
     images.assign(batch.size(), absl::InternalError(absl::StrCat("decoder failed: ", e.what())));
   }
   for (size_t j = 0; j < index.size(); ++j) {
-    Decoded& d = out[index[j]];
+    DecodedPacket& d = out[index[j]];
     if (images[j].ok()) {
       d.image = *std::move(images[j]);
     } else {
@@ -163,7 +139,7 @@ std::vector<ReceiverService::Decoded> ReceiverService::DecodeBatch(std::vector<v
   return out;
 }
 
-v1::Ack ReceiverService::Store(const Decoded& d) const {
+v1::Ack ReceiverService::Store(const DecodedPacket& d) const {
   if (d.failure.code() != 0) return d.failure;
   const ImagePacket& packet = d.packet;
   const DecodedImage& image = d.image;
@@ -208,114 +184,14 @@ ReceiverService::~ReceiverService() { metrics_->SetQueueProbe(nullptr); }
 grpc::Status ReceiverService::Deliver(grpc::ServerContext* context,
                                       grpc::ServerReaderWriter<v1::Ack, v1::Packet>* stream) {
   if (grpc::Status s = token_.Check(*context); !s.ok()) return s;
-  spdlog::info("sender connected from {}", context->peer());
-  // At once, not with the first ack: the sender may need to cancel before any ack is due.
-  context->AddInitialMetadata(std::string(kAcceptsCancelKey), std::string(kAcceptsCancelYes));
-  stream->SendInitialMetadata();
-  CancelRegistry cancels;  // this stream's packets in flight, by id
-  // The reader queues packets for the batcher as they arrive (so packets of concurrent requests
-  // meet in one decoder forward); this thread writes their acks back in arrival order.
-  std::mutex mu;
-  std::condition_variable cv;
-  std::deque<std::future<Decoded>> pending;
-  bool reading = true;
-  std::thread reader([&] {
-    auto enqueue = [&](std::future<Decoded> ack) {
-      std::unique_lock<std::mutex> lock(mu);
-      pending.push_back(std::move(ack));
-      cv.notify_all();
-      cv.wait(lock, [&] { return static_cast<int>(pending.size()) < config_.max_in_flight; });
-    };
-    auto refuse = [&](const std::string& id, const absl::Status& why) {
-      spdlog::warn("packet '{}' refused: {}", id, why.ToString());
-      std::promise<Decoded> failed;
-      Decoded d;
-      d.failure = AckFromStatus(id, why);
-      failed.set_value(std::move(d));
-      enqueue(failed.get_future());
-    };
-    ChunkAssembler chunks(config_.max_packet_bytes);  // chunks of one packet come back to back
-    v1::Packet packet;
-    while (stream->Read(&packet)) {
-      metrics_->AddWireBytes(WireBytes(packet));
-      if (packet.cancel()) {  // a control message: no ack of its own
-        const int n = cancels.Cancel(packet.id());
-        spdlog::info("sender cancelled '{}' ({})", packet.id(), n > 0 ? "dropped or stopped" : "not in flight");
-        continue;
-      }
-      if (IsChunk(packet)) {
-        ChunkOutcome o = chunks.Add(ChunkOf(packet));
-        if (!o.abandoned_id.empty()) refuse(o.abandoned_id, o.abandoned);
-        if (!o.status.ok()) refuse(packet.id(), o.status);
-        if (!o.complete) continue;  // more chunks to come, or refused
-        absl::StatusOr<v1::Packet> whole = ParseRebuiltPacket(*o.complete, packet.id());
-        if (!whole.ok()) {
-          refuse(packet.id(), whole.status());
-          continue;
-        }
-        packet = *std::move(whole);
-      }
-      if (absl::Status s = Admit(packet); !s.ok()) {
-        refuse(packet.id(), s);
-        packet = v1::Packet();
-        continue;
-      }
-      const int64_t weight = BatchWeight(packet);
-      CancelRegistry::Flag cancelled = cancels.Register(packet.id());
-      Queued q{std::move(packet), std::chrono::steady_clock::now(), std::chrono::steady_clock::time_point::max(),
-               std::move(cancelled)};
-      // Waits beyond ~11 days count as none (and cannot overflow the clock).
-      if (const int64_t wait = q.packet.ack_wait_ms(); wait > 0 && wait < kNoAckWaitAboveMs)
-        q.give_up = q.arrived + std::chrono::milliseconds(wait);
-      enqueue(batcher_.Submit(std::move(q), weight));
-      packet = v1::Packet();
-    }
-    std::lock_guard<std::mutex> lock(mu);
-    reading = false;
-    cv.notify_all();
-  });
-  int64_t count = 0;
-  bool writable = true;
-  const bool any_order = AcksInCompletionOrder(*context);
-  for (;;) {
-    std::future<Decoded> next;
-    {
-      std::unique_lock<std::mutex> lock(mu);
-      cv.wait(lock, [&] { return !pending.empty() || !reading; });
-      if (pending.empty()) break;
-      auto it = pending.begin();
-      if (any_order) {  // the first finished packet, so a small one's ack never waits for a big one
-        it = std::find_if(pending.begin(), pending.end(), [](const std::future<Decoded>& f) {
-          return f.wait_for(std::chrono::seconds(0)) == std::future_status::ready;
-        });
-        if (it == pending.end()) {
-          // Only this thread removes from `pending` (the reader appends, which keeps references).
-          std::future<Decoded>& oldest = pending.front();
-          lock.unlock();
-          oldest.wait_for(kAckPollInterval);
-          continue;
-        }
-      }
-      next = std::move(*it);
-      pending.erase(it);
-      cv.notify_all();
-    }
-    v1::Ack ack = Store(next.get());  // neither DecodeBatch nor Store throws
-    ack.set_receiver(config_.name);
-    metrics_->CountRequest(static_cast<absl::StatusCode>(ack.code()));
-    if (ack.code() == 0) {
-      metrics_->ObserveStage("queue", ack.queue_ms());
-      metrics_->ObserveStage("decoder", ack.decoder_ms());
-      metrics_->ObserveStage("write", ack.write_ms());
-      metrics_->ObserveBatch(ack.batch_size());
-    }
-    // After a failed write the sender is gone; keep draining so every queued packet finishes.
-    if (writable && !stream->Write(ack)) writable = false;
-    if (writable) ++count;
-  }
-  reader.join();
-  spdlog::info("sender {} disconnected after {} packets", context->peer(), count);
-  return grpc::Status::OK;
+  DeliveryStages stages{
+      [this](const v1::Packet& packet) { return Admit(packet); },
+      [this](QueuedPacket packet, int64_t weight) { return batcher_.Submit(std::move(packet), weight); },
+      [this](const DecodedPacket& decoded) { return Store(decoded); },
+  };
+  DeliverySession session(context, stream, {config_.name, config_.max_in_flight, config_.max_packet_bytes}, *metrics_,
+                          std::move(stages));
+  return session.Run();
 }
 
 grpc::Status ReceiverService::Info(grpc::ServerContext* context, const v1::InfoRequest*, v1::ModelInfo* reply) {

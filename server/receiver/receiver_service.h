@@ -2,8 +2,8 @@
 // writes <output_dir>/<id>.png atomically (temp file + fsync + rename) and acknowledges each
 // packet, in order, only once its image is on disk. A bad packet gets an Ack carrying its
 // status code; the stream and the daemon carry on.
-// Each stream has a reader thread that queues packets for a DynamicBatcher (shared by all
-// streams) while the handler thread writes the acks back in order.
+// Each stream is a DeliverySession (delivery_session.h): its reader thread queues packets for a
+// DynamicBatcher (shared by all streams) while the handler thread writes the acks back in order.
 // Thread-safety: gRPC calls the handlers concurrently; all state is immutable, in core's
 // thread-safe PacketDecoder, or in the batcher.
 #pragma once
@@ -22,6 +22,7 @@
 #include "mt/v1/transmission.grpc.pb.h"
 #include "server/common/metrics.h"
 #include "server/common/security.h"
+#include "server/receiver/delivery_session.h"
 
 namespace mt::server {
 
@@ -56,42 +57,26 @@ class ReceiverService final : public v1::Receiver::Service {
   v1::Ack Handle(const v1::Packet& packet) const;
 
  private:
-  struct Queued {
-    v1::Packet packet;
-    std::chrono::steady_clock::time_point arrived;
-    // arrived + the packet's ack_wait_ms: its sender stops waiting then. max(): no limit.
-    std::chrono::steady_clock::time_point give_up = std::chrono::steady_clock::time_point::max();
-    CancelRegistry::Flag cancelled;  // set when its sender writes a cancel for it (never null)
-  };
-  // A packet after the decoder: its failure Ack, or the image to store.
-  struct Decoded {
-    v1::Ack failure;  // code != 0 when the packet was refused
-    ImagePacket packet;
-    DecodedImage image;
-    bool want_reconstruction = false;
-    int attempt = 0;
-    std::string content_key;  // PacketContentKey of what was sent
-    double queue_ms = 0;
-  };
   // Admission before queueing: RESOURCE_EXHAUSTED for a packet over max_request_gflop.
   absl::Status Admit(const v1::Packet& packet) const;
-  // The batcher's worker: packets whose sender has given up (Queued::give_up, or a cancel) get
+  // The batcher's worker: packets whose sender has given up (QueuedPacket::give_up, or a cancel) get
   // a DEADLINE_EXCEEDED / CANCELLED ack undecoded, the rest go to DecodeBatch, which stops
   // between model slices once all of them are given up. Never throws.
-  std::vector<Decoded> DecodeLive(std::vector<Queued>& batch) const;
+  std::vector<DecodedPacket> DecodeLive(std::vector<QueuedPacket>& batch) const;
   // Packets → validated and decoded in one batch; `abandoned` as PacketDecoder::DecodeBatch's.
   // Never throws.
-  std::vector<Decoded> DecodeBatch(std::vector<v1::Packet> packets, const std::function<bool()>& abandoned = nullptr) const;
+  std::vector<DecodedPacket> DecodeBatch(std::vector<v1::Packet> packets,
+                                         const std::function<bool()>& abandoned = nullptr) const;
   // PNG encode + atomic write + Ack (the stream's own thread, so writing overlaps the next
   // batch's decoding). Never throws.
-  v1::Ack Store(const Decoded& decoded) const;
+  v1::Ack Store(const DecodedPacket& decoded) const;
 
   std::shared_ptr<const PacketDecoder> decoder_;
   ReceiverConfig config_;
   std::shared_ptr<DaemonMetrics> metrics_;
   TokenCheck token_;
   std::unique_ptr<ImageStore> store_;  // overwrite and idempotency policy (thread-safe)
-  DynamicBatcher<Queued, Decoded> batcher_;
+  DynamicBatcher<QueuedPacket, DecodedPacket> batcher_;
 };
 
 }  // namespace mt::server
