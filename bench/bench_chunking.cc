@@ -10,6 +10,7 @@
 #include <torch/torch.h>
 
 #include "core/runtime/blas_core.h"
+#include "core/config/model_paths.h"
 #include "core/io/checkpoint.h"
 #include "core/runtime/cpu_runtime.h"
 
@@ -18,10 +19,11 @@ int main(int argc, char** argv) {
   const int64_t total = argc > 1 ? std::atoll(argv[1]) : 11750;
   const int64_t slice = argc > 2 ? std::atoll(argv[2]) : 512;
   mt::ConfigureCpuRuntime({2, true});
-  auto masker = mt::LoadMasker("weights/masker.pt");
-  auto mae = mt::LoadMae("weights/mae.pt");
+  auto masker = mt::LoadMasker(mt::kDefaultMaskerCheckpoint);
+  auto mae = mt::LoadMae(mt::kDefaultMaeCheckpoint);
   if (!masker.ok() || !mae.ok()) {
-    std::fprintf(stderr, "run from the repository root (weights/masker.pt, weights/mae.pt)\n");
+    std::fprintf(stderr, "run from the repository root (%s, %s)\n", mt::kDefaultMaskerCheckpoint,
+                 mt::kDefaultMaeCheckpoint);
     return 2;
   }
   (*masker)->eval();

@@ -3,7 +3,7 @@
 // serves them, with their GFLOP/s against the flops of core/model/flops), and the entropy coding
 // of the quantised latents (encode, decode).
 // Random pixels have more detail than photos, so the entropy stages are an upper bound.
-// Usage: mt_bench_codec [--codec weights/codec.pt] [--tiles 4] [--level 4] [--seconds 3] [--threads N]
+// Usage: mt_bench_codec [--codec_checkpoint weights/codec.pt] [--tiles 4] [--level 4] [--seconds 3] [--threads N]
 #include <ATen/ATen.h>
 #include <torch/csrc/autograd/grad_mode.h>
 
@@ -13,6 +13,7 @@
 #include <string>
 
 #include "bench/bench_timer.h"
+#include "core/config/model_paths.h"
 #include "core/io/checkpoint.h"
 #include "core/model/flops.h"
 #include "core/codecs/tile_codec_registry.h"
@@ -29,18 +30,20 @@ double Rate(double flops, double seconds) { return flops / seconds / 1e9; }
 
 int main(int argc, char** argv) {
   mt::EnsureBlasKernelsForThisCpu(argv);  // before anything else: it may restart the process
-  std::string codec_path = "weights/codec.pt";
+  std::string codec_path = mt::kDefaultCodecCheckpoint;
   int64_t tiles = 4, level = 4;
   double seconds = 3.0;
   mt::CpuRuntimeOptions runtime;
   for (int i = 1; i < argc; ++i) {
     if (!std::strcmp(argv[i], "--help") || !std::strcmp(argv[i], "-h")) {
-      std::printf("mt_bench_codec [--codec weights/codec.pt] [--tiles 4] [--level 4] [--seconds 3] [--threads N]\n"
+      std::printf("mt_bench_codec [--codec_checkpoint F] [--tiles 4] [--level 4] [--seconds 3] [--threads N]\n"
                   "conv codec stages on random tiles: analysis and synthesis (default and channels-last layout, "
                   "GFLOP/s), entropy encode and decode\n");
       return 0;
     }
-    if (!std::strcmp(argv[i], "--codec") && i + 1 < argc) codec_path = argv[++i];
+    // --codec_checkpoint as in the binaries; --codec is this benchmark's older spelling.
+    const bool codec_flag = !std::strcmp(argv[i], "--codec_checkpoint") || !std::strcmp(argv[i], "--codec");
+    if (codec_flag && i + 1 < argc) codec_path = argv[++i];
     if (!std::strcmp(argv[i], "--tiles") && i + 1 < argc) tiles = std::atoll(argv[++i]);
     if (!std::strcmp(argv[i], "--level") && i + 1 < argc) level = std::atoll(argv[++i]);
     if (!std::strcmp(argv[i], "--seconds") && i + 1 < argc) seconds = std::atof(argv[++i]);

@@ -21,12 +21,12 @@ mkdir -p "$OUT"
 
 receiver_pid="" sender_pid=""
 start_receiver() {
-  "$BUILD_DIR/server/mt-receiver" --listen "127.0.0.1:$RPORT" --checkpoint weights/mae.pt --output_dir "$dir/received" \
+  "$BUILD_DIR/server/mt-receiver" --listen "127.0.0.1:$RPORT" --mae_checkpoint weights/mae.pt --output_dir "$dir/received" \
     --threads 1 >> "$dir/receiver.log" 2>&1 &
   receiver_pid=$!
 }
 start_sender() {
-  "$BUILD_DIR/server/mt-sender" --listen "127.0.0.1:$SPORT" --receiver "127.0.0.1:$RPORT" --checkpoint weights/mae.pt \
+  "$BUILD_DIR/server/mt-sender" --listen "127.0.0.1:$SPORT" --receiver "127.0.0.1:$RPORT" --mae_checkpoint weights/mae.pt \
     --masker_checkpoint weights/masker.pt --threads 1 --grace_s 10 >> "$dir/sender.log" 2>&1 &
   sender_pid=$!
 }

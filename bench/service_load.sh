@@ -27,13 +27,13 @@ stop() {
   for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
 }
 trap stop EXIT
-"$BUILD_DIR/server/mt-receiver" --listen "127.0.0.1:$RECEIVER_PORT" --checkpoint weights/mae.pt \
+"$BUILD_DIR/server/mt-receiver" --listen "127.0.0.1:$RECEIVER_PORT" --mae_checkpoint weights/mae.pt \
   --output_dir "$OUT/received" --threads "$RECEIVER_THREADS" --max_batch "$MAX_BATCH" \
   --batch_workers "$RECEIVER_WORKERS" --compute "$COMPUTE" > "$OUT/receiver.log" 2>&1 &
 pids+=($!)
 receiver_pid=$!
 "$BUILD_DIR/server/mt-sender" --listen "127.0.0.1:$SENDER_PORT" --receiver "127.0.0.1:$RECEIVER_PORT" \
-  --checkpoint weights/mae.pt --masker_checkpoint weights/masker.pt --threads "$SENDER_THREADS" \
+  --mae_checkpoint weights/mae.pt --masker_checkpoint weights/masker.pt --threads "$SENDER_THREADS" \
   --max_batch "$MAX_BATCH" --batch_workers "$SENDER_WORKERS" --compute "$COMPUTE" > "$OUT/sender.log" 2>&1 &
 pids+=($!)
 sender_pid=$!

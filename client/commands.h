@@ -6,6 +6,8 @@
 
 #include "core/codec/feature_codec.h"
 #include "core/codec/packet.h"
+#include "core/config/model_paths.h"
+#include "core/masking/patch_selector.h"
 #include "core/runtime/compute_precision.h"
 
 namespace mt::client {
@@ -33,23 +35,24 @@ struct SendConfig {
 };
 
 struct LocalConfig {
-  std::string mae_checkpoint = "weights/mae.pt", masker_checkpoint = "weights/masker.pt";  // empty: untrained (a pipeline check only)
+  // Empty: untrained (a pipeline check only).
+  std::string mae_checkpoint = kDefaultMaeCheckpoint, masker_checkpoint = kDefaultMaskerCheckpoint;
   int seed = 0;                                   // for untrained models
-  double keep_ratio = 0.16;                       // top-k selection, unless threshold >= 0
+  double keep_ratio = kDefaultKeepRatio;          // top-k selection, unless threshold >= 0
   double threshold = -1;
   bool full_context = false;                      // features: encoder sees every patch (else only the kept)
   std::string out_dir = "demo-out";               // <stem>_grid.png, <stem>_recon.png, grid.png
   // latent: PacketEncoder → PacketDecoder with the codec; any other payload: the TileReconstructor.
   PayloadKind payload = PayloadKind::kFeatures;
-  std::string codec_checkpoint = "weights/codec.pt";
+  std::string codec_checkpoint = kDefaultCodecCheckpoint;
   int64_t latent_level = -1;                      // latent step level (< 0: the codec's default)
   ComputePrecision compute = ComputePrecision::kFloat32;  // latent: the models' arithmetic
 };
 
 struct BenchConfig {
   std::string images_dir;                 // every decodable file in it
-  std::string mae_checkpoint = "weights/mae.pt", masker_checkpoint = "weights/masker.pt";
-  std::string codec_checkpoint = "weights/codec.pt";  // latent rows (empty: none)
+  std::string mae_checkpoint = kDefaultMaeCheckpoint, masker_checkpoint = kDefaultMaskerCheckpoint;
+  std::string codec_checkpoint = kDefaultCodecCheckpoint;  // latent rows (empty: none)
   std::vector<std::string> payloads;      // payload kinds to measure (empty: all); codecs always run
   std::vector<double> latent_keep_ratios = {0.25, 0.5, 0.75};  // latent rows besides keeping every patch
   std::vector<int64_t> latent_levels;     // step levels of the latent rows (empty: all)

@@ -223,7 +223,9 @@ int RunLocal(const LocalConfig& config, const std::vector<std::string>& images) 
   } else {
     policy.mode = SelectionPolicy::Mode::kTopK;
     // As the sender: the latent payload keeps every patch unless told otherwise.
-    policy.keep_ratio = config.keep_ratio > 0 ? config.keep_ratio : CarriesLatents(config.payload) ? 1.0 : 0.16;
+    policy.keep_ratio = config.keep_ratio > 0                 ? config.keep_ratio
+                        : CarriesLatents(config.payload) ? 1.0
+                                                         : kDefaultKeepRatio;
   }
   absl::StatusOr<PatchSelector> selector = PatchSelector::Create(policy);
   if (!selector.ok()) {

@@ -8,7 +8,8 @@
 #
 # Flags given after the role are appended, so they override the defaults below (absl: last wins).
 # Settings from the environment (empty or unset = the daemon's default):
-#   both      MT_CHECKPOINT (weights/mae.pt), MT_TOKEN or MT_TOKEN_FILE (bearer token clients must send),
+#   both      MT_MAE_CHECKPOINT (weights/mae.pt; older name MT_CHECKPOINT),
+#             MT_TOKEN or MT_TOKEN_FILE (bearer token clients must send),
 #             MT_TLS_CERT + MT_TLS_KEY (serve TLS), MT_TLS_CLIENT_CA (ask for client certificates),
 #             MT_TLS_REQUIRE_CLIENT_CERT=1 (mTLS), MT_THREADS (--threads; default: $OMP_NUM_THREADS),
 #             MT_METRICS_LISTEN (--metrics_listen, e.g. 0.0.0.0:9090: Prometheus /metrics)
@@ -38,6 +39,10 @@ is_true() { case "${1:-}" in 1|true|TRUE|yes|on) return 0 ;; *) return 1 ;; esac
 role="${1:-sender}"
 [ $# -gt 0 ] && shift
 home="${MT_HOME:-/opt/mt}"
+# The daemons refuse --checkpoint (the deprecated name of --mae_checkpoint) together with
+# --mae_checkpoint, so a caller still passing the old name gets no default under the new one.
+mae_flag="--mae_checkpoint=${MT_MAE_CHECKPOINT:-${MT_CHECKPOINT:-$home/weights/mae.pt}}"
+for a in "$@"; do case "$a" in --checkpoint|--checkpoint=*) mae_flag= ;; esac; done
 
 case "$role" in
   sender)
@@ -45,7 +50,7 @@ case "$role" in
     port="${MT_SENDER_PORT:-50051}"
     set -- --listen "0.0.0.0:$port" \
       --receiver "${MT_RECEIVER_ADDR:-receiver:50052}" \
-      --checkpoint "${MT_CHECKPOINT:-$home/weights/mae.pt}" \
+      ${mae_flag:+"$mae_flag"} \
       --masker_checkpoint "${MT_MASKER_CHECKPOINT:-$home/weights/masker.pt}" \
       ${MT_KEEP_RATIO:+--keep_ratio "$MT_KEEP_RATIO"} \
       ${MT_RECEIVER_CA:+--receiver_ca "$MT_RECEIVER_CA"} \
@@ -59,7 +64,7 @@ case "$role" in
     bin=mt-receiver
     port="${MT_RECEIVER_PORT:-50052}"
     set -- --listen "0.0.0.0:$port" \
-      --checkpoint "${MT_CHECKPOINT:-$home/weights/mae.pt}" \
+      ${mae_flag:+"$mae_flag"} \
       --output_dir "${MT_OUTPUT_DIR:-/var/lib/mt/received}" \
       ${MT_RECEIVER_NAME:+--name "$MT_RECEIVER_NAME"} \
       "$@"
@@ -67,7 +72,7 @@ case "$role" in
   client) exec mt-client "$@" ;;
   mt-*|sh|bash) exec "$role" "$@" ;;
   -h|--help|help)
-    sed -n '2,20p' "$0" | sed 's/^# \{0,1\}//'
+    sed -n '2,21p' "$0" | sed 's/^# \{0,1\}//'
     exit 0
     ;;
   *)

@@ -15,6 +15,6 @@ target="${MT_HEALTH_TARGET:-${target:-127.0.0.1:50051}}"
 set -- health --target "$target" --deadline_s "${MT_HEALTH_DEADLINE_S:-3}"
 if [ "$tls" = 1 ]; then
   set -- "$@" --tls ${MT_TLS_CA:+--tls_ca "$MT_TLS_CA"} ${MT_HEALTH_TLS_NAME:+--tls_name "$MT_HEALTH_TLS_NAME"} \
-    ${MT_HEALTH_CERT:+--tls_cert "$MT_HEALTH_CERT"} ${MT_HEALTH_KEY:+--tls_key "$MT_HEALTH_KEY"}
+    ${MT_HEALTH_CERT:+--client_cert "$MT_HEALTH_CERT"} ${MT_HEALTH_KEY:+--client_key "$MT_HEALTH_KEY"}
 fi
 exec mt-client "$@"

@@ -269,7 +269,7 @@ run_mode() {
   # With --tls the receiver requires a client certificate (mTLS): present the test client's.
   if [ "$mode" != scale ]; then
     client health --target "127.0.0.1:$RPORT" "${client_flags[@]}" \
-      ${certs:+--tls_cert /certs/client.pem --tls_key /certs/client.key} --deadline_s 5 | sed 's/^/    /'
+      ${certs:+--client_cert /certs/client.pem --client_key /certs/client.key} --deadline_s 5 | sed 's/^/    /'
   fi
   client info --sender "127.0.0.1:$SPORT" "${client_flags[@]}" --deadline_s 10 > "$WORK/info.txt" ||
     die "info failed: $(cat "$WORK/info.txt")"
@@ -282,7 +282,7 @@ run_mode() {
   # Per-hop credentials: the clients' token does not open the receiver (only the sender's does).
   if [ "$mode" != scale ]; then
     if client info --target "127.0.0.1:$RPORT" --role receiver "${client_flags[@]}" \
-        ${certs:+--tls_cert /certs/client.pem --tls_key /certs/client.key} --deadline_s 10 > "$WORK/rx_denied.txt" 2>&1; then
+        ${certs:+--client_cert /certs/client.pem --client_key /certs/client.key} --deadline_s 10 > "$WORK/rx_denied.txt" 2>&1; then
       die "the receiver accepted the clients' token"
     fi
     grep -q UNAUTHENTICATED "$WORK/rx_denied.txt" || die "receiver with the clients' token: expected UNAUTHENTICATED, got $(cat "$WORK/rx_denied.txt")"

@@ -25,12 +25,12 @@ stop() {
   for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
 }
 trap stop EXIT
-"$BUILD_DIR/server/mt-receiver" --listen "127.0.0.1:$RECEIVER_PORT" --checkpoint weights/mae.pt \
+"$BUILD_DIR/server/mt-receiver" --listen "127.0.0.1:$RECEIVER_PORT" --mae_checkpoint weights/mae.pt \
   --codec_checkpoint weights/codec.pt \
   --output_dir "$OUT/received" --threads 2 --overwrite > "$OUT/receiver.log" 2>&1 &  # fruits is sent 6 times
 pids+=($!)
 "$BUILD_DIR/server/mt-sender" --listen "127.0.0.1:$SENDER_PORT" --receiver "127.0.0.1:$RECEIVER_PORT" \
-  --checkpoint weights/mae.pt --masker_checkpoint weights/masker.pt --codec_checkpoint weights/codec.pt \
+  --mae_checkpoint weights/mae.pt --masker_checkpoint weights/masker.pt --codec_checkpoint weights/codec.pt \
   --threads 2 > "$OUT/sender.log" 2>&1 &
 pids+=($!)
 client="$BUILD_DIR/client/mt-client"

@@ -10,11 +10,15 @@
 
 namespace mt {
 
+// Share of patches kept when nothing else is asked for (the sender's --keep_ratio, mt-client local's
+// top-k, SelectionPolicy below). Defined once so the daemons, the client and the benchmarks agree.
+inline constexpr double kDefaultKeepRatio = 0.16;
+
 struct SelectionPolicy {
   enum class Mode { kThreshold, kTopK, kByteBudget };
   Mode mode = Mode::kThreshold;
   double threshold = 0.5;      // kThreshold: keep where p > threshold, threshold in [0, 1)
-  double keep_ratio = 0.16;    // kTopK: keep round(ratio·L) patches (at least 1), ratio in (0, 1]
+  double keep_ratio = kDefaultKeepRatio;  // kTopK: keep round(ratio·L) patches (at least 1), ratio in (0, 1]
   int64_t max_bytes = 0;       // kByteBudget: total bytes allowed on the wire
   int64_t bytes_per_patch = 0; // kByteBudget: payload bytes one kept patch costs (> 0)
   int64_t overhead_bytes = 0;  // kByteBudget: fixed bytes per image (header, bitmap)

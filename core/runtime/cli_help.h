@@ -9,13 +9,19 @@
 
 namespace mt {
 
-// Sets the usage text and makes --help list the flags defined in files whose path
-// contains `flags_dir` (e.g. "client/"); by default absl would match on the binary name.
+// Folder of the flags every binary shares (the model paths, core/config/flags/model_path_flags.h).
+inline constexpr char kSharedFlagsDir[] = "core/config/flags/";
+
+// Sets the usage text and makes --help list the flags defined in files whose path contains
+// `flags_dir` (e.g. "client/") or kSharedFlagsDir; by default absl would match on the binary name,
+// which none of these files carry. A shared flag a binary does not link is not listed.
 inline void InstallCliHelp(const char* usage, const char* flags_dir) {
   absl::SetProgramUsageMessage(usage);
   absl::FlagsUsageConfig config;
   const std::string dir = flags_dir;
-  config.contains_help_flags = [dir](absl::string_view file) { return absl::StrContains(file, dir); };
+  config.contains_help_flags = [dir](absl::string_view file) {
+    return absl::StrContains(file, dir) || absl::StrContains(file, kSharedFlagsDir);
+  };
   config.contains_helpshort_flags = config.contains_help_flags;
   config.normalize_filename = [](absl::string_view f) { return std::string(f); };
   absl::SetFlagsUsageConfig(config);

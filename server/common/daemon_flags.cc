@@ -2,11 +2,16 @@
 
 #include <spdlog/spdlog.h>
 
+#include <chrono>
+
 #include "absl/flags/flag.h"
 #include "absl/strings/str_format.h"
+#include "core/config/flags/model_path_flags.h"
+#include "core/config/flags/renamed_flag.h"
+#include "core/config/model_paths.h"
 
-ABSL_FLAG(std::string, checkpoint, "weights/mae.pt",
-          "MAE checkpoint; both daemons must load the same one (fingerprint checked)");
+// Kept for one release so existing deployments keep starting; MaeCheckpointFromFlags resolves it.
+ABSL_FLAG(std::string, checkpoint, "", "deprecated: use --mae_checkpoint (same meaning)");
 ABSL_FLAG(int64_t, max_message_bytes, 64 << 20,
           "largest message accepted: a client request (sender) or a packet (receiver); RESOURCE_EXHAUSTED beyond");
 ABSL_FLAG(int64_t, max_packet_bytes, int64_t{256} << 20,
@@ -54,10 +59,6 @@ ABSL_FLAG(int, large_request_threads, 1,
           "requests' GEMMs would otherwise wait for (p99 of small requests during a 12 MP photo 3.1x -> 1.4x)");
 ABSL_FLAG(double, max_batch_delay_ms, 0,
           "dynamic batching: how long a request may wait for others (0 = only those already queued)");
-ABSL_FLAG(std::string, codec_checkpoint, mt::server::kDefaultCodecCheckpoint,
-          "latent codec checkpoint (exported with coding tables) for payload 'latent'; must be the other daemon's "
-          "(fingerprint checked). If the default file is missing the daemon runs without it; empty = off");
-
 ABSL_FLAG(std::string, compute, "fp32",
           "model arithmetic: fp32; bf16 (matmuls in bf16 via autocast: ~2x the throughput under load on CPUs with "
           "avx512_bf16/amx_bf16, ~30x slower without them); int8 (the MAE's linear layers in int8, dynamic quantisation: "
@@ -69,6 +70,10 @@ ABSL_FLAG(std::string, metrics_listen, "",
           "by status code, latency and per-stage histograms, queue depth, batch sizes, wire bytes, stored PSNR");
 
 namespace mt::server {
+
+absl::StatusOr<std::string> MaeCheckpointFromFlags() {
+  return FlagOrDeprecatedAlias(MaeCheckpointFlag(), FLAGS_checkpoint);
+}
 
 absl::StatusOr<ComputePrecision> ComputeFromFlags() {
   const std::string name = absl::GetFlag(FLAGS_compute);
@@ -83,6 +88,24 @@ absl::StatusOr<ComputePrecision> ComputeFromFlags() {
   return compute;
 }
 
+BatchingOptions BatchingFromFlags(int64_t max_queued_weight) {
+  return {absl::GetFlag(FLAGS_max_batch), absl::GetFlag(FLAGS_max_batch_tiles),
+          std::chrono::microseconds(static_cast<int64_t>(absl::GetFlag(FLAGS_max_batch_delay_ms) * 1000)),
+          absl::GetFlag(FLAGS_batch_workers), max_queued_weight, absl::GetFlag(FLAGS_large_request_tiles),
+          absl::GetFlag(FLAGS_large_request_threads)};
+}
+
+ServerOptions ServerOptionsFromFlags(const std::string& listen) {
+  ServerOptions options;
+  options.listen = listen;
+  options.max_message_bytes = absl::GetFlag(FLAGS_max_message_bytes);
+  options.max_concurrent_streams = absl::GetFlag(FLAGS_max_concurrent_streams);
+  options.max_threads = absl::GetFlag(FLAGS_max_threads);
+  options.tls = {absl::GetFlag(FLAGS_tls_cert), absl::GetFlag(FLAGS_tls_key), absl::GetFlag(FLAGS_tls_client_ca),
+                 absl::GetFlag(FLAGS_tls_require_client_cert)};
+  return options;
+}
+
 absl::StatusOr<std::shared_ptr<DaemonMetrics>> MetricsFromFlags(const std::string& role) {
   const std::string listen = absl::GetFlag(FLAGS_metrics_listen);
   absl::StatusOr<std::shared_ptr<DaemonMetrics>> metrics = DaemonMetrics::Create(role, listen);
@@ -92,8 +115,8 @@ absl::StatusOr<std::shared_ptr<DaemonMetrics>> MetricsFromFlags(const std::strin
 }
 
 absl::StatusOr<DaemonCodec> CodecFromFlags(ComputePrecision compute, const MaskedAutoencoderOptions& mae) {
-  const std::string path = absl::GetFlag(FLAGS_codec_checkpoint);
-  absl::StatusOr<DaemonCodec> codec = LoadDaemonCodec(path, path == kDefaultCodecCheckpoint, compute, mae);
+  const std::string path = absl::GetFlag(CodecCheckpointFlag());
+  absl::StatusOr<DaemonCodec> codec = LoadDaemonCodec(path, path == mt::kDefaultCodecCheckpoint, compute, mae);
   if (!codec.ok()) return codec;
   if (codec->coder == nullptr) {
     spdlog::info("no codec{}: payload 'latent' disabled", path.empty() ? "" : " at " + path);

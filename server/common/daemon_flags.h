@@ -1,5 +1,6 @@
 // Flags both daemons share, defined once in daemon_flags.cc (linked only into mt-sender and
-// mt-receiver, target mt_daemon_flags), and the start-up step that reads them.
+// mt-receiver, target mt_daemon_flags), and the start-up step that reads them. The model paths
+// (--mae_checkpoint, --codec_checkpoint, ...) are every binary's: core/config/flags/model_path_flags.h.
 #pragma once
 
 #include <string>
@@ -8,10 +9,10 @@
 #include "absl/status/statusor.h"
 #include "core/model/mae.h"
 #include "core/runtime/compute_precision.h"
+#include "core/runtime/dynamic_batcher.h"
 #include "server/common/daemon.h"
 #include "server/common/metrics.h"
 
-ABSL_DECLARE_FLAG(std::string, checkpoint);
 ABSL_DECLARE_FLAG(int64_t, max_message_bytes);
 ABSL_DECLARE_FLAG(int64_t, max_packet_bytes);
 ABSL_DECLARE_FLAG(int64_t, max_pixels);
@@ -31,13 +32,14 @@ ABSL_DECLARE_FLAG(int, batch_workers);
 ABSL_DECLARE_FLAG(int64_t, large_request_tiles);
 ABSL_DECLARE_FLAG(int, large_request_threads);
 ABSL_DECLARE_FLAG(double, max_batch_delay_ms);
-ABSL_DECLARE_FLAG(std::string, codec_checkpoint);
 ABSL_DECLARE_FLAG(std::string, compute);
 ABSL_DECLARE_FLAG(std::string, metrics_listen);
 
 namespace mt::server {
 
-inline constexpr char kDefaultCodecCheckpoint[] = "weights/codec.pt";
+// --mae_checkpoint, or its deprecated name --checkpoint (one warning); INVALID_ARGUMENT when both
+// are given.
+absl::StatusOr<std::string> MaeCheckpointFromFlags();
 
 // --compute (fp32 | bf16 | auto) for this CPU; logs the choice, and a warning when bf16 has no
 // native support here. INVALID_ARGUMENT for another name.
@@ -46,6 +48,14 @@ absl::StatusOr<ComputePrecision> ComputeFromFlags();
 // --codec_checkpoint through LoadDaemonCodec (the default path may be absent: then one info
 // line and no codec); logs the codec's fingerprint, levels and channels when one loads.
 absl::StatusOr<DaemonCodec> CodecFromFlags(ComputePrecision compute, const MaskedAutoencoderOptions& mae);
+
+// --batch_* and --large_request_* (dynamic batching and the large-request lane); `max_queued_weight`
+// is the daemon's own queue bound (0 = none).
+BatchingOptions BatchingFromFlags(int64_t max_queued_weight);
+
+// Serving options from --max_message_bytes, --max_concurrent_streams, --max_threads and --tls_*, on
+// `listen` (each daemon has its own --listen default).
+ServerOptions ServerOptionsFromFlags(const std::string& listen);
 
 // --metrics_listen through DaemonMetrics::Create for `role`; logs the address when serving.
 absl::StatusOr<std::shared_ptr<DaemonMetrics>> MetricsFromFlags(const std::string& role);

@@ -2,6 +2,9 @@
 #include <spdlog/spdlog.h>
 #include <unistd.h>
 
+#include <memory>
+#include <string>
+
 #include "core/runtime/blas_core.h"
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
@@ -36,7 +39,12 @@ int main(int argc, char** argv) {
     spdlog::error("--compute: {}", std::string(compute.status().message()));
     return 1;
   }
-  absl::StatusOr<mt::MaskedAutoencoder> mae = mt::LoadMae(absl::GetFlag(FLAGS_checkpoint));
+  absl::StatusOr<std::string> mae_path = mt::server::MaeCheckpointFromFlags();
+  if (!mae_path.ok()) {
+    spdlog::error("{}", mae_path.status().ToString());
+    return 1;
+  }
+  absl::StatusOr<mt::MaskedAutoencoder> mae = mt::LoadMae(*mae_path);
   if (!mae.ok()) {
     spdlog::error("{}", mae.status().ToString());
     return 1;
@@ -53,17 +61,14 @@ int main(int argc, char** argv) {
     char host[256] = {};
     if (gethostname(host, sizeof host - 1) == 0) config.name = host;
   }
-  config.mae_checkpoint = absl::GetFlag(FLAGS_checkpoint);
+  config.mae_checkpoint = *mae_path;
   config.codec_checkpoint = codec->checkpoint;
   config.max_pixels = absl::GetFlag(FLAGS_max_pixels);
   config.max_packet_bytes = absl::GetFlag(FLAGS_max_packet_bytes);
   config.max_request_gflop = absl::GetFlag(FLAGS_max_request_gflop);
   config.token = mt::server::FlagOrEnv(absl::GetFlag(FLAGS_token), "MT_TOKEN");
   config.overwrite = absl::GetFlag(FLAGS_overwrite);
-  config.batching = {absl::GetFlag(FLAGS_max_batch), absl::GetFlag(FLAGS_max_batch_tiles),
-                     std::chrono::microseconds(static_cast<int64_t>(absl::GetFlag(FLAGS_max_batch_delay_ms) * 1000)),
-                     absl::GetFlag(FLAGS_batch_workers), /*max_queued_weight=*/0,
-                     absl::GetFlag(FLAGS_large_request_tiles), absl::GetFlag(FLAGS_large_request_threads)};
+  config.batching = mt::server::BatchingFromFlags(/*max_queued_weight=*/0);
   auto decoder = std::make_shared<mt::PacketDecoder>(*mae, config.max_pixels, *compute, codec->coder);
   absl::StatusOr<std::shared_ptr<mt::server::DaemonMetrics>> metrics = mt::server::MetricsFromFlags("receiver");
   if (!metrics.ok()) {
@@ -72,13 +77,7 @@ int main(int argc, char** argv) {
   }
   mt::server::ReceiverService service(decoder, config, *metrics);
 
-  mt::server::ServerOptions options;
-  options.listen = absl::GetFlag(FLAGS_listen);
-  options.max_message_bytes = absl::GetFlag(FLAGS_max_message_bytes);
-  options.max_concurrent_streams = absl::GetFlag(FLAGS_max_concurrent_streams);
-  options.max_threads = absl::GetFlag(FLAGS_max_threads);
-  options.tls = {absl::GetFlag(FLAGS_tls_cert), absl::GetFlag(FLAGS_tls_key), absl::GetFlag(FLAGS_tls_client_ca),
-                 absl::GetFlag(FLAGS_tls_require_client_cert)};
+  const mt::server::ServerOptions options = mt::server::ServerOptionsFromFlags(absl::GetFlag(FLAGS_listen));
   absl::StatusOr<mt::server::RunningServer> server = mt::server::StartServer(options, {&service});
   if (!server.ok()) {
     spdlog::error("{}", server.status().ToString());

@@ -11,6 +11,7 @@
 
 #include "absl/status/statusor.h"
 #include "core/io/image_header.h"
+#include "core/masking/patch_selector.h"
 #include "core/pipeline/packet_encoder.h"
 #include "mt/v1/transmission.pb.h"
 
@@ -19,7 +20,7 @@ namespace mt::server {
 // What a request's unset fields mean on this sender.
 struct RequestDefaults {
   PayloadKind payload = PayloadKind::kLatent;  // for PAYLOAD_KIND_UNSPECIFIED
-  double keep_ratio = 0.16;                    // for an unset selection (payload LATENT: 1, every patch)
+  double keep_ratio = kDefaultKeepRatio;       // for an unset selection (payload LATENT: 1, every patch)
 };
 
 struct ValidRequest {

@@ -11,6 +11,7 @@
 #include <optional>
 #include <string>
 
+#include "core/masking/patch_selector.h"
 #include "core/pipeline/packet_encoder.h"
 #include "core/runtime/dynamic_batcher.h"
 #include "core/runtime/inflight_budget.h"
@@ -32,7 +33,7 @@ struct SenderConfig {
   int64_t max_inflight_pixels = 24 << 20;
   int64_t max_packet_bytes = int64_t{256} << 20;  // --max_packet_bytes: requests committing to more are refused
   double max_request_gflop = 0;   // --max_request_gflop: costlier requests are refused before queueing (0 = none)
-  double default_keep_ratio = 0.16;  // when a request sets no selection
+  double default_keep_ratio = kDefaultKeepRatio;  // when a request sets no selection
   // When a request sets no payload (--payload); unset: the encoder's best_payload().
   std::optional<PayloadKind> default_payload;
   std::string token;              // required bearer token from clients (empty: none)

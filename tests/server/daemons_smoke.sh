@@ -14,8 +14,26 @@ fail() { echo "FAIL: $*" >&2; tail -n 20 "$tmp"/*.log >&2 || true; exit 1; }
 for b in "$SENDER" "$RECEIVER" "$CLIENT"; do
   { "$b" --help 2>&1 || true; } | grep -q -- "--deadline_s\|--grace_s" || fail "$b --help lists no flags"
 done
-# A --codec_checkpoint that is given but missing stops the daemon at start-up, naming the flag.
+# The model paths are one set of flags shared by every binary; the receiver never reads the masker.
+for b in "$SENDER" "$RECEIVER" "$CLIENT"; do
+  { "$b" --help 2>&1 || true; } | grep -q -- "--mae_checkpoint" || fail "$b --help lists no --mae_checkpoint"
+done
+{ "$RECEIVER" --help 2>&1 || true; } | grep -q -- "--masker_checkpoint" && fail "mt-receiver has --masker_checkpoint"
+# Renamed flags: the old name still works with one warning naming the new one (here the MAE loads
+# through --checkpoint, then the missing codec stops the receiver); both names at once are refused.
 "$RECEIVER" --listen 127.0.0.1:0 --checkpoint "$SRC/weights/mae.pt" --codec_checkpoint "$tmp/missing.pt" \
+  --output_dir "$tmp/unused" > "$tmp/old_name.log" 2>&1 && fail "receiver started with a missing --codec_checkpoint"
+grep -q -- "--checkpoint is deprecated.*use --mae_checkpoint" "$tmp/old_name.log" ||
+  fail "no deprecation warning: $(cat "$tmp/old_name.log")"
+grep -q -- "--codec_checkpoint" "$tmp/old_name.log" || fail "--checkpoint loaded no MAE: $(cat "$tmp/old_name.log")"
+"$SENDER" --listen 127.0.0.1:0 --checkpoint "$SRC/weights/mae.pt" --mae_checkpoint "$SRC/weights/mae.pt" \
+  > "$tmp/both_names.log" 2>&1 && fail "sender started with both --checkpoint and --mae_checkpoint"
+grep -q -- "give only --mae_checkpoint" "$tmp/both_names.log" || fail "no conflict error: $(cat "$tmp/both_names.log")"
+"$CLIENT" health --tls_cert a.pem --client_cert b.pem > "$tmp/client_names.log" 2>&1 && fail "client took both cert names"
+grep -q -- "give only --client_cert" "$tmp/client_names.log" ||
+  fail "no client conflict error: $(cat "$tmp/client_names.log")"
+# A --codec_checkpoint that is given but missing stops the daemon at start-up, naming the flag.
+"$RECEIVER" --listen 127.0.0.1:0 --mae_checkpoint "$SRC/weights/mae.pt" --codec_checkpoint "$tmp/missing.pt" \
   --output_dir "$tmp/unused" > "$tmp/bad_codec.log" 2>&1 && fail "receiver started with a missing --codec_checkpoint"
 grep -q -- "--codec_checkpoint" "$tmp/bad_codec.log" || fail "no --codec_checkpoint error: $(cat "$tmp/bad_codec.log")"
 read -r rport sport rmetrics smetrics < <(python3 -c 'import socket
@@ -23,10 +41,10 @@ s=[socket.socket() for _ in range(4)]
 [x.bind(("127.0.0.1",0)) for x in s]
 print(*[x.getsockname()[1] for x in s])')
 export OMP_WAIT_POLICY=passive
-"$RECEIVER" --listen "127.0.0.1:$rport" --checkpoint "$SRC/weights/mae.pt" --output_dir "$tmp/out" \
+"$RECEIVER" --listen "127.0.0.1:$rport" --mae_checkpoint "$SRC/weights/mae.pt" --output_dir "$tmp/out" \
   --threads 1 --metrics_listen "127.0.0.1:$rmetrics" > "$tmp/receiver.log" 2>&1 &
 pids+=($!)
-"$SENDER" --listen "127.0.0.1:$sport" --receiver "127.0.0.1:$rport" --checkpoint "$SRC/weights/mae.pt" \
+"$SENDER" --listen "127.0.0.1:$sport" --receiver "127.0.0.1:$rport" --mae_checkpoint "$SRC/weights/mae.pt" \
   --masker_checkpoint "$SRC/weights/masker.pt" --threads 1 --metrics_listen "127.0.0.1:$smetrics" \
   > "$tmp/sender.log" 2>&1 &
 pids+=($!)

@@ -22,14 +22,14 @@ s=[socket.socket() for _ in range(4)]
 [x.bind(("127.0.0.1",0)) for x in s]
 print(*[x.getsockname()[1] for x in s])')
 start_receiver() {  # index port
-  "$RECEIVER" --listen "127.0.0.1:$2" --name "rx-$1" --checkpoint "$SRC/weights/mae.pt" --output_dir "$tmp/out$1" \
+  "$RECEIVER" --listen "127.0.0.1:$2" --name "rx-$1" --mae_checkpoint "$SRC/weights/mae.pt" --output_dir "$tmp/out$1" \
     --threads 1 >> "$tmp/receiver$1.log" 2>&1 &
   echo $!
 }
 r1=$(start_receiver 1 "$p1"); r2=$(start_receiver 2 "$p2"); r3=$(start_receiver 3 "$p3")
 pids+=("$r1" "$r2" "$r3")
 "$SENDER" --listen "127.0.0.1:$sport" --receiver "127.0.0.1:$p1,127.0.0.1:$p2,127.0.0.1:$p3" \
-  --checkpoint "$SRC/weights/mae.pt" --masker_checkpoint "$SRC/weights/masker.pt" --threads 1 \
+  --mae_checkpoint "$SRC/weights/mae.pt" --masker_checkpoint "$SRC/weights/masker.pt" --threads 1 \
   > "$tmp/sender.log" 2>&1 &
 pids+=($!)
 healthy() { "$CLIENT" health --target "127.0.0.1:$1" --deadline_s 1 > /dev/null 2>&1; }
