@@ -40,7 +40,8 @@ class HyperpriorImpl : public torch::nn::Module {
   // Bits of z̃ (B, Z, hz, wz) under the side prior (unit bins); differentiable.
   at::Tensor SideBits(const at::Tensor& z_tilde);
   // Bits of residuals r (any shape) = ũ − mean under zero-mean Gaussians with log-scales of the
-  // same shape (floored at min_scale), unit bins, summed; differentiable.
+  // same shape (floored at min_scale), unit bins, each bin's probability floored at 1e-9 (as the
+  // factorized prior's likelihood_bound), summed; differentiable.
   at::Tensor ResidualBits(const at::Tensor& r, const at::Tensor& log_scale) const;
 
   const HyperpriorOptions& options() const { return options_; }
