@@ -168,7 +168,7 @@ absl::Status WritePlot(const BenchConfig& c, const Curves& curves) {
   std::ofstream gp(dir + "/plot.gp");
   gp << "set terminal pngcairo size 1200,750 font ',10'\nset output '" << c.plot << "'\n"
      << "set logscale x 2\nset xlabel 'bits per pixel (wire bytes x 8 / pixels)'\nset ylabel 'PSNR (dB)'\n"
-     << "set key outside right\nset grid\nset yrange [10:45]\n"
+     << "set key outside right\nset grid\nset yrange [10:*]\n"
      << "set title 'Rate-distortion, " << c.images_dir << " (PNG, lossless, in the report)'\nplot ";
   int i = 0;
   for (const auto& [curve, points] : curves) {
@@ -176,7 +176,9 @@ absl::Status WritePlot(const BenchConfig& c, const Curves& curves) {
     // Every other curve is drawn, the anchors (jpeg, webp, avif, jxl) included.
     const std::string file = dir + "/curve" + std::to_string(i) + ".dat";
     std::ofstream d(file);
-    for (const RdPoint& p : ParetoFront(Points(points))) d << p.bpp << " " << p.psnr << "\n";
+    // Lossless points (PSNR capped at 100 dB) stay in the CSV and the report, not on the axis.
+    for (const RdPoint& p : ParetoFront(Points(points)))
+      if (p.psnr < 99.0) d << p.bpp << " " << p.psnr << "\n";
     gp << (i ? ", " : "") << "'" << file << "' using 1:2 with linespoints title '" << curve.Name() << "'";
     ++i;
   }
