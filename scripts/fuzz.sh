@@ -2,7 +2,7 @@
 # Builds the libFuzzer targets with clang-14 + ASan + UBSan (build-fuzz/) and runs each one.
 # Usage: scripts/fuzz.sh [RUNS]      RUNS executions per target (default 1000000)
 #   env: MAX_TIME (seconds per target, instead of RUNS), JOBS (2), FUZZ_OUT (fuzz-out),
-#        TARGETS (default: packet_decoder send_request image_request latent_stream; only these are built)
+#        TARGETS (default: packet_decoder send_request image_request latent_stream hyper_stream; only these are built)
 # Corpora grow in $FUZZ_OUT/corpus/<target> (seeded from tests/fuzz/corpus/<target>); crashes
 # land in $FUZZ_OUT/crash-*. Copy a crash reproducer into tests/fuzz/corpus/<target>/ once it is
 # fixed: the regular build replays that folder as a ctest (fuzz_replay_<target>).
@@ -14,7 +14,7 @@ command -v clang++-14 >/dev/null || { echo "[fuzz] installing clang-14 and libfu
 echo "[fuzz] configure build-fuzz (clang-14, -fsanitize=fuzzer,address,undefined)"
 cmake -S . -B build-fuzz -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_CXX_COMPILER=clang++-14 -DMT_FUZZ=ON \
   -DMT_BUILD_BENCH=OFF > /dev/null
-TARGETS="${TARGETS:-packet_decoder send_request image_request latent_stream}"
+TARGETS="${TARGETS:-packet_decoder send_request image_request latent_stream hyper_stream}"
 cmake --build build-fuzz -j"$JOBS" --target $(for t in $TARGETS; do printf '%s_fuzzer ' "$t"; done)
 mkdir -p "$FUZZ_OUT"
 export ASAN_OPTIONS="${ASAN_OPTIONS:-detect_leaks=1:allocator_may_return_null=1}"

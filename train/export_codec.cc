@@ -73,6 +73,22 @@ absl::Status FitContextFromFolder(Codec& codec, const CodecExportArgs& args) {
   });
 }
 
+// A hyperprior codec: its side prior's and Gaussian tables (the spatial contexts do not apply:
+// the hyperprior predicts each latent's scale). The factorized tables are built too, so the
+// file also says what the factorized prior alone would cost.
+absl::Status ExportHyperCodec(ConvCodec& codec, const CodecExportArgs& args) {
+  if (args.context_data == "keep")
+    return absl::InvalidArgumentError("--context_data keep is for factorized conv codecs; a hyperprior codec's tables are rebuilt");
+  codec->eval();
+  codec->BuildTables();
+  codec->hyper->BuildTables();
+  const ConvCodecOptions o = codec->options();
+  log::info("conv hyperprior codec: {} rate levels, {} side channels, {} Gaussian tables ({} + {} CDF entries); "
+            "--context_data does not apply",
+            o.levels, o.hyper_channels, o.hyper_scales, o.hyper_side_entries, o.hyper_scale_entries);
+  return SaveCheckpoint(args.out, codec);
+}
+
 }  // namespace
 
 absl::Status ExportCodec(const CodecExportArgs& args) {
@@ -101,10 +117,7 @@ absl::Status ExportConvCodec(const CodecExportArgs& args) {
   if (!codec.ok()) return codec.status();
   if (!args.steps.empty())
     return absl::InvalidArgumentError("--steps is for the MAE codec: a conv codec's levels and steps are learned");
-  if ((*codec)->hyper)
-    return absl::UnimplementedError(
-        "this conv codec codes its latents with a hyperprior (hyper_channels), whose integer tables and serving "
-        "path are not built yet; export a factorized-prior codec, or keep training this one (it resumes)");
+  if ((*codec)->hyper) return ExportHyperCodec(*codec, args);
   if (args.context_data == "keep") {
     const int64_t before = (*codec)->tables->cdf_tables.numel() + (*codec)->tables->ctx_cdf_tables.numel();
     (*codec)->tables->Compact();

@@ -163,7 +163,7 @@ absl::Status Export(const Args& args) {
     if (!m.ok()) return m.status();
     return mt::SaveCheckpoint(args.out, *m, storage);
   }
-  if (info->kind == "codec" || info->kind == "conv_codec") {
+  if (info->kind == "codec" || info->kind == "conv_codec" || info->kind == "conv_hyper_codec") {
     mt::train_cli::CodecExportArgs codec;
     codec.ckpt_path = args.ckpt_path;
     codec.out = args.out;

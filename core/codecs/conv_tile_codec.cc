@@ -1,38 +1,20 @@
 #include "core/codecs/conv_tile_codec.h"
 
 #include <ATen/ATen.h>
-#include <torch/csrc/autograd/grad_mode.h>
 
 #include <algorithm>
 #include <vector>
 
 #include "core/io/fingerprint.h"
-#include "core/model/flops.h"
 #include "core/model/latent_codec.h"
-#include "core/ops/chunked.h"
 
 namespace mt {
-namespace {
-
-// Tiles per forward: a 512² tile's first activations are 16 MB each, and slices of a few tiles
-// keep the working set in memory bounds while still batching.
-constexpr int64_t kConvChunkTiles = 4;
-
-// The transforms' receptive fields, in latent positions (16 px), rounded up. An analysis output
-// at position p depends on the input pixels within 30 of 16p (four 5×5 stride-2 convs, padding
-// 2: 2 + 4 + 8 + 16); a synthesis output on the latents within 2 positions (3×3 convs at 1/16,
-// 1/8, 1/4 and 1/2 resolution: 1 + ½ + ¼ + ⅛, plus the rounding of each upsampling). So a region
-// this much larger than the content gives the same values on the content as the whole tile.
-constexpr int64_t kAnalysisMargin = 2;
-constexpr int64_t kSynthesisMargin = 3;
-
-}  // namespace
 
 absl::StatusOr<std::shared_ptr<const ConvTileCodec>> ConvTileCodec::Create(ConvCodec codec, ComputePrecision compute) {
   codec->eval();
   if (codec->hyper)
     return absl::FailedPreconditionError(
-        "this conv codec codes its latents with a hyperprior (hyper_channels), which has no serving path yet");
+        "this conv codec codes its latents with a hyperprior: it loads as kind conv_hyper_codec (HyperTileCodec)");
   absl::StatusOr<std::vector<LatentTables>> tables = codec->tables->Tables();
   if (!tables.ok()) return tables.status();
   const ConvCodecOptions o = codec->options();
@@ -56,85 +38,12 @@ absl::StatusOr<std::shared_ptr<const ConvTileCodec>> ConvTileCodec::Create(ConvC
 
 int64_t ConvTileCodec::default_level() const { return std::min(kDefaultConvLevel, num_levels() - 1); }
 
-int64_t ConvTileCodec::ComputedPositions(int64_t content, int64_t margin) const {
-  const int64_t g = grid();
-  if (content <= 0) return g;
-  return std::min(g, content + margin);
-}
-
-double ConvTileCodec::RegionPixels(int64_t height, int64_t width, int64_t margin) const {
-  const int64_t t = tile_size_, p = patch_size_;
-  const int64_t tiles = ((height + t - 1) / t) * ((width + t - 1) / t);
-  if (tiles != 1) return static_cast<double>(tiles * t * t);
-  return static_cast<double>(ComputedPositions((height + p - 1) / p, margin) * p *
-                             ComputedPositions((width + p - 1) / p, margin) * p);
-}
-
-double ConvTileCodec::AnalyzedPixels(int64_t height, int64_t width) const {
-  return RegionPixels(height, width, kAnalysisMargin);
-}
-
-double ConvTileCodec::SynthesizedPixels(int64_t height, int64_t width) const {
-  return RegionPixels(height, width, kSynthesisMargin);
-}
-
-at::Tensor ConvTileCodec::Analyze(const at::Tensor& tiles, int64_t content_rows, int64_t content_cols) const {
-  torch::NoGradGuard no_grad;
-  ComputePrecisionScope precision(compute_);
-  const int64_t g = grid(), p = patch_size_;
-  const int64_t rows = ComputedPositions((content_rows + p - 1) / p, kAnalysisMargin);
-  const int64_t cols = ComputedPositions((content_cols + p - 1) / p, kAnalysisMargin);
-  const at::Tensor region = tiles.narrow(2, 0, rows * p).narrow(3, 0, cols * p);
-  at::Tensor y = ForwardInChunks(kConvChunkTiles, [&](const at::Tensor& x) { return conv_->Analyze(x).to(at::kFloat); },
-                                 region);  // (N, C, rows, cols)
-  if (rows < g || cols < g) y = at::constant_pad_nd(y, {0, g - cols, 0, g - rows});
-  return y.permute({0, 2, 3, 1}).reshape({y.size(0), g * g, channels_}).contiguous();
-}
-
-at::Tensor ConvTileCodec::Reconstruct(const at::Tensor& latents, const at::Tensor& keep) const {
-  torch::NoGradGuard no_grad;
-  ComputePrecisionScope precision(compute_);
-  const int64_t g = grid(), p = patch_size_;
-  const at::Tensor cells = keep.view({-1, g, g});
-  const at::Tensor filled = ReplicateIntoUnsent(latents.view({latents.size(0), g, g, channels_}), cells);
-  const int64_t rows = ComputedPositions(cells.any(2).sum(1).max().item<int64_t>(), kSynthesisMargin);
-  const int64_t cols = ComputedPositions(cells.any(1).sum(1).max().item<int64_t>(), kSynthesisMargin);
-  at::Tensor out = ForwardInChunks(kConvChunkTiles, [&](const at::Tensor& y) {
-    return conv_->Synthesize(y.permute({0, 3, 1, 2})).to(at::kFloat).clamp(0.0, 1.0);
-  }, filled.narrow(1, 0, rows).narrow(2, 0, cols));
-  if (rows < g || cols < g) out = at::constant_pad_nd(out, {0, (g - cols) * p, 0, (g - rows) * p});
-  return out;
-}
-
 at::Tensor ConvTileCodec::Quantize(const at::Tensor& y, int64_t level) const {
   return QuantizeLatents(y, at::tensor(channel_steps(level), at::kDouble));
 }
 
 at::Tensor ConvTileCodec::Dequantize(const at::Tensor& symbols, int64_t level) const {
   return symbols.to(at::kFloat) * at::tensor(channel_steps(level), at::kDouble).to(at::kFloat);
-}
-
-double ConvTileCodec::analysis_flops_per_pixel() const { return ConvAnalysisFlopsPerPixel(conv_->options()); }
-
-double ConvTileCodec::synthesis_flops_per_pixel() const { return ConvSynthesisFlopsPerPixel(conv_->options()); }
-
-at::Tensor ReplicateIntoUnsent(const at::Tensor& latents, const at::Tensor& keep) {
-  TORCH_CHECK(latents.dim() == 4 && keep.dim() == 3 && keep.sizes() == latents.sizes().slice(0, 3),
-              "ReplicateIntoUnsent: latents ", latents.sizes(), " and keep ", keep.sizes());
-  const int64_t g_rows = keep.size(1), g_cols = keep.size(2);
-  const at::Tensor rows = keep.any(2).sum(1), cols = keep.any(1).sum(1);  // (N): the sent rectangle
-  std::vector<at::Tensor> out;
-  out.reserve(static_cast<size_t>(latents.size(0)));
-  for (int64_t t = 0; t < latents.size(0); ++t) {
-    const int64_t r = rows[t].item<int64_t>(), c = cols[t].item<int64_t>();
-    if (r == 0 || c == 0 || (r == g_rows && c == g_cols)) {
-      out.push_back(latents[t]);
-      continue;
-    }
-    const at::Tensor ri = at::arange(g_rows, at::kLong).clamp_max(r - 1), ci = at::arange(g_cols, at::kLong).clamp_max(c - 1);
-    out.push_back(latents[t].index_select(0, ri).index_select(1, ci));
-  }
-  return at::stack(out);
 }
 
 }  // namespace mt

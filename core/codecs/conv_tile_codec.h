@@ -7,6 +7,7 @@
 #include <memory>
 
 #include "absl/status/statusor.h"
+#include "core/codecs/conv_transforms.h"
 #include "core/codecs/table_tile_codec.h"
 #include "core/model/conv_codec.h"
 #include "core/runtime/compute_precision.h"
@@ -24,31 +25,28 @@ class ConvTileCodec final : public TableTileCodec {
   int64_t default_level() const override;
   absl::Status CheckPairedWith(const MaskedAutoencoderOptions&) const override { return absl::OkStatus(); }
 
-  // The analysis runs over the content plus its receptive field only (a 32×32 photo: 64×64
-  // pixels, not 512×512); positions beyond it are 0 (they are not sent).
-  at::Tensor Analyze(const at::Tensor& tiles, int64_t content_rows = 0, int64_t content_cols = 0) const override;
-  // Unsent positions take the nearest sent row/column (ReplicateIntoUnsent); the synthesis runs
-  // over the sent rectangle plus its receptive field only; pixels beyond that are 0 (edge fill).
-  at::Tensor Reconstruct(const at::Tensor& latents, const at::Tensor& keep) const override;
-  // Every tile's T² unless the image fits in one tile: then the region the transform runs over.
-  double AnalyzedPixels(int64_t height, int64_t width) const override;
-  double SynthesizedPixels(int64_t height, int64_t width) const override;
-  double analysis_flops_per_pixel() const override;
-  double synthesis_flops_per_pixel() const override;
+  // The transforms: core/codecs/conv_transforms.
+  at::Tensor Analyze(const at::Tensor& tiles, int64_t content_rows = 0, int64_t content_cols = 0) const override {
+    return transforms_.Analyze(tiles, content_rows, content_cols);
+  }
+  at::Tensor Reconstruct(const at::Tensor& latents, const at::Tensor& keep) const override {
+    return transforms_.Reconstruct(latents, keep);
+  }
+  double AnalyzedPixels(int64_t height, int64_t width) const override { return transforms_.AnalyzedPixels(height, width); }
+  double SynthesizedPixels(int64_t height, int64_t width) const override {
+    return transforms_.SynthesizedPixels(height, width);
+  }
+  double analysis_flops_per_pixel() const override { return transforms_.analysis_flops_per_pixel(); }
+  double synthesis_flops_per_pixel() const override { return transforms_.synthesis_flops_per_pixel(); }
 
   double step(int64_t level) const override { return mean_steps_.at(static_cast<size_t>(level)); }
   at::Tensor Quantize(const at::Tensor& y, int64_t level) const override;
   at::Tensor Dequantize(const at::Tensor& symbols, int64_t level) const override;
 
  private:
-  ConvTileCodec(ConvCodec codec, ComputePrecision compute) : conv_(std::move(codec)), compute_(compute) {}
-  // Positions per tile side the transforms run over for `content` positions of image.
-  int64_t ComputedPositions(int64_t content, int64_t margin) const;
-  // Pixels the transform with receptive field `margin` runs over for one height×width image.
-  double RegionPixels(int64_t height, int64_t width, int64_t margin) const;
+  ConvTileCodec(ConvCodec codec, ComputePrecision compute) : transforms_(std::move(codec), compute) {}
 
-  mutable ConvCodec conv_;  // mutable: LibTorch's forward is non-const; eval inference changes nothing
-  ComputePrecision compute_;
+  ConvTransforms transforms_;
   std::vector<double> mean_steps_;  // [level]: mean Δ over the channels
 };
 
@@ -56,11 +54,5 @@ class ConvTileCodec final : public TableTileCodec {
 // 0.5 bpp on the held-out photos: 0.459 bpp at 31.14 dB, where level 2 costs 1.42x the bytes for
 // +1.08 dB and level 6 saves 35 % for -1.64 dB (docs/RESULTS.md, "Conv codec").
 inline constexpr int64_t kDefaultConvLevel = 4;
-
-// Latents (N, g, g, C) whose unsent positions (keep (N, g, g) false; the sent ones are the
-// top-left rectangle over the image) take the nearest sent row/column's values, so the
-// synthesis sees the image's edge continued, as the analysis saw its replicated padding, instead
-// of zeros. Tiles sent whole or not at all are returned unchanged.
-at::Tensor ReplicateIntoUnsent(const at::Tensor& latents, const at::Tensor& keep);
 
 }  // namespace mt

@@ -3,6 +3,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "core/codecs/conv_tile_codec.h"
+#include "core/codecs/hyper_tile_codec.h"
 #include "core/codecs/mae_bottleneck_tile_codec.h"
 #include "core/io/checkpoint.h"
 
@@ -29,6 +30,7 @@ struct Entry {
 const Entry kTileCodecs[] = {
     {kLatentCodecKind, &LoadAs<MaeBottleneckTileCodec, LatentCodec, &LoadLatentCodec>},
     {kConvCodecKind, &LoadAs<ConvTileCodec, ConvCodec, &LoadConvCodec>},
+    {kConvHyperCodecKind, &LoadAs<HyperTileCodec, ConvCodec, &LoadConvCodec>},
 };
 
 }  // namespace

@@ -16,7 +16,9 @@ std::vector<std::pair<const char*, int64_t ConvCodecOptions::*>> Fields() {
           {"levels", &ConvCodecOptions::levels},                   {"tile_size", &ConvCodecOptions::tile_size},
           {"table_width", &ConvCodecOptions::table_width},         {"context_buckets", &ConvCodecOptions::context_buckets},
           {"context_width", &ConvCodecOptions::context_width},     {"table_entries", &ConvCodecOptions::table_entries},
-          {"context_entries", &ConvCodecOptions::context_entries}, {"hyper_channels", &ConvCodecOptions::hyper_channels}};
+          {"context_entries", &ConvCodecOptions::context_entries}, {"hyper_channels", &ConvCodecOptions::hyper_channels},
+          {"hyper_scales", &ConvCodecOptions::hyper_scales},       {"hyper_side_entries", &ConvCodecOptions::hyper_side_entries},
+          {"hyper_scale_entries", &ConvCodecOptions::hyper_scale_entries}};
 }
 
 }  // namespace
@@ -26,7 +28,10 @@ std::string ToYaml(const ConvCodecOptions& o) {
   out << YAML::BeginMap;
   for (const auto& [name, field] : Fields()) {
     // Absent in factorized-prior checkpoints, so they stay what they were before hyperpriors.
-    if (field == &ConvCodecOptions::hyper_channels && o.hyper_channels == 0) continue;
+    if ((field == &ConvCodecOptions::hyper_channels || field == &ConvCodecOptions::hyper_scales ||
+         field == &ConvCodecOptions::hyper_side_entries || field == &ConvCodecOptions::hyper_scale_entries) &&
+        o.*field == 0)
+      continue;
     out << YAML::Key << name << YAML::Value << o.*field;
   }
   out << YAML::EndMap;
@@ -73,6 +78,11 @@ absl::StatusOr<ConvCodecOptions> ConvCodecOptionsFromYaml(std::string_view yaml)
   if (o.table_entries < 0 || o.table_entries > kMaxEntries || (o.table_entries > 0 && o.table_width == 0) ||
       o.context_entries < 0 || o.context_entries > kMaxEntries || (o.context_entries > 0 && o.context_width == 0))
     return absl::InvalidArgumentError("table_entries or context_entries out of range (or set without their tables)");
+  if (o.hyper_scales < 0 || o.hyper_scales > kMaxTableSymbols || o.hyper_scales == 1 || o.hyper_side_entries < 0 ||
+      o.hyper_side_entries > kMaxEntries || o.hyper_scale_entries < 0 || o.hyper_scale_entries > kMaxEntries ||
+      (o.hyper_scales > 0) != (o.hyper_channels > 0 && o.hyper_side_entries > 0 && o.hyper_scale_entries > 0))
+    return absl::InvalidArgumentError("hyper_scales, hyper_side_entries or hyper_scale_entries out of range "
+                                      "(or set without a hyperprior)");
   return o;
 }
 

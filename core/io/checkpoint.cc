@@ -186,7 +186,10 @@ absl::Status SaveCheckpoint(const std::string& path, LatentCodec& model, const A
 }
 
 absl::Status SaveCheckpoint(const std::string& path, ConvCodec& model) {
-  return Save(path, *model, kConvCodecKind, ToYaml(model->options()), WeightStorage::kFloat32, nullptr);
+  // An exported hyperprior codec is served by another TileCodec (core/codecs/tile_codec_registry).
+  const bool hyper_tables = model->options().hyper_scales > 0;
+  return Save(path, *model, hyper_tables ? kConvHyperCodecKind : kConvCodecKind, ToYaml(model->options()),
+              WeightStorage::kFloat32, nullptr);
 }
 
 absl::Status SaveCheckpoint(const std::string& path, ConvCodec& model, const ArchiveWriter& trainer_state) {
@@ -237,7 +240,10 @@ absl::StatusOr<LatentCodec> LoadLatentCodec(const std::string& path) {
 }
 
 absl::StatusOr<ConvCodec> LoadConvCodec(const std::string& path) {
-  return Load<ConvCodec, ConvCodecOptions>(path, kConvCodecKind, &ConvCodecOptionsFromYaml);
+  absl::StatusOr<CheckpointInfo> info = ReadCheckpointInfo(path);
+  if (!info.ok()) return info.status();
+  const char* kind = info->kind == kConvHyperCodecKind ? kConvHyperCodecKind : kConvCodecKind;
+  return Load<ConvCodec, ConvCodecOptions>(path, kind, &ConvCodecOptionsFromYaml);
 }
 
 }  // namespace mt

@@ -1,6 +1,6 @@
 // Model checkpoints: weights + the options that built them, in a TorchScript
 // archive (torch::save format) that Python can open with torch.jit.load.
-// Layout: top-level attributes `mt_format` (int), `mt_kind` ("mae" | "masker" | "codec" | "conv_codec"),
+// Layout: top-level attributes `mt_format` (int), `mt_kind` ("mae" | "masker" | "codec" | "conv_codec" | "conv_hyper_codec"),
 // `mt_config` (YAML of the options); submodule `model` holds the weights
 // under their module names (patch_embed.proj.weight, blocks.0.attn.qkv.weight, …).
 #pragma once
@@ -65,8 +65,10 @@ absl::StatusOr<Masker> LoadMasker(const std::string& path);
 absl::StatusOr<LatentCodec> LoadLatentCodec(const std::string& path);
 absl::StatusOr<ConvCodec> LoadConvCodec(const std::string& path);
 
-// Checkpoint kinds of the two latent codecs.
+// Checkpoint kinds of the latent codecs. A conv codec exported with hyperprior tables is
+// kConvHyperCodecKind (its training checkpoints stay kConvCodecKind); LoadConvCodec reads both.
 inline constexpr char kLatentCodecKind[] = "codec";
 inline constexpr char kConvCodecKind[] = "conv_codec";
+inline constexpr char kConvHyperCodecKind[] = "conv_hyper_codec";
 
 }  // namespace mt

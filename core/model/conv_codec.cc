@@ -48,6 +48,9 @@ ConvCodecImpl::ConvCodecImpl(const ConvCodecOptions& o) : options_(o) {
     ho.latent_channels = c;
     ho.hidden_channels = n;
     ho.side_channels = o.hyper_channels;
+    ho.scale_count = o.hyper_scales;
+    ho.side_entries = o.hyper_side_entries;
+    ho.scale_entries = o.hyper_scale_entries;
     hyper = register_module("hyper", Hyperprior(ho));
   }
   CodingTablesOptions to;
@@ -115,6 +118,11 @@ ConvCodecOptions ConvCodecImpl::options() const {
   o.context_width = tables->options().context_width;
   o.table_entries = tables->options().table_entries;
   o.context_entries = tables->options().context_entries;
+  if (hyper) {
+    o.hyper_scales = hyper->options().scale_count;
+    o.hyper_side_entries = hyper->options().side_entries;
+    o.hyper_scale_entries = hyper->options().scale_entries;
+  }
   return o;
 }
 

@@ -34,6 +34,9 @@ struct ConvCodecOptions {
   int64_t context_entries = 0;   // entries of the ragged context CDFs (set at export; 0 = padded)
   int64_t hyper_channels = 0;    // Z > 0: a mean-scale hyperprior with Z side channels models the latents
                                  // (core/model/hyperprior); 0: the factorized prior alone
+  int64_t hyper_scales = 0;        // the hyperprior's Gaussian tables (set at export; 0 = none)
+  int64_t hyper_side_entries = 0;  // entries of its ragged side CDFs (set at export)
+  int64_t hyper_scale_entries = 0; // entries of its ragged Gaussian CDFs (set at export)
 };
 
 // Pixels per latent position along each side (four stride-2 layers).

@@ -13,8 +13,12 @@
 #include <torch/nn/modules/container/sequential.h>
 #include <torch/nn/pimpl.h>
 
+#include <cstdint>
 #include <utility>
+#include <vector>
 
+#include "absl/status/statusor.h"
+#include "core/entropy/hyper_stream.h"
 #include "core/model/factorized_prior.h"
 
 namespace mt {
@@ -24,7 +28,16 @@ struct HyperpriorOptions {
   int64_t hidden_channels = 64;  // N of its side transforms
   int64_t side_channels = 64;    // Z: channels of the side latents z
   double min_scale = 0.11;       // floor on each latent's scale, in steps: bounds the coding tables
+  // Integer coding tables (set at export; 0 = none, a training checkpoint): Gaussian tables, and
+  // the entries of the ragged side and scale CDF buffers.
+  int64_t scale_count = 0;
+  int64_t side_entries = 0;
+  int64_t scale_entries = 0;
 };
+
+// The scale grid the Gaussian tables cover at export: min_scale .. kHyperMaxScale steps.
+inline constexpr int kHyperScaleCount = 64;
+inline constexpr double kHyperMaxScale = 256.0;
 
 // The side latents are at 1/4 of the latent grid per side (two stride-2 layers).
 inline constexpr int64_t kHyperpriorDownsample = 4;
@@ -44,12 +57,27 @@ class HyperpriorImpl : public torch::nn::Module {
   // factorized prior's likelihood_bound), summed; differentiable.
   at::Tensor ResidualBits(const at::Tensor& r, const at::Tensor& log_scale) const;
 
+  // Computes the integer tables: the side prior's per channel (unit bins, all but `tail_mass`)
+  // and kHyperScaleCount Gaussian ones (GaussianTable) from min_scale to kHyperMaxScale, with their bounds
+  // (core/entropy/gaussian_tables) at kHyperFracBits. Export only: mutates the buffers.
+  void BuildTables(double tail_mass = 1e-6);
+  // The stored tables. FAILED_PRECONDITION when there are none (a training checkpoint) or they
+  // are malformed (naming which).
+  absl::StatusOr<HyperTables> Tables() const;
+  // The stored scale bounds (scale_count − 1, ascending fixed-point log-scales).
+  std::vector<int64_t> ScaleBounds() const;
+
   const HyperpriorOptions& options() const { return options_; }
 
   torch::nn::Sequential analysis{nullptr}, synthesis{nullptr};
   FactorizedPrior side_prior{nullptr};
+  // Table buffers, registered only with options.scale_count > 0 (so training checkpoints, which
+  // have none, keep loading): ragged CDFs, sizes and offsets of the side (Z) and scale (S)
+  // tables, and the S − 1 scale bounds (int64).
+  at::Tensor side_cdf, side_sizes, side_offsets, scale_cdf, scale_sizes, scale_offsets, scale_bounds;
 
  private:
+  void RegisterTables(int64_t side_entries, int64_t scale_count, int64_t scale_entries);
   HyperpriorOptions options_;
 };
 TORCH_MODULE(Hyperprior);

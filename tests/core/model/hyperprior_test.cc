@@ -1,6 +1,6 @@
 // The mean-scale hyperprior: shapes of its side transforms, its residual bits against the
-// Gaussian's closed form, and the conv codec that carries one (serving refuses it until its
-// tables exist).
+// Gaussian's closed form, and the conv codec that carries one (the factorized codec's TileCodec
+// refuses it: core/codecs/hyper_tile_codec serves it).
 #include "core/model/hyperprior.h"
 
 #include <ATen/ATen.h>
@@ -62,7 +62,7 @@ TEST(HyperpriorTest, ResidualBitsAreTheGaussiansUnitBinAndTheScaleIsFloored) {
   EXPECT_LT(tiny, 1e-3);
 }
 
-TEST(HyperpriorTest, AConvCodecStartsItsHyperpriorFreshFromAFactorizedOneAndIsNotServedYet) {
+TEST(HyperpriorTest, AConvCodecStartsItsHyperpriorFreshFromAFactorizedOne) {
   ConvCodecOptions o;
   o.hidden_channels = 8;
   o.latent_channels = 4;

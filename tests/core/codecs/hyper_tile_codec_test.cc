@@ -1,0 +1,143 @@
+// The hyperprior codec: its stream round trip against the latents the sender predicts, partial
+// tiles, the checkpoint kind that selects it, the packet path, and every refusal (no tables, a
+// receiver whose hyper-synthesis differs, truncated streams, levels out of range).
+#include "core/codecs/hyper_tile_codec.h"
+
+#include <ATen/ATen.h>
+#include <gtest/gtest.h>
+#include <torch/csrc/autograd/grad_mode.h>
+
+#include "core/codec/tiling.h"
+#include "core/codecs/conv_tile_codec.h"
+#include "core/codecs/tile_codec_registry.h"
+#include "core/io/checkpoint.h"
+#include "core/pipeline/latent_rate_control.h"
+#include "core/pipeline/packet_decoder.h"
+#include "core/pipeline/packet_encoder.h"
+#include "tests/test_util.h"
+
+namespace mt {
+namespace {
+
+// 64-pixel tiles: a 4×4 latent grid under one side cell; 4 latent and 3 side channels.
+ConvCodec TinyHyperCodec(bool tables = true) {
+  ConvCodecOptions o;
+  o.hidden_channels = 8;
+  o.latent_channels = 4;
+  o.levels = 3;
+  o.tile_size = 64;
+  o.hyper_channels = 3;
+  ConvCodec codec(o);
+  torch::NoGradGuard no_grad;
+  codec->log_steps.copy_(at::log(at::tensor({0.05, 0.2, 0.8}).view({3, 1}).expand({3, 4})));
+  codec->BuildTables();
+  if (tables) codec->hyper->BuildTables();
+  return codec;
+}
+
+class HyperTileCodecTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    at::manual_seed(29);
+    codec_ = TinyHyperCodec();
+    coder_ = *HyperTileCodec::Create(codec_);
+    y_ = coder_->Analyze(at::rand({3, 3, 64, 64}));
+    keep_ = at::ones({3, 16}, at::kBool);
+    keep_[1].fill_(false);
+    keep_[1].view({4, 4}).narrow(0, 0, 3).narrow(1, 0, 2).fill_(true);  // a partial tile: 3×2 positions
+    keep_[2].fill_(false);
+  }
+  ConvCodec codec_{nullptr};
+  std::shared_ptr<const HyperTileCodec> coder_;
+  at::Tensor y_, keep_;
+};
+
+TEST_F(HyperTileCodecTest, RefusesCodecsWithoutAHyperpriorOrItsTables) {
+  EXPECT_EQ(HyperTileCodec::Create(TinyHyperCodec(/*tables=*/false)).status().code(),
+            absl::StatusCode::kFailedPrecondition);
+  EXPECT_EQ(HyperTileCodec::Create(test::TinyConvCodec()).status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_EQ(ConvTileCodec::Create(codec_).status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_EQ(coder_->name(), "conv_hyper");
+  EXPECT_EQ(coder_->num_levels(), 3);
+  EXPECT_FALSE(coder_->selects_positions());
+}
+
+TEST_F(HyperTileCodecTest, DecodesWhatTheSenderPredictsOnKeptPositionsAndZeroElsewhere) {
+  for (int64_t level : {0, 2}) {
+    double estimated = 0;
+    const std::string stream = coder_->EncodeTiles(y_, keep_, level, &estimated);
+    // The real stream: the ideal bits plus the rANS state (4 bytes), the checksum (4) and rounding.
+    EXPECT_NEAR(static_cast<double>(stream.size()), estimated / 8, 10.0) << level;
+    at::Tensor keep, latents;
+    ASSERT_TRUE(coder_->DecodeTiles(stream, 3, level, &keep, &latents).ok());
+    EXPECT_TRUE(at::equal(keep, keep_));
+    const at::Tensor want = coder_->DecodedLatents(y_, level) * keep_.unsqueeze(2).to(at::kFloat);
+    EXPECT_TRUE(at::equal(latents, want)) << (latents - want).abs().max();
+    // Within half a step of the analysis where kept (the residual is rounded in step units).
+    const double step = level == 0 ? 0.05 : 0.8;
+    EXPECT_LE(((latents - y_) * keep_.unsqueeze(2)).abs().max().item<double>(), 0.5 * step + 1e-5);
+  }
+  // Bits per position: positive where the latents vary, and the finer level costs more.
+  EXPECT_GT(coder_->PositionBits(y_, 0).sum().item<double>(), coder_->PositionBits(y_, 2).sum().item<double>());
+}
+
+TEST_F(HyperTileCodecTest, AReceiverThatDerivesOtherMeansOrTablesGetsDataLoss) {
+  const std::string stream = coder_->EncodeTiles(y_, keep_, 1);
+  ConvCodec other = TinyHyperCodec();
+  {
+    torch::NoGradGuard no_grad;
+    for (const auto& p : codec_->named_parameters()) other->named_parameters()[p.key()].copy_(p.value());
+    other->hyper->synthesis->parameters().back().add_(0.3);  // the last bias: other means and scales
+  }
+  const std::shared_ptr<const HyperTileCodec> receiver = *HyperTileCodec::Create(other);
+  at::Tensor keep, latents;
+  const absl::Status s = receiver->DecodeTiles(stream, 3, 1, &keep, &latents);
+  EXPECT_EQ(s.code(), absl::StatusCode::kDataLoss) << s;
+  EXPECT_EQ(coder_->DecodeTiles(stream.substr(0, stream.size() - 2), 3, 1, &keep, &latents).code(),
+            absl::StatusCode::kDataLoss);
+  EXPECT_EQ(coder_->DecodeTiles(stream, 3, 3, &keep, &latents).code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(coder_->DecodeTiles(stream, 0, 1, &keep, &latents).code(), absl::StatusCode::kInvalidArgument);
+}
+
+TEST_F(HyperTileCodecTest, ExportedCheckpointLoadsAsItsOwnKindAndDecodesTheSameStream) {
+  const std::string path = test::TempDir() + "/hyper_codec.pt";
+  ASSERT_TRUE(SaveCheckpoint(path, codec_).ok());
+  EXPECT_EQ(ReadCheckpointInfo(path)->kind, kConvHyperCodecKind);
+  absl::StatusOr<std::shared_ptr<const TileCodec>> loaded = LoadTileCodec(path);
+  ASSERT_TRUE(loaded.ok()) << loaded.status();
+  EXPECT_EQ((*loaded)->name(), "conv_hyper");
+  EXPECT_EQ((*loaded)->fingerprint(), coder_->fingerprint());
+  const std::string stream = coder_->EncodeTiles(y_, keep_, 1);
+  at::Tensor keep, a, b;
+  ASSERT_TRUE(coder_->DecodeTiles(stream, 3, 1, &keep, &a).ok());
+  ASSERT_TRUE((*loaded)->DecodeTiles(stream, 3, 1, &keep, &b).ok());
+  EXPECT_TRUE(at::equal(a, b));
+}
+
+TEST_F(HyperTileCodecTest, PacketDecodesToTheCodecRunDirectly) {
+  MaskedAutoencoder mae(test::TinyMaeOptions());
+  Masker masker(test::TinyMaskerOptions());
+  PacketEncoder encoder(mae, masker, ComputePrecision::kFloat32, coder_);
+  PacketDecoder decoder(mae, 1 << 20, ComputePrecision::kFloat32, coder_);
+  EncodeOptions o;
+  o.selection.mode = SelectionPolicy::Mode::kTopK;
+  o.selection.keep_ratio = 1.0;
+  o.payload = PayloadKind::kLatent;
+  o.latent_level = 1;
+  const at::Tensor image = at::rand({3, 70, 100});  // 2 × 2 tiles of 64 px; edges padded
+  absl::StatusOr<EncodedImage> e = encoder.Encode(image, "hyper", o);
+  ASSERT_TRUE(e.ok()) << e.status();
+  EXPECT_EQ(e->kept, 5 * 7);  // positions over the image: ceil(70/16) × ceil(100/16)
+  absl::StatusOr<DecodedImage> d = decoder.Decode(e->packet);
+  ASSERT_TRUE(d.ok()) << d.status();
+  const TileGrid grid = *PlanTiles(70, 100, 64);
+  const at::Tensor keep = ImageCells(grid, 16);
+  const at::Tensor y = coder_->Analyze(SplitTiles(image, grid));
+  at::Tensor sent_keep, latents;
+  ASSERT_TRUE(coder_->DecodeTiles(coder_->EncodeTiles(y, keep, 1), grid.count(), 1, &sent_keep, &latents).ok());
+  const at::Tensor want = StitchTiles(coder_->Reconstruct(latents, sent_keep), grid);
+  EXPECT_TRUE(at::allclose(d->image, want, 1e-5, 1e-6)) << (d->image - want).abs().max();
+}
+
+}  // namespace
+}  // namespace mt
