@@ -285,10 +285,14 @@ absl::Status ReadData(const YAML::Node& data, DataConfig* d, std::vector<std::st
                                    {{"data_dir", Scalar(&d->data_dir)}, {"batch_size", Scalar(&d->batch_size)},
                                     {"num_workers", Scalar(&d->num_workers)}, {"img_size", Scalar(&d->img_size)},
                                     {"crops_per_image", Scalar(&d->crops_per_image)},
-                                    {"val_crops_per_image", Scalar(&d->val_crops_per_image)}},
+                                    {"val_crops_per_image", Scalar(&d->val_crops_per_image)},
+                                    {"max_crop_side", Scalar(&d->max_crop_side)}},
                                    warnings);
       !s.ok())
     return s;
+  if (d->max_crop_side < 0)
+    return absl::InvalidArgumentError(absl::StrCat("config key 'data.init_args.max_crop_side' must be >= 0, got ",
+                                                   d->max_crop_side));
   if (d->data_dir.empty() && d->kind != "synthetic")
     return absl::InvalidArgumentError("config key 'data.init_args.data_dir' is required");
   if (d->batch_size <= 0) return absl::InvalidArgumentError("config key 'data.init_args.batch_size' must be > 0");

@@ -107,6 +107,8 @@ struct DataConfig {
   int64_t img_size = 32;           // image_folder: crop size
   int64_t crops_per_image = 64;    // image_folder: random crops drawn per photo per epoch
   int64_t val_crops_per_image = 16;  // image_folder: fixed validation crops per photo
+  int64_t max_crop_side = 0;         // image_folder: largest crop side before resizing (0: whole photo;
+                                     // img_size: native-resolution crops only, as the sender's tiles)
 };
 
 struct TrainConfig {

@@ -19,6 +19,7 @@ absl::StatusOr<std::unique_ptr<ImageDataset>> MakeDataset(const DataConfig& c, S
   o.img_size = c.img_size;
   o.crops_per_image = c.crops_per_image;
   o.val_crops_per_image = c.val_crops_per_image;
+  o.max_crop_side = c.max_crop_side;
   return LoadImageFolder(c.data_dir, split, o);
 #else
   return absl::UnimplementedError("image_folder data needs a build with OpenCV (MT_BUILD_IMAGING=ON)");

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cmath>
 #include <filesystem>
+#include <limits>
 #include <opencv2/core.hpp>
 #include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
@@ -33,7 +34,9 @@ class ImageFolderDataset final : public ImageDataset {
     std::mt19937_64 fixed(0x5eed0000ULL + static_cast<uint64_t>(index));
     std::mt19937_64& r = train_ ? rng : fixed;
     const int s = static_cast<int>(options_.img_size);
-    const int short_side = std::min(photo.rows, photo.cols);
+    const int max_side = options_.max_crop_side > 0 ? static_cast<int>(std::max<int64_t>(options_.max_crop_side, s))
+                                                    : std::numeric_limits<int>::max();
+    const int short_side = std::min({photo.rows, photo.cols, max_side});
     std::uniform_real_distribution<double> unit(0.0, 1.0);
     const double log_lo = std::log(static_cast<double>(std::min(s, short_side)));
     const double log_hi = std::log(static_cast<double>(short_side));
