@@ -10,6 +10,7 @@
 #include "absl/strings/str_cat.h"
 #include "core/io/checkpoint.h"
 #include "core/pipeline/context_fit.h"
+#include "core/pipeline/hyper_scale_fit.h"
 #include "core/runtime/log.h"
 #if MT_HAVE_IMAGING
 #include "core/io/image_io.h"
@@ -73,18 +74,30 @@ absl::Status FitContextFromFolder(Codec& codec, const CodecExportArgs& args) {
   });
 }
 
-// A hyperprior codec: its side prior's and Gaussian tables (the spatial contexts do not apply:
-// the hyperprior predicts each latent's scale). The factorized tables are built too, so the
-// file also says what the factorized prior alone would cost.
+// A hyperprior codec: its scales calibrated to the full-size photos under args.context_data
+// (core/pipeline/hyper_scale_fit; `none` skips it), then its side prior's and Gaussian tables
+// (the spatial contexts do not apply: the hyperprior predicts each latent's scale). The
+// factorized tables are built too, so the file also says what the factorized prior alone costs.
 absl::Status ExportHyperCodec(ConvCodec& codec, const CodecExportArgs& args) {
   if (args.context_data == "keep")
     return absl::InvalidArgumentError("--context_data keep is for factorized conv codecs; a hyperprior codec's tables are rebuilt");
   codec->eval();
+  if (args.context_data != "none") {
+    absl::StatusOr<std::vector<at::Tensor>> images = LoadFolder(args.context_data);
+    if (!images.ok()) return images.status();
+    log::info("calibrating the hyperprior's scales to {} full-size photos in {}", images->size(), args.context_data);
+    absl::StatusOr<HyperScaleFit> fit = FitHyperScales(codec, *images, {}, [](size_t done, size_t total) {
+      if (done % 10 == 0 || done == total) log::info("  scale fit: {}/{} photos", done, total);
+    });
+    if (!fit.ok()) return fit.status();
+    log::info("  log-scale shifts {:.2f} .. {:.2f} (mean {:.2f}); residual bits {:.4g} -> {:.4g} ({:+.1f} %)",
+              fit->shift.min().item<double>(), fit->shift.max().item<double>(), fit->shift.mean().item<double>(),
+              fit->bits_before, fit->bits_after, 100.0 * (fit->bits_after / fit->bits_before - 1.0));
+  }
   codec->BuildTables();
   codec->hyper->BuildTables();
   const ConvCodecOptions o = codec->options();
-  log::info("conv hyperprior codec: {} rate levels, {} side channels, {} Gaussian tables ({} + {} CDF entries); "
-            "--context_data does not apply",
+  log::info("conv hyperprior codec: {} rate levels, {} side channels, {} Gaussian tables ({} + {} CDF entries)",
             o.levels, o.hyper_channels, o.hyper_scales, o.hyper_side_entries, o.hyper_scale_entries);
   return SaveCheckpoint(args.out, codec);
 }

@@ -57,7 +57,9 @@ usage: mt-train {fit|validate} --config FILE [--config FILE2 ...] [--KEY=VALUE .
              data/corpus/train); `none` keeps only the factorized prior's tables. A conv codec
              (mt.ConvCodecTraining) has learned levels: --steps does not apply; `keep` rewrites
              an exported conv codec with its tables as they are, in the compact ragged layout
-             (older exported files store them zero-padded)
+             (older exported files store them zero-padded). A conv codec with a hyperprior
+             (hyper_channels) instead calibrates its predicted scales to the full-size photos
+             under DIR (`none`: as trained) and stores its side and Gaussian tables
   import     convert a facebookresearch/mae checkpoint (torch.save of {"model": state_dict},
              e.g. mae_visualize_vit_base.pth; the decoder is needed, so not mae_pretrain_*) to
              our MAE checkpoint: the architecture is read off the tensor shapes (encoder heads

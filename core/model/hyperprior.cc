@@ -140,8 +140,21 @@ at::Tensor HyperpriorImpl::SideBits(const at::Tensor& z_tilde) {
 }
 
 at::Tensor HyperpriorImpl::ResidualBits(const at::Tensor& r, const at::Tensor& log_scale) const {
+  return ResidualBitsMap(r, log_scale).sum();
+}
+
+at::Tensor HyperpriorImpl::ResidualBitsMap(const at::Tensor& r, const at::Tensor& log_scale) const {
   const at::Tensor scale = at::exp(log_scale).clamp_min(options_.min_scale);
-  return -at::log2(UnitBinProbability(r, scale).clamp_min(1e-9)).sum();
+  return -at::log2(UnitBinProbability(r, scale).clamp_min(1e-9));
+}
+
+void HyperpriorImpl::ShiftLogScales(const at::Tensor& shift) {
+  const int64_t c = options_.latent_channels;
+  TORCH_CHECK(shift.numel() == c, "ShiftLogScales needs ", c, " shifts, got ", shift.numel());
+  auto* last = synthesis->ptr(synthesis->size() - 1)->as<torch::nn::Conv2dImpl>();
+  TORCH_CHECK(last != nullptr && last->bias.size(0) == 2 * c, "ShiftLogScales: the synthesis must end in a conv to 2·C");
+  torch::NoGradGuard no_grad;
+  last->bias.narrow(0, c, c).add_(shift.to(last->bias.options()));
 }
 
 }  // namespace mt

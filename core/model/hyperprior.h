@@ -56,6 +56,11 @@ class HyperpriorImpl : public torch::nn::Module {
   // same shape (floored at min_scale), unit bins, each bin's probability floored at 1e-9 (as the
   // factorized prior's likelihood_bound), summed; differentiable.
   at::Tensor ResidualBits(const at::Tensor& r, const at::Tensor& log_scale) const;
+  // The same bits per element, not summed (same shape as r).
+  at::Tensor ResidualBitsMap(const at::Tensor& r, const at::Tensor& log_scale) const;
+  // Adds shift[c] (C values, in natural log units) to every predicted log-scale of channel c, by
+  // moving the synthesis's last bias: an export-time calibration (core/pipeline/hyper_scale_fit).
+  void ShiftLogScales(const at::Tensor& shift);
 
   // Computes the integer tables: the side prior's per channel (unit bins, all but `tail_mass`)
   // and kHyperScaleCount Gaussian ones (GaussianTable) from min_scale to kHyperMaxScale, with their bounds
