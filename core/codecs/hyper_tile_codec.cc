@@ -14,6 +14,8 @@
 namespace mt {
 namespace {
 
+constexpr int64_t kPredictSliceTiles = 8;
+
 // One checksum entry per coded latent: its fixed-point mean and its table (< 4096 tables).
 int64_t ChecksumEntry(int64_t mean, int32_t index) { return mean * 4096 + index; }
 
@@ -66,8 +68,16 @@ at::Tensor HyperTileCodec::ChannelSteps(int64_t level) const {
 }
 
 void HyperTileCodec::Predict(const at::Tensor& z_hat, at::Tensor* mean, at::Tensor* index) const {
-  auto [m, log_scale] = synthesis_.Run(z_hat);  // (N, C, g, g) int64 each
   const int64_t n = z_hat.size(0), l = grid() * grid();
+  // In slices of tiles: the fixed-point network's fp64 im2col is ~4.7 MB per 512² tile, so a
+  // 12 MP photo in one call would hold ~220 MB. Each tile's result does not depend on the slice.
+  std::vector<at::Tensor> means, scales;
+  for (int64_t first = 0; first < n; first += kPredictSliceTiles) {
+    auto [m, s] = synthesis_.Run(z_hat.narrow(0, first, std::min(kPredictSliceTiles, n - first)));
+    means.push_back(m);
+    scales.push_back(s);
+  }
+  const at::Tensor m = at::cat(means), log_scale = at::cat(scales);  // (N, C, g, g) int64 each
   *mean = m.permute({0, 2, 3, 1}).reshape({n, l, channels_}).contiguous();
   // Integer comparisons only: the number of bounds <= each log-scale.
   *index = at::bucketize(log_scale.permute({0, 2, 3, 1}).reshape({n, l, channels_}).contiguous(), bounds_,

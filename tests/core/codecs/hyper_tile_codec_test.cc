@@ -81,6 +81,16 @@ TEST_F(HyperTileCodecTest, DecodesWhatTheSenderPredictsOnKeptPositionsAndZeroEls
   EXPECT_GT(coder_->PositionBits(y_, 0).sum().item<double>(), coder_->PositionBits(y_, 2).sum().item<double>());
 }
 
+TEST_F(HyperTileCodecTest, ManyTilesDecodeAsEachAlone) {
+  // More tiles than one slice of the hyper-synthesis (8): each tile's latents are its own.
+  const at::Tensor y = coder_->Analyze(at::rand({11, 3, 64, 64}));
+  const at::Tensor all = coder_->DecodedLatents(y, 1);
+  EXPECT_TRUE(at::equal(all[9], coder_->DecodedLatents(y.narrow(0, 9, 1), 1)[0]));
+  at::Tensor keep, latents;
+  ASSERT_TRUE(coder_->DecodeTiles(coder_->EncodeTiles(y, at::ones({11, 16}, at::kBool), 1), 11, 1, &keep, &latents).ok());
+  EXPECT_TRUE(at::equal(latents, all));
+}
+
 TEST_F(HyperTileCodecTest, AReceiverThatDerivesOtherMeansOrTablesGetsDataLoss) {
   const std::string stream = coder_->EncodeTiles(y_, keep_, 1);
   ConvCodec other = TinyHyperCodec();
