@@ -22,15 +22,8 @@ absl::StatusOr<std::shared_ptr<const ConvTileCodec>> ConvTileCodec::Create(ConvC
   coder->tile_size_ = o.tile_size;
   coder->patch_size_ = kConvCodecDownsample;
   coder->channels_ = o.latent_channels;
-  const at::Tensor steps = codec->Steps().detach().to(at::kDouble).contiguous();
-  std::vector<std::vector<double>> channel_steps;
-  for (int64_t s = 0; s < o.levels; ++s) {
-    const double* row = steps[s].data_ptr<double>();
-    channel_steps.emplace_back(row, row + o.latent_channels);
-    double sum = 0;
-    for (double d : channel_steps.back()) sum += d;
-    coder->mean_steps_.push_back(sum / static_cast<double>(o.latent_channels));
-  }
+  std::vector<std::vector<double>> channel_steps = coder->transforms_.LevelSteps();
+  for (const std::vector<double>& level : channel_steps) coder->mean_steps_.push_back(MeanStep(level));
   if (absl::Status s = coder->SetLevels(std::move(channel_steps), *std::move(tables)); !s.ok()) return s;
   coder->fingerprint_ = ModelFingerprint(*codec);
   return std::shared_ptr<const ConvTileCodec>(coder);

@@ -84,6 +84,22 @@ double ConvTransforms::analysis_flops_per_pixel() const { return ConvAnalysisFlo
 
 double ConvTransforms::synthesis_flops_per_pixel() const { return ConvSynthesisFlopsPerPixel(codec_->options()); }
 
+std::vector<std::vector<double>> ConvTransforms::LevelSteps() const {
+  const at::Tensor steps = codec_->Steps().detach().to(at::kDouble).contiguous();  // (S, C)
+  std::vector<std::vector<double>> out;
+  for (int64_t s = 0; s < steps.size(0); ++s) {
+    const double* row = steps[s].data_ptr<double>();
+    out.emplace_back(row, row + channels_);
+  }
+  return out;
+}
+
+double MeanStep(const std::vector<double>& channel_steps) {
+  double sum = 0;
+  for (double d : channel_steps) sum += d;
+  return sum / static_cast<double>(channel_steps.size());
+}
+
 at::Tensor ReplicateIntoUnsent(const at::Tensor& latents, const at::Tensor& keep) {
   TORCH_CHECK(latents.dim() == 4 && keep.dim() == 3 && keep.sizes() == latents.sizes().slice(0, 3),
               "ReplicateIntoUnsent: latents ", latents.sizes(), " and keep ", keep.sizes());

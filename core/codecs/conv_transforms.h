@@ -7,6 +7,8 @@
 
 #include <ATen/core/Tensor.h>
 
+#include <vector>
+
 #include "core/model/conv_codec.h"
 #include "core/runtime/compute_precision.h"
 
@@ -34,6 +36,8 @@ class ConvTransforms {
   double SynthesizedPixels(int64_t height, int64_t width) const;
   double analysis_flops_per_pixel() const;
   double synthesis_flops_per_pixel() const;
+  // The codec's quantisation steps Δ, [level][channel] (unchecked: each codec validates them).
+  std::vector<std::vector<double>> LevelSteps() const;
 
  private:
   int64_t ComputedPositions(int64_t content, int64_t margin) const;
@@ -49,5 +53,8 @@ class ConvTransforms {
 // synthesis sees the image's edge continued, as the analysis saw its replicated padding, instead
 // of zeros. Tiles sent whole or not at all are returned unchanged.
 at::Tensor ReplicateIntoUnsent(const at::Tensor& latents, const at::Tensor& keep);
+
+// The mean of one level's steps over its channels (TileCodec::step).
+double MeanStep(const std::vector<double>& channel_steps);
 
 }  // namespace mt

@@ -41,17 +41,12 @@ absl::StatusOr<std::shared_ptr<const HyperTileCodec>> HyperTileCodec::Create(Con
   if (static_cast<int64_t>(coder->tables_.scales.size()) != coder->bounds_.numel() + 1)
     return absl::FailedPreconditionError("the hyperprior's scale bounds do not match its tables");
   coder->synthesis_ = IntegerHyperSynthesis::From(*codec->hyper);
-  const at::Tensor steps = codec->Steps().detach().to(at::kDouble).contiguous();
-  for (int64_t s = 0; s < o.levels; ++s) {
-    const double* row = steps[s].data_ptr<double>();
-    coder->channel_steps_.emplace_back(row, row + o.latent_channels);
-    double sum = 0;
-    for (double d : coder->channel_steps_.back()) {
-      if (!(d > 0) || !std::isfinite(d))
-        return absl::FailedPreconditionError(absl::StrCat("codec level ", s, " has step ", d));
-      sum += d;
-    }
-    coder->mean_steps_.push_back(sum / static_cast<double>(o.latent_channels));
+  coder->channel_steps_ = coder->transforms_.LevelSteps();
+  for (size_t s = 0; s < coder->channel_steps_.size(); ++s) {
+    for (size_t c = 0; c < coder->channel_steps_[s].size(); ++c)
+      if (const double d = coder->channel_steps_[s][c]; !(d > 0) || !std::isfinite(d))
+        return absl::FailedPreconditionError(absl::StrCat("codec level ", s, " channel ", c, " has step ", d));
+    coder->mean_steps_.push_back(MeanStep(coder->channel_steps_[s]));
   }
   coder->fingerprint_ = ModelFingerprint(*codec);
   return std::shared_ptr<const HyperTileCodec>(coder);
@@ -200,6 +195,8 @@ absl::Status HyperTileCodec::DecodeTiles(std::string_view stream, int64_t count,
   Predict(z.permute({0, 3, 1, 2}).contiguous(), &mean, &index);
   *keep = at::zeros({n, l}, at::kBool);
   at::Tensor residual = at::zeros({n, l, c}, at::kInt);
+  bool* kp = keep->data_ptr<bool>();
+  int32_t* rp = residual.data_ptr<int32_t>();
   uint32_t checksum = kChecksumSeed;
   const int64_t* mp = mean.data_ptr<int64_t>();
   const int32_t* ip = index.data_ptr<int32_t>();
@@ -213,10 +210,10 @@ absl::Status HyperTileCodec::DecodeTiles(std::string_view stream, int64_t count,
     size_t next = 0;
     for (int64_t pos = 0; pos < l; ++pos) {
       if (!kept[static_cast<size_t>(pos)]) continue;
-      keep->data_ptr<bool>()[t * l + pos] = true;
+      kp[t * l + pos] = true;
       for (int64_t ch = 0; ch < c; ++ch, ++next) {
         const int64_t i = (t * l + pos) * c + ch;
-        residual.data_ptr<int32_t>()[i] = (*r)[next];
+        rp[i] = (*r)[next];
         checksum = ChecksumAdd(checksum, ChecksumEntry(mp[i], ip[i]));
       }
     }
