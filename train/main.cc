@@ -23,11 +23,13 @@
 #include "core/config/yaml_config.h"
 #include "core/data/dataset_factory.h"
 #include "core/io/checkpoint.h"
+#include "core/io/latent_mae_checkpoint.h"
 #include "core/runtime/cpu_runtime.h"
 #include "core/train/data_parallel.h"
 #include "core/train/fit_loop.h"
 #include "core/train/codec_task.h"
 #include "core/train/conv_codec_task.h"
+#include "core/train/latent_mae_task.h"
 #include "core/train/mae_task.h"
 #include "core/train/masker_task.h"
 #include "core/train/run_directory.h"
@@ -37,7 +39,7 @@
 
 namespace {
 
-constexpr char kUsage[] = R"(mt-train: train the MAE, the masker or the latent codec (LightningCLI conventions)
+constexpr char kUsage[] = R"(mt-train: train the MAE, the masker, the latent codecs or the latent MAE (LightningCLI conventions)
 
 usage: mt-train {fit|validate} --config FILE [--config FILE2 ...] [--KEY=VALUE ...]
                 [--ckpt_path CKPT] [--print_config]
@@ -174,6 +176,11 @@ absl::Status Export(const Args& args) {
     codec.context_buckets = args.context_buckets;
     return info->kind == "codec" ? mt::train_cli::ExportCodec(codec) : mt::train_cli::ExportConvCodec(codec);
   }
+  if (info->kind == mt::kLatentMaeKind) {
+    absl::StatusOr<mt::LatentMae> m = mt::LoadLatentMae(args.ckpt_path);
+    if (!m.ok()) return m.status();
+    return mt::SaveCheckpoint(args.out, *m, nullptr);
+  }
   absl::StatusOr<mt::Masker> m = mt::LoadMasker(args.ckpt_path);
   if (!m.ok()) return m.status();
   return mt::SaveCheckpoint(args.out, *m, storage);
@@ -215,6 +222,10 @@ absl::StatusOr<std::unique_ptr<mt::TrainingTask>> MakeTask(const mt::TrainConfig
                                                     config.data.kind != "stl10")
       return absl::InvalidArgumentError(absl::StrCat("config key 'data.init_args.img_size' (", config.data.img_size,
                                                      ") must equal the MAE's img_size (", s, ")"));
+    task = std::move(*t);
+  } else if (config.model_class == mt::kLatentMaeTaskClass) {
+    absl::StatusOr<std::unique_ptr<mt::LatentMaeTask>> t = mt::LatentMaeTask::Create(config.latent_mae);
+    if (!t.ok()) return t.status();
     task = std::move(*t);
   } else if (config.model_class == mt::kConvCodecTaskClass) {
     absl::StatusOr<std::unique_ptr<mt::ConvCodecTask>> t = mt::ConvCodecTask::Create(config.conv_codec);

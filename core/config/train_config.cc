@@ -10,6 +10,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "core/config/conv_codec_config.h"
+#include "core/config/latent_mae_config.h"
 #include "core/config/model_config.h"
 
 namespace mt {
@@ -144,6 +145,34 @@ absl::Status ReadConvCodecArgs(const YAML::Node& args, ConvCodecTaskConfig* m, s
   return absl::OkStatus();
 }
 
+// The latent MAE's option keys a config sets (its channels and levels are the codec's).
+bool IsLatentMaeConfigKey(std::string_view key) {
+  return IsLatentMaeOptionKey(key) && key != "latent_channels" && key != "levels";
+}
+
+// model.init_args of mt.LatentMaePretraining.
+absl::Status ReadLatentMaeArgs(const YAML::Node& args, LatentMaeTaskConfig* m, std::vector<std::string>* warnings) {
+  std::string model_yaml;
+  absl::Status s = ReadInitArgs(
+      args, "model.init_args", &IsLatentMaeConfigKey,
+      {{"codec_checkpoint", Scalar(&m->codec_checkpoint)}, {"init_checkpoint", Scalar(&m->init_checkpoint)},
+       {"min_mask_ratio", Scalar(&m->min_mask_ratio)}, {"max_mask_ratio", Scalar(&m->max_mask_ratio)},
+       {"latent_loss_weight", Scalar(&m->latent_loss_weight)}, {"base_lr", Scalar(&m->base_lr)}, {"lr", Scalar(&m->lr)},
+       {"weight_decay", Scalar(&m->weight_decay)}, {"beta1", Scalar(&m->beta1)}, {"beta2", Scalar(&m->beta2)},
+       {"warmup_fraction", Scalar(&m->warmup_fraction)}},
+      &model_yaml, warnings);
+  if (!s.ok()) return s;
+  absl::StatusOr<LatentMaeOptions> o = LatentMaeOptionsFromYaml(model_yaml);
+  if (!o.ok()) return Prefixed(o.status(), "model.init_args");
+  m->model = *o;
+  if (m->codec_checkpoint.empty())
+    return absl::InvalidArgumentError("config key 'model.init_args.codec_checkpoint' is required for latent MAE training");
+  if (!(m->min_mask_ratio >= 0 && m->min_mask_ratio <= m->max_mask_ratio && m->max_mask_ratio < 1))
+    return absl::InvalidArgumentError("config keys 'model.init_args.min_mask_ratio/max_mask_ratio' need 0 <= min <= max < 1");
+  if (!(m->latent_loss_weight >= 0)) return absl::InvalidArgumentError("config key 'model.init_args.latent_loss_weight' must be >= 0");
+  return absl::OkStatus();
+}
+
 // model.init_args of mt.CodecTraining (the MAE options come from mae_checkpoint, not the config).
 absl::Status ReadCodecArgs(const YAML::Node& args, CodecTaskConfig* m, std::vector<std::string>* warnings) {
   std::string model_yaml;
@@ -248,18 +277,20 @@ absl::Status ReadModel(const YAML::Node& model, TrainConfig* c) {
   YAML::Node model_args;
   if (absl::Status s = ReadSection(model, "model",
                                    {{"class_path", OneOf(&c->model_class, {kMaeTaskClass, kMaskerTaskClass,
-                                                                           kCodecTaskClass, kConvCodecTaskClass})},
+                                                                           kCodecTaskClass, kConvCodecTaskClass,
+                                                                           kLatentMaeTaskClass})},
                                     {"init_args", Capture(&model_args)}},
                                    &c->warnings);
       !s.ok())
     return s;
   if (c->model_class.empty())
     return absl::InvalidArgumentError(absl::StrCat("config key 'model.class_path' is required (", kMaeTaskClass, ", ",
-                                                   kMaskerTaskClass, ", ", kCodecTaskClass, " or ",
-                                                   kConvCodecTaskClass, ")"));
+                                                   kMaskerTaskClass, ", ", kCodecTaskClass, ", ",
+                                                   kConvCodecTaskClass, " or ", kLatentMaeTaskClass, ")"));
   if (c->model_class == kMaeTaskClass) return ReadMaeArgs(model_args, &c->mae, &c->warnings);
   if (c->model_class == kCodecTaskClass) return ReadCodecArgs(model_args, &c->codec, &c->warnings);
   if (c->model_class == kConvCodecTaskClass) return ReadConvCodecArgs(model_args, &c->conv_codec, &c->warnings);
+  if (c->model_class == kLatentMaeTaskClass) return ReadLatentMaeArgs(model_args, &c->latent_mae, &c->warnings);
   return ReadMaskerArgs(model_args, &c->masker, &c->warnings);
 }
 
@@ -307,14 +338,15 @@ absl::Status CheckRun(const TrainConfig& c) {
   if (absl::Status s = CheckParallelism(c.trainer); !s.ok()) return s;
   if (c.trainer.max_epochs < 0 && c.trainer.max_steps < 0)
     return absl::InvalidArgumentError("set 'trainer.max_epochs' or 'trainer.max_steps'");
+  const bool conv_grid = c.model_class == kConvCodecTaskClass || c.model_class == kLatentMaeTaskClass;
   const int64_t model_img = c.model_class == kMaeTaskClass     ? c.mae.model.img_size
                             : c.model_class == kCodecTaskClass ? d.img_size  // checked against the MAE file by mt-train
-                            : c.model_class == kConvCodecTaskClass ? d.img_size  // any multiple of 16 (below)
+                            : conv_grid                        ? d.img_size  // any multiple of 16 (below)
                                                                : c.masker.model.img_size;
   if ((d.kind == "image_folder" || d.kind == "synthetic" || d.kind == "crop_file") && d.img_size != model_img)
     return absl::InvalidArgumentError(absl::StrCat("config key 'data.init_args.img_size' (", d.img_size,
                                                    ") must equal the model's img_size (", model_img, ")"));
-  if (c.model_class == kConvCodecTaskClass && d.img_size % kConvCodecDownsample != 0)
+  if (conv_grid && d.img_size % kConvCodecDownsample != 0)
     return absl::InvalidArgumentError(absl::StrCat("config key 'data.init_args.img_size' (", d.img_size,
                                                    ") must be a multiple of ", kConvCodecDownsample,
                                                    " for the conv codec"));
@@ -351,6 +383,7 @@ absl::StatusOr<TrainConfig> ParseTrainConfig(const YamlConfig& config) {
     c.name = c.model_class == kMaeTaskClass         ? "mae"
              : c.model_class == kCodecTaskClass     ? "codec"
              : c.model_class == kConvCodecTaskClass ? "conv_codec"
+             : c.model_class == kLatentMaeTaskClass ? "latent_mae"
                                                     : "masker";
   return c;
 }

@@ -10,6 +10,7 @@
 #include "core/masking/temperature_schedule.h"
 #include "core/model/conv_codec.h"
 #include "core/model/latent_codec.h"
+#include "core/model/latent_mae.h"
 #include "core/model/mae.h"
 #include "core/model/masker.h"
 
@@ -99,6 +100,22 @@ struct ConvCodecTaskConfig {
   double warmup_fraction = 0.02;   // linear warmup over this fraction of steps, then linear decay
 };
 
+// Pretraining of the latent MAE against a frozen conv codec (mt.LatentMaePretraining,
+// core/train/latent_mae_task): random latent positions unsent, loss on the whole reconstruction.
+struct LatentMaeTaskConfig {
+  LatentMaeOptions model;          // dim, depth, num_heads, window, mlp_ratio (channels, levels: the codec's)
+  std::string codec_checkpoint;    // frozen conv codec whose latents are filled in (required)
+  std::string init_checkpoint;     // optional latent MAE to start from
+  double min_mask_ratio = 0.05;    // each crop leaves a share ~ U(min, max) of its positions unsent
+  double max_mask_ratio = 0.75;
+  double latent_loss_weight = 0.1; // weight of the filled latents' squared error beside 255²·MSE/100
+  double base_lr = 1.5e-4;         // lr = base_lr · effective_batch / 256
+  double lr = 0.0;                 // if > 0, used as is
+  double weight_decay = 0.05;
+  double beta1 = 0.9, beta2 = 0.95;
+  double warmup_fraction = 0.05;   // linear warmup over this fraction of steps, then linear decay
+};
+
 struct DataConfig {
   std::string kind;                // cifar10 | stl10 | image_folder | synthetic
   std::string data_dir;            // dataset root
@@ -115,11 +132,13 @@ struct TrainConfig {
   int64_t seed_everything = 0;
   std::string name;                // run name (default: from the model class)
   TrainerConfig trainer;
-  std::string model_class;         // mt.MaePretraining | mt.MaskerTraining | mt.CodecTraining | mt.ConvCodecTraining
+  std::string model_class;         // mt.MaePretraining | mt.MaskerTraining | mt.CodecTraining | mt.ConvCodecTraining |
+                                   // mt.LatentMaePretraining
   MaeTaskConfig mae;
   MaskerTaskConfig masker;
   CodecTaskConfig codec;
   ConvCodecTaskConfig conv_codec;
+  LatentMaeTaskConfig latent_mae;
   DataConfig data;
   std::vector<std::string> warnings;  // one line per unsupported-but-harmless key
 };
@@ -128,6 +147,7 @@ inline constexpr char kMaeTaskClass[] = "mt.MaePretraining";
 inline constexpr char kMaskerTaskClass[] = "mt.MaskerTraining";
 inline constexpr char kCodecTaskClass[] = "mt.CodecTraining";
 inline constexpr char kConvCodecTaskClass[] = "mt.ConvCodecTraining";
+inline constexpr char kLatentMaeTaskClass[] = "mt.LatentMaePretraining";
 
 // "DD:HH:MM:SS" → seconds, or −1 if malformed.
 double MaxTimeSeconds(const std::string& text);

@@ -11,6 +11,7 @@
 #include "core/config/conv_codec_config.h"
 #include "core/config/model_config.h"
 #include "core/io/atomic_file.h"
+#include "core/io/module_checkpoint.h"
 
 namespace mt {
 namespace {
@@ -158,6 +159,11 @@ absl::StatusOr<ModelT> Load(const std::string& path, const char* want_kind,
 }
 
 }  // namespace
+
+absl::Status SaveModuleCheckpoint(const std::string& path, const torch::nn::Module& model, const std::string& kind,
+                                  const std::string& config_yaml, const ArchiveWriter& trainer_state) {
+  return Save(path, model, kind, config_yaml, WeightStorage::kFloat32, trainer_state);
+}
 
 absl::Status SaveCheckpoint(const std::string& path, MaskedAutoencoder& model, WeightStorage storage) {
   return Save(path, *model, kMaeKind, ToYaml(model->options()), storage, nullptr);

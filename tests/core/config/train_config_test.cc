@@ -167,5 +167,43 @@ data:
   EXPECT_EQ(ParseText(inverted).status().code(), absl::StatusCode::kInvalidArgument);
 }
 
+TEST(TrainConfigTest, LatentMaeConfigParsesAndTakesItsShapeFromTheCodec) {
+  auto shipped = ParseFile("latent_mae_cpu.yaml");
+  ASSERT_TRUE(shipped.ok()) << shipped.status();
+  EXPECT_EQ(shipped->model_class, kLatentMaeTaskClass);
+  EXPECT_EQ(shipped->latent_mae.codec_checkpoint, "weights/codec.pt");
+  EXPECT_EQ(shipped->latent_mae.model.window, 8);
+  EXPECT_DOUBLE_EQ(shipped->latent_mae.max_mask_ratio, 0.75);
+  EXPECT_EQ(shipped->name, "latent_mae");
+  const std::string base = R"(
+trainer: {max_steps: 10}
+model:
+  class_path: mt.LatentMaePretraining
+  init_args: {codec_checkpoint: c.pt, dim: 32, num_heads: 4, min_mask_ratio: 0.1, max_mask_ratio: 0.5}
+data:
+  class_path: mt.data.Synthetic
+  init_args: {img_size: 64, batch_size: 2}
+)";
+  auto ok = ParseText(base);
+  ASSERT_TRUE(ok.ok()) << ok.status();
+  EXPECT_EQ(ok->latent_mae.model.dim, 32);
+  EXPECT_EQ(ok->name, "latent_mae");
+  // The channels are the codec's: a config cannot set them.
+  std::string channels = base;
+  channels.replace(channels.find("dim: 32"), 7, "latent_channels: 32");
+  auto refused = ParseText(channels);
+  EXPECT_EQ(refused.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_NE(refused.status().message().find("latent_channels"), std::string::npos) << refused.status();
+  std::string heads = base;
+  heads.replace(heads.find("num_heads: 4"), 12, "num_heads: 5");
+  EXPECT_NE(ParseText(heads).status().message().find("num_heads"), std::string::npos);
+  std::string no_codec = base;
+  no_codec.replace(no_codec.find("codec_checkpoint: c.pt, "), 24, "");
+  EXPECT_NE(ParseText(no_codec).status().message().find("codec_checkpoint"), std::string::npos);
+  std::string inverted = base;
+  inverted.replace(inverted.find("max_mask_ratio: 0.5"), 19, "max_mask_ratio: 0.05");
+  EXPECT_EQ(ParseText(inverted).status().code(), absl::StatusCode::kInvalidArgument);
+}
+
 }  // namespace
 }  // namespace mt
