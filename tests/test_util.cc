@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <cmath>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -96,6 +97,32 @@ ConvCodec TinyConvCodec(double base_step) {
   torch::NoGradGuard no_grad;
   codec->log_steps.copy_(at::log(at::tensor({base_step, 4 * base_step, 16 * base_step}).view({3, 1}).expand({3, 4})));
   codec->BuildTables();
+  return codec;
+}
+
+double GaussianUnitBinMass(double r, double sigma) {
+  constexpr int kIntervals = 4000;
+  const double h = 1.0 / kIntervals, pi = std::acos(-1.0);
+  auto density = [&](double x) { return std::exp(-0.5 * x * x / (sigma * sigma)) / (sigma * std::sqrt(2.0 * pi)); };
+  double sum = density(r - 0.5) + density(r + 0.5);
+  for (int i = 1; i < kIntervals; ++i) sum += (i % 2 == 1 ? 4.0 : 2.0) * density(r - 0.5 + i * h);
+  return sum * h / 3.0;
+}
+
+ConvCodec TinyHyperCodec(const std::vector<double>& steps, bool tables) {
+  ConvCodecOptions o;
+  o.hidden_channels = 8;
+  o.latent_channels = 4;
+  o.levels = static_cast<int64_t>(steps.size());
+  o.tile_size = 64;
+  o.hyper_channels = 3;
+  ConvCodec codec(o);
+  torch::NoGradGuard no_grad;
+  codec->log_steps.copy_(at::log(at::tensor(steps).view({o.levels, 1}).expand({o.levels, 4})));
+  if (tables) {
+    codec->BuildTables();
+    codec->hyper->BuildTables();
+  }
   return codec;
 }
 

@@ -34,6 +34,16 @@ LatentCodec TinyLatentCodec(const std::vector<double>& steps);
 // 4 channels, 3 levels with steps base_step / 4·base_step / 16·base_step.
 ConvCodec TinyConvCodec(double base_step = 0.05);
 
+// A conv codec with a hyperprior: 64-pixel tiles (a 4×4 latent grid under one side cell), hidden 8,
+// 4 latent and 3 side channels, one level per entry of `steps` (every channel that step); with
+// `tables`, its factorized and hyperprior coding tables (as `mt-train export` stores them).
+ConvCodec TinyHyperCodec(const std::vector<double>& steps, bool tables);
+
+// P(r' ∈ [r − ½, r + ½]) for r' ~ N(0, σ²), by Simpson's rule over the density with 4000
+// intervals: a reference independent of the complementary error functions the code uses, and
+// exact enough in the tails where a difference of two CDFs rounds to 0.
+double GaussianUnitBinMass(double r, double sigma);
+
 // A fresh empty directory under the system temp dir, unique per call.
 std::string TempDir();
 

@@ -19,21 +19,7 @@
 namespace mt {
 namespace {
 
-// 64-pixel tiles: a 4×4 latent grid under one side cell; 4 latent and 3 side channels.
-ConvCodec TinyHyperCodec(bool tables = true) {
-  ConvCodecOptions o;
-  o.hidden_channels = 8;
-  o.latent_channels = 4;
-  o.levels = 3;
-  o.tile_size = 64;
-  o.hyper_channels = 3;
-  ConvCodec codec(o);
-  torch::NoGradGuard no_grad;
-  codec->log_steps.copy_(at::log(at::tensor({0.05, 0.2, 0.8}).view({3, 1}).expand({3, 4})));
-  codec->BuildTables();
-  if (tables) codec->hyper->BuildTables();
-  return codec;
-}
+ConvCodec TinyHyperCodec(bool tables = true) { return test::TinyHyperCodec({0.05, 0.2, 0.8}, tables); }
 
 class HyperTileCodecTest : public ::testing::Test {
  protected:

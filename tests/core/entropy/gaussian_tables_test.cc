@@ -7,18 +7,13 @@
 
 #include <cmath>
 
+#include "tests/test_util.h"
+
 namespace mt {
 namespace {
 
-// P(round(r) = q) for r ~ N(0, σ²) by Simpson's rule over the density.
-double ReferenceMass(int q, double sigma) {
-  constexpr int kIntervals = 4000;
-  const double h = 1.0 / kIntervals, pi = std::acos(-1.0);
-  auto density = [&](double x) { return std::exp(-0.5 * x * x / (sigma * sigma)) / (sigma * std::sqrt(2.0 * pi)); };
-  double sum = density(q - 0.5) + density(q + 0.5);
-  for (int i = 1; i < kIntervals; ++i) sum += (i % 2 == 1 ? 4.0 : 2.0) * density(q - 0.5 + i * h);
-  return sum * h / 3.0;
-}
+// P(round(r) = q) for r ~ N(0, σ²).
+double ReferenceMass(int q, double sigma) { return test::GaussianUnitBinMass(q, sigma); }
 
 TEST(GaussianTablesTest, CodeLengthsFollowTheGaussianWithinTheTablesQuantisation) {
   for (double sigma : {0.11, 0.5, 1.0, 4.0, 30.0, 256.0}) {

@@ -14,20 +14,13 @@
 #include "core/model/conv_codec.h"
 #include "core/train/weight_copy.h"
 
+#include "tests/test_util.h"
+
 namespace mt {
 namespace {
 
-// −log₂ of the probability of the unit bin around r under N(0, σ²), by Simpson's rule over the
-// density (independent of the implementation's complementary error functions, and exact enough
-// in the tails where a difference of two CDFs would round to 0).
-double ReferenceBits(double r, double sigma) {
-  constexpr int kIntervals = 2000;
-  const double h = 1.0 / kIntervals, pi = std::acos(-1.0);
-  auto density = [&](double x) { return std::exp(-0.5 * x * x / (sigma * sigma)) / (sigma * std::sqrt(2.0 * pi)); };
-  double sum = density(r - 0.5) + density(r + 0.5);
-  for (int i = 1; i < kIntervals; ++i) sum += (i % 2 == 1 ? 4.0 : 2.0) * density(r - 0.5 + i * h);
-  return -std::log2(sum * h / 3.0);
-}
+// −log₂ of the probability of the unit bin around r under N(0, σ²).
+double ReferenceBits(double r, double sigma) { return -std::log2(test::GaussianUnitBinMass(r, sigma)); }
 
 TEST(HyperpriorTest, SideLatentsAreAQuarterOfTheGridAndPredictMeanAndScaleOfEveryLatent) {
   HyperpriorOptions o;

@@ -6,21 +6,12 @@
 #include <gtest/gtest.h>
 #include <torch/csrc/autograd/grad_mode.h>
 
+#include "tests/test_util.h"
+
 namespace mt {
 namespace {
 
-ConvCodec TinyHyperCodec() {
-  ConvCodecOptions o;
-  o.hidden_channels = 8;
-  o.latent_channels = 4;
-  o.levels = 2;
-  o.tile_size = 64;
-  o.hyper_channels = 3;
-  ConvCodec codec(o);
-  torch::NoGradGuard no_grad;
-  codec->log_steps.copy_(at::log(at::tensor({0.02, 0.08}).view({2, 1}).expand({2, 4})));
-  return codec;
-}
+ConvCodec TinyHyperCodec() { return test::TinyHyperCodec({0.02, 0.08}, /*tables=*/false); }
 
 std::vector<at::Tensor> Photos() {
   at::manual_seed(31);
