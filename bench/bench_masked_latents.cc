@@ -331,7 +331,8 @@ int main(int argc, char** argv) {
           std::fprintf(csv, "%s,%s,%s,latent,k%lld,%lld,%.0f,%.5f,%.4f\n", p.name.c_str(), policy.c_str(), fill.c_str(),
                        static_cast<long long>(keep), static_cast<long long>(level), r.bytes, r.bpp, r.psnr);
       };
-      record("all", "-", 100, Measure(c, *mae, p, p.covering, level, "mae"));
+      // Every position over the image sent: Render continues the edge beyond it, no fill runs.
+      record("all", "-", 100, Measure(c, *mae, p, p.covering, level, "zero"));
       for (int64_t keep : args.keeps)
         for (const auto& [policy, score] : scores) {
           const at::Tensor k = TopScores(score, p.covering, static_cast<double>(keep) / 100.0);

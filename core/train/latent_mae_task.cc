@@ -158,8 +158,8 @@ AdamWConfig LatentMaeTask::Optimizer(const ScheduleContext& ctx) const {
 }
 
 double LatentMaeTask::LearningRate(int64_t step, const ScheduleContext& ctx) const {
-  const auto warmup = static_cast<int64_t>(config_.warmup_fraction * static_cast<double>(ctx.total_steps));
-  return WarmupLinearLr(step, ctx.total_steps, warmup, BatchScaledLr(config_.lr, config_.base_lr, ctx.effective_batch));
+  return WarmupFractionLinearLr(step, ctx.total_steps, config_.warmup_fraction,
+                                BatchScaledLr(config_.lr, config_.base_lr, ctx.effective_batch));
 }
 
 std::vector<std::string> LatentMaeTask::MetricColumns() const {

@@ -23,4 +23,8 @@ double WarmupLinearLr(int64_t step, int64_t total, int64_t warmup, double base) 
   return base * std::clamp(remaining, 0.0, 1.0);
 }
 
+double WarmupFractionLinearLr(int64_t step, int64_t total, double warmup_fraction, double base) {
+  return WarmupLinearLr(step, total, static_cast<int64_t>(warmup_fraction * static_cast<double>(total)), base);
+}
+
 }  // namespace mt

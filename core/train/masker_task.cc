@@ -151,8 +151,7 @@ AdamWConfig MaskerTask::Optimizer(const ScheduleContext& ctx) const {
 }
 
 double MaskerTask::LearningRate(int64_t step, const ScheduleContext& ctx) const {
-  const auto warmup = static_cast<int64_t>(config_.warmup_fraction * static_cast<double>(ctx.total_steps));
-  return WarmupLinearLr(step, ctx.total_steps, warmup, BaseLr(ctx));
+  return WarmupFractionLinearLr(step, ctx.total_steps, config_.warmup_fraction, BaseLr(ctx));
 }
 
 std::vector<std::string> MaskerTask::MetricColumns() const {

@@ -25,6 +25,11 @@ TEST(LrScheduleTest, WarmupThenLinearDecay) {
   EXPECT_DOUBLE_EQ(WarmupLinearLr(100, 1000, 100, 2e-4), 2e-4);
   EXPECT_DOUBLE_EQ(WarmupLinearLr(550, 1000, 100, 2e-4), 1e-4);
   EXPECT_DOUBLE_EQ(WarmupLinearLr(1000, 1000, 100, 2e-4), 0.0);
+  // The same with the warmup as a fraction; 2.5 % of 1010 steps truncates to 25.
+  EXPECT_DOUBLE_EQ(WarmupFractionLinearLr(25, 1000, 0.1, 2e-4), 5e-5);
+  EXPECT_DOUBLE_EQ(WarmupFractionLinearLr(550, 1000, 0.1, 2e-4), 1e-4);
+  EXPECT_DOUBLE_EQ(WarmupFractionLinearLr(5, 1010, 0.025, 2e-4), WarmupLinearLr(5, 1010, 25, 2e-4));
+  EXPECT_DOUBLE_EQ(WarmupFractionLinearLr(0, 1000, 0.0, 2e-4), 2e-4);
 }
 
 TEST(LrScheduleTest, BatchScaledLrFollowsTheMaeRule) {
