@@ -109,15 +109,17 @@ double GaussianUnitBinMass(double r, double sigma) {
   return sum * h / 3.0;
 }
 
-ConvCodec TinyHyperCodec(const std::vector<double>& steps, bool tables) {
+ConvCodec TinyHyperCodec(const std::vector<double>& steps, bool tables, int64_t checkerboard_channels) {
   ConvCodecOptions o;
   o.hidden_channels = 8;
   o.latent_channels = 4;
   o.levels = static_cast<int64_t>(steps.size());
   o.tile_size = 64;
   o.hyper_channels = 3;
+  o.checkerboard_channels = checkerboard_channels;
   ConvCodec codec(o);
   torch::NoGradGuard no_grad;
+  if (codec->context) codec->context->out->weight.normal_(0, 0.3);
   codec->log_steps.copy_(at::log(at::tensor(steps).view({o.levels, 1}).expand({o.levels, 4})));
   if (tables) {
     codec->BuildTables();

@@ -36,8 +36,10 @@ ConvCodec TinyConvCodec(double base_step = 0.05);
 
 // A conv codec with a hyperprior: 64-pixel tiles (a 4×4 latent grid under one side cell), hidden 8,
 // 4 latent and 3 side channels, one level per entry of `steps` (every channel that step); with
-// `tables`, its factorized and hyperprior coding tables (as `mt-train export` stores them).
-ConvCodec TinyHyperCodec(const std::vector<double>& steps, bool tables);
+// `tables`, its factorized and hyperprior coding tables (as `mt-train export` stores them). With
+// `checkerboard_channels`, a checkerboard context of that width whose last layer is drawn
+// (N(0, 0.3²)) rather than zero, so it moves the non-anchors' predictions.
+ConvCodec TinyHyperCodec(const std::vector<double>& steps, bool tables, int64_t checkerboard_channels = 0);
 
 // P(r' ∈ [r − ½, r + ½]) for r' ~ N(0, σ²), by Simpson's rule over the density with 4000
 // intervals: a reference independent of the complementary error functions the code uses, and

@@ -3,20 +3,26 @@
 // conv codec's (core/codecs/conv_transforms); each latent is coded as round(u − mean) in step
 // units (u = y / Δ of the level) under the Gaussian table its predicted scale picks, after the
 // side latents z that predict them (core/entropy/hyper_stream).
-// Determinism: the receiver derives means and tables from the decoded ẑ with the fixed-point
-// hyper-synthesis (core/model/integer_hyper_synthesis) and integer bounds stored at export, so
-// both sides pick identical tables on any machine; the stream's checksum of every mean and table
-// index turns any disagreement into DATA_LOSS.
+// With a checkerboard context (checkerboard_channels > 0) each tile's latents are coded in two
+// passes: the anchors under the hyperprior's predictions, then the non-anchors under the ones the
+// context refines from the decoded anchors (core/model/checkerboard_context).
+// Determinism: the receiver derives means and tables from the decoded ẑ (and anchors) with the
+// fixed-point hyper-synthesis and context (core/model/integer_hyper_synthesis,
+// integer_checkerboard_context) and integer bounds stored at export, so both sides pick identical
+// tables on any machine; the stream's checksum of every mean and table index turns any
+// disagreement into DATA_LOSS.
 // Thread-safety: as TileCodec.
 #pragma once
 
 #include <memory>
+#include <optional>
 #include <vector>
 
 #include "absl/status/statusor.h"
 #include "core/codecs/conv_transforms.h"
 #include "core/codecs/tile_codec.h"
 #include "core/entropy/hyper_stream.h"
+#include "core/model/integer_checkerboard_context.h"
 #include "core/model/integer_hyper_synthesis.h"
 
 namespace mt {
@@ -67,16 +73,34 @@ class HyperTileCodec final : public TileCodec {
   };
   HyperTileCodec(ConvCodec codec, ComputePrecision compute) : transforms_(std::move(codec), compute) {}
   Coded Code(const at::Tensor& y, const at::Tensor& keep, int64_t level) const;
-  // ẑ (N, Z, zg, zg) → means (N, L, C) int64 and table indices (N, L, C) int32.
-  void Predict(const at::Tensor& z_hat, at::Tensor* mean, at::Tensor* index) const;
+  // Means and log-scales (N, C, g, g) int64, fixed point (kHyperFracBits).
+  struct Prediction {
+    at::Tensor mean, log_scale;
+  };
+  // ẑ (N, Z, zg, zg) → the hyperprior's predictions.
+  Prediction PredictSide(const at::Tensor& z_hat) const;
+  // The context's refinement of the non-anchors from the anchors' residuals (N, L, C) int32 of
+  // the positions in keep (N, L); the identity without a context.
+  Prediction Refine(const Prediction& p, const at::Tensor& residual, const at::Tensor& keep) const;
+  // (N, C, g, g) → (N, L, C), contiguous.
+  at::Tensor Positions(const at::Tensor& x) const;
+  // Fixed-point log-scales (N, C, g, g) → table indices (N, L, C) int32 (integer comparisons only).
+  at::Tensor TableIndex(const at::Tensor& log_scale) const;
   // Fixed-point means (N, L, C) and residuals → y (N, L, C) fp32 at `level`.
   at::Tensor Dequantize(const at::Tensor& mean, const at::Tensor& residual, int64_t level) const;
+  // Decodes one coding pass of every tile into `residual` (N, L, C) int32 with the tables of
+  // `index` (N, L, C), adding each symbol's mean (N, L, C) and table to `checksum`.
+  absl::Status DecodePass(HyperStreamDecoder& decoder, const std::vector<int64_t>& pass, const at::Tensor& keep,
+                          const at::Tensor& mean, const at::Tensor& index, at::Tensor* residual,
+                          uint32_t* checksum) const;
   // Side latents (N, Z, zg, zg) → the z of each tile's HyperTileSide, (cell, channel) order.
   std::vector<int32_t> TileZ(const at::Tensor& z, int64_t tile) const;
   at::Tensor ChannelSteps(int64_t level) const;  // (C) fp64
 
   ConvTransforms transforms_;
   IntegerHyperSynthesis synthesis_;
+  std::optional<IntegerCheckerboardContext> context_;
+  std::vector<std::vector<int64_t>> passes_;  // the positions (raster order) each coding pass holds
   HyperTables tables_;
   at::Tensor bounds_;                              // (S − 1) int64, ascending
   std::vector<std::vector<double>> channel_steps_;  // [level][channel]

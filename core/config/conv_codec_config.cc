@@ -18,7 +18,8 @@ std::vector<std::pair<const char*, int64_t ConvCodecOptions::*>> Fields() {
           {"context_width", &ConvCodecOptions::context_width},     {"table_entries", &ConvCodecOptions::table_entries},
           {"context_entries", &ConvCodecOptions::context_entries}, {"hyper_channels", &ConvCodecOptions::hyper_channels},
           {"hyper_scales", &ConvCodecOptions::hyper_scales},       {"hyper_side_entries", &ConvCodecOptions::hyper_side_entries},
-          {"hyper_scale_entries", &ConvCodecOptions::hyper_scale_entries}};
+          {"hyper_scale_entries", &ConvCodecOptions::hyper_scale_entries},
+          {"checkerboard_channels", &ConvCodecOptions::checkerboard_channels}};
 }
 
 }  // namespace
@@ -29,7 +30,8 @@ std::string ToYaml(const ConvCodecOptions& o) {
   for (const auto& [name, field] : Fields()) {
     // Absent in factorized-prior checkpoints, so they stay what they were before hyperpriors.
     if ((field == &ConvCodecOptions::hyper_channels || field == &ConvCodecOptions::hyper_scales ||
-         field == &ConvCodecOptions::hyper_side_entries || field == &ConvCodecOptions::hyper_scale_entries) &&
+         field == &ConvCodecOptions::hyper_side_entries || field == &ConvCodecOptions::hyper_scale_entries ||
+         field == &ConvCodecOptions::checkerboard_channels) &&
         o.*field == 0)
       continue;
     out << YAML::Key << name << YAML::Value << o.*field;
@@ -40,7 +42,7 @@ std::string ToYaml(const ConvCodecOptions& o) {
 
 bool IsConvCodecOptionKey(std::string_view key) {
   return key == "hidden_channels" || key == "latent_channels" || key == "levels" || key == "tile_size" ||
-         key == "hyper_channels";
+         key == "hyper_channels" || key == "checkerboard_channels";
 }
 
 absl::StatusOr<ConvCodecOptions> ConvCodecOptionsFromYaml(std::string_view yaml) {
@@ -68,6 +70,9 @@ absl::StatusOr<ConvCodecOptions> ConvCodecOptionsFromYaml(std::string_view yaml)
     return absl::InvalidArgumentError("hidden_channels and latent_channels must be in [1, 1024]");
   if (o.levels < 1 || o.levels > 64) return absl::InvalidArgumentError("levels must be in [1, 64]");
   if (o.hyper_channels < 0 || o.hyper_channels > 1024) return absl::InvalidArgumentError("hyper_channels must be in [0, 1024]");
+  if (o.checkerboard_channels < 0 || o.checkerboard_channels > 1024 ||
+      (o.checkerboard_channels > 0 && o.hyper_channels == 0))
+    return absl::InvalidArgumentError("checkerboard_channels must be in [0, 1024], and > 0 only with hyper_channels");
   if (o.tile_size < kConvCodecDownsample || o.tile_size > 4096 || o.tile_size % kConvCodecDownsample != 0)
     return absl::InvalidArgumentError(absl::StrCat("tile_size must be a multiple of ", kConvCodecDownsample, " in [16, 4096]"));
   if (o.table_width < 0 || o.table_width > 8192 || o.context_buckets < 0 || o.context_buckets > 16 ||

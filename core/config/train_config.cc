@@ -134,9 +134,12 @@ absl::Status ReadConvCodecArgs(const YAML::Node& args, ConvCodecTaskConfig* m, s
       {{"init_checkpoint", Scalar(&m->init_checkpoint)}, {"lambda_max", Scalar(&m->lambda_max)},
        {"lambda_min", Scalar(&m->lambda_min)}, {"base_lr", Scalar(&m->base_lr)}, {"lr", Scalar(&m->lr)},
        {"weight_decay", Scalar(&m->weight_decay)}, {"beta1", Scalar(&m->beta1)}, {"beta2", Scalar(&m->beta2)},
-       {"warmup_fraction", Scalar(&m->warmup_fraction)}},
+       {"warmup_fraction", Scalar(&m->warmup_fraction)}, {"trainable", Scalar(&m->trainable)}},
       &model_yaml, warnings);
   if (!s.ok()) return s;
+  if (m->trainable != "all" && m->trainable != "entropy")
+    return absl::InvalidArgumentError(
+        absl::StrCat("config key 'model.init_args.trainable' must be all or entropy, got '", m->trainable, "'"));
   absl::StatusOr<ConvCodecOptions> o = ConvCodecOptionsFromYaml(model_yaml);
   if (!o.ok()) return Prefixed(o.status(), "model.init_args");
   m->model = *o;

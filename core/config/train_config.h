@@ -98,6 +98,10 @@ struct ConvCodecTaskConfig {
   double weight_decay = 0.0;       // transform codecs train without decay (CompressAI: plain Adam)
   double beta1 = 0.9, beta2 = 0.999;
   double warmup_fraction = 0.02;   // linear warmup over this fraction of steps, then linear decay
+  // "all": transforms, steps and entropy model at bpp + λ·MSE; "entropy": only the hyperprior and
+  // the checkerboard context, at bpp alone (the transforms and steps frozen, so the distortion
+  // stays what it is; ~3× cheaper a step: no synthesis, no backward through the analysis).
+  std::string trainable = "all";
 };
 
 // Pretraining of the latent MAE against a frozen conv codec (mt.LatentMaePretraining,

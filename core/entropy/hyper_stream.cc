@@ -1,5 +1,6 @@
 #include "core/entropy/hyper_stream.h"
 
+#include <algorithm>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
@@ -24,8 +25,9 @@ size_t KeptCount(const std::vector<uint8_t>& keep) {
   return k;
 }
 
+// Tile t's side and its residual lists (one per pass: residuals[t], residuals[t + n], ...).
 absl::Status CheckTile(const HyperTables& tables, int grid, int z_grid, const HyperTileSide& side,
-                       const HyperTileResiduals& residuals, size_t t) {
+                       const std::vector<HyperTileResiduals>& residuals, size_t t, size_t tiles) {
   const size_t z_channels = tables.side.size(), cells = static_cast<size_t>(z_grid * z_grid);
   if (side.keep.size() != static_cast<size_t>(grid * grid) || side.z.size() != cells * z_channels)
     return absl::InvalidArgumentError(absl::StrCat("tiles[", t, "]: keep or z has the wrong size"));
@@ -33,12 +35,19 @@ absl::Status CheckTile(const HyperTables& tables, int grid, int z_grid, const Hy
   for (size_t i = 0; i < side.z.size(); ++i)
     if (!coded[i / z_channels] && side.z[i] != 0)
       return absl::InvalidArgumentError(absl::StrCat("tiles[", t, "]: z is set in a side cell that is not coded"));
-  const size_t symbols = residuals.residual.size(), kept = KeptCount(side.keep);
-  if (residuals.scale_index.size() != symbols || (kept == 0 ? symbols != 0 : symbols % kept != 0))
+  size_t symbols = 0;
+  for (size_t i = t; i < residuals.size(); i += tiles) {
+    const HyperTileResiduals& r = residuals[i];
+    if (r.scale_index.size() != r.residual.size())
+      return absl::InvalidArgumentError(absl::StrCat("tiles[", t, "]: residuals and scale indices differ in size"));
+    symbols += r.residual.size();
+    for (int32_t s : r.scale_index)
+      if (s < 0 || static_cast<size_t>(s) >= tables.scales.size())
+        return absl::InvalidArgumentError(absl::StrCat("tiles[", t, "]: scale index ", s, " is out of range"));
+  }
+  const size_t kept = KeptCount(side.keep);
+  if (kept == 0 ? symbols != 0 : symbols % kept != 0)
     return absl::InvalidArgumentError(absl::StrCat("tiles[", t, "]: residuals do not match the kept positions"));
-  for (int32_t s : residuals.scale_index)
-    if (s < 0 || static_cast<size_t>(s) >= tables.scales.size())
-      return absl::InvalidArgumentError(absl::StrCat("tiles[", t, "]: scale index ", s, " is out of range"));
   return absl::OkStatus();
 }
 
@@ -87,10 +96,11 @@ absl::StatusOr<std::string> EncodeHyperStream(const HyperTables& tables, int gri
                                               const std::vector<HyperTileSide>& sides,
                                               const std::vector<HyperTileResiduals>& residuals, uint32_t checksum) {
   if (absl::Status s = CheckGrids(tables, grid, z_grid); !s.ok()) return s;
-  if (sides.empty() || sides.size() != residuals.size())
-    return absl::InvalidArgumentError("a hyperprior stream needs one side and one residual list per tile, >= 1 tile");
+  if (sides.empty() || residuals.empty() || residuals.size() % sides.size() != 0)
+    return absl::InvalidArgumentError(
+        "a hyperprior stream needs >= 1 tile, one side per tile and one residual list per tile and pass");
   for (size_t t = 0; t < sides.size(); ++t)
-    if (absl::Status s = CheckTile(tables, grid, z_grid, sides[t], residuals[t], t); !s.ok()) return s;
+    if (absl::Status s = CheckTile(tables, grid, z_grid, sides[t], residuals, t, sides.size()); !s.ok()) return s;
   RansEncoder encoder;
   for (const HyperTileSide& side : sides) {
     EncodeKeepMask(encoder, grid, side.keep);
@@ -129,6 +139,7 @@ absl::StatusOr<HyperStreamDecoder> HyperStreamDecoder::Open(const HyperTables& t
 absl::StatusOr<std::vector<HyperTileSide>> HyperStreamDecoder::DecodeSides(size_t count) {
   if (count < 1) return absl::InvalidArgumentError("a hyperprior stream needs at least one tile");
   const size_t z_size = static_cast<size_t>(z_grid_ * z_grid_) * tables_->side.size();
+  tiles_ = count;
   std::vector<HyperTileSide> sides(count);
   for (size_t t = 0; t < count; ++t) {
     absl::StatusOr<std::vector<uint8_t>> keep = DecodeKeepMask(decoder_, grid_);
@@ -148,7 +159,7 @@ absl::StatusOr<std::vector<HyperTileSide>> HyperStreamDecoder::DecodeSides(size_
 }
 
 absl::StatusOr<std::vector<int32_t>> HyperStreamDecoder::DecodeResiduals(const std::vector<int32_t>& scale_index) {
-  const size_t t = next_tile_++;
+  const size_t t = next_list_++ % std::max<size_t>(tiles_, 1);
   std::vector<int32_t> out(scale_index.size());
   for (size_t i = 0; i < scale_index.size(); ++i) {
     if (scale_index[i] < 0 || static_cast<size_t>(scale_index[i]) >= tables_->scales.size())

@@ -2,9 +2,10 @@
 //   4 bytes  checksum (little endian) of every mean and table index the sender coded with;
 //   rANS     for every tile: its keep mask (keep_mask_coder) and the side latents z of every side
 //            cell that covers a kept position (cell in raster order, then channel, each with its
-//            channel's factorized table); then, for every tile, the residuals of its kept
-//            positions (raster order, then channel), each with the Gaussian table its scale index
-//            names.
+//            channel's factorized table); then, pass by pass and in each pass tile by tile, the
+//            residuals the codec lists for it (its kept positions of that pass, raster order, then
+//            channel), each with the Gaussian table its scale index names. One pass holds every
+//            position; a checkerboard context codes two (anchors, then the rest).
 // Sides come first so the receiver decodes every tile's z, runs the hyper-synthesis once over
 // all tiles, and only then decodes the residuals it needs the tables for. The checksum turns a
 // receiver that derived other means or tables (another model, a broken build) into DATA_LOSS
@@ -47,9 +48,11 @@ struct HyperTileResiduals {
   std::vector<int32_t> scale_index;  // K·C: the table of each, in [0, scales)
 };
 
-// Everything → the stream. INVALID_ARGUMENT for bad tables, a grid outside [1, kMaxKeepGrid] or
-// not a multiple of z_grid, no tiles, a tile whose sizes disagree, a nonzero z in a cell not
-// coded, or a scale index out of range (naming the tile).
+// Everything → the stream. `residuals` holds one list per tile and pass, pass-major: list i is
+// tile i mod n's, n = sides.size(). INVALID_ARGUMENT for bad tables, a grid outside
+// [1, kMaxKeepGrid] or not a multiple of z_grid, no tiles, a residual count that is not a multiple
+// of the tiles, a tile whose sizes disagree (its lists together must hold a multiple of its kept
+// positions), a nonzero z in a cell not coded, or a scale index out of range (naming the tile).
 absl::StatusOr<std::string> EncodeHyperStream(const HyperTables& tables, int grid, int z_grid,
                                               const std::vector<HyperTileSide>& sides,
                                               const std::vector<HyperTileResiduals>& residuals, uint32_t checksum);
@@ -70,8 +73,9 @@ class HyperStreamDecoder {
   // The keep masks and side latents of `count` >= 1 tiles. DATA_LOSS naming `tiles[i]` when the
   // stream ends early or holds a malformed symbol. Call once, first.
   absl::StatusOr<std::vector<HyperTileSide>> DecodeSides(size_t count);
-  // One tile's residuals (tiles in order, after DecodeSides): scale_index holds the table of each
-  // of its K·C symbols. DATA_LOSS naming the tile as above; INVALID_ARGUMENT for an index out of range.
+  // The next residual list (in the encoder's order, after DecodeSides: pass-major, then tile):
+  // scale_index holds the table of each of its symbols. DATA_LOSS naming the tile as above;
+  // INVALID_ARGUMENT for an index out of range.
   absl::StatusOr<std::vector<int32_t>> DecodeResiduals(const std::vector<int32_t>& scale_index);
   // OK when the stream ends exactly here and `checksum` (the receiver's own) matches the sender's;
   // DATA_LOSS saying which otherwise.
@@ -84,7 +88,7 @@ class HyperStreamDecoder {
   int grid_, z_grid_;
   uint32_t checksum_;
   RansDecoder decoder_;
-  size_t next_tile_ = 0;
+  size_t tiles_ = 0, next_list_ = 0;
 };
 
 }  // namespace mt

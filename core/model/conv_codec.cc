@@ -53,6 +53,13 @@ ConvCodecImpl::ConvCodecImpl(const ConvCodecOptions& o) : options_(o) {
     ho.scale_entries = o.hyper_scale_entries;
     hyper = register_module("hyper", Hyperprior(ho));
   }
+  TORCH_CHECK(o.checkerboard_channels == 0 || o.hyper_channels > 0, "a checkerboard context needs a hyperprior");
+  if (o.checkerboard_channels > 0) {
+    CheckerboardContextOptions co;
+    co.latent_channels = c;
+    co.hidden_channels = o.checkerboard_channels;
+    context = register_module("context", CheckerboardContext(co));
+  }
   CodingTablesOptions to;
   to.levels = o.levels;
   to.channels = c;

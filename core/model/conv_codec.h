@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "core/entropy/latent_context.h"
+#include "core/model/checkerboard_context.h"
 #include "core/model/coding_tables.h"
 #include "core/model/factorized_prior.h"
 #include "core/model/hyperprior.h"
@@ -37,6 +38,8 @@ struct ConvCodecOptions {
   int64_t hyper_scales = 0;        // the hyperprior's Gaussian tables (set at export; 0 = none)
   int64_t hyper_side_entries = 0;  // entries of its ragged side CDFs (set at export)
   int64_t hyper_scale_entries = 0; // entries of its ragged Gaussian CDFs (set at export)
+  int64_t checkerboard_channels = 0;  // H > 0 (needs hyper_channels): a checkerboard context with H hidden
+                                      // channels refines the hyperprior (core/model/checkerboard_context)
 };
 
 // Pixels per latent position along each side (four stride-2 layers).
@@ -65,6 +68,7 @@ class ConvCodecImpl : public torch::nn::Module {
   torch::nn::Sequential analysis{nullptr}, synthesis{nullptr};
   FactorizedPrior prior{nullptr};
   Hyperprior hyper{nullptr};  // null without hyper_channels
+  CheckerboardContext context{nullptr};  // null without checkerboard_channels
   CodingTables tables{nullptr};
   at::Tensor log_steps;  // (S, C): Δ = exp(log_steps)
 

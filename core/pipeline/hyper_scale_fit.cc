@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <tuple>
 
 namespace mt {
 namespace {
@@ -33,37 +34,53 @@ absl::StatusOr<HyperScaleFit> FitHyperScales(ConvCodec& codec, const std::vector
   torch::NoGradGuard no_grad;
   codec->eval();
   const int64_t c = codec->options().latent_channels, levels = codec->options().levels;
-  at::Tensor bits = at::zeros({static_cast<int64_t>(shifts.size()), c}, at::kDouble);  // (shift, channel)
+  // Shifts are fitted per group: every position, or with a checkerboard context the anchors
+  // (under the hyperprior's scales) apart from the non-anchors (under the context's).
+  const int64_t groups = codec->context ? 2 : 1;
+  at::Tensor bits = at::zeros({static_cast<int64_t>(shifts.size()), groups, c}, at::kDouble);
   const at::Tensor steps = codec->Steps().detach();
   for (size_t i = 0; i < images.size(); ++i) {
     const at::Tensor image = Centre(images[i], options.max_side);
     if (image.size(1) < 64 || image.size(2) < 64) continue;
     const at::Tensor y = codec->Analyze(image.unsqueeze(0));
+    const at::Tensor anchors = CheckerboardAnchors(y.size(2), y.size(3), y);
     for (int64_t level = 0; level < levels; ++level) {
       const at::Tensor u = y / steps[level].view({1, -1, 1, 1});
-      const auto [mean, log_scale] = codec->hyper->Synthesize(at::round(codec->hyper->Analyze(u)));
+      auto [mean, log_scale] = codec->hyper->Synthesize(at::round(codec->hyper->Analyze(u)));
+      if (codec->context) std::tie(mean, log_scale) = codec->context->forward(at::round(u - mean), mean, log_scale);
       const at::Tensor r = at::round(u - mean);
-      for (size_t k = 0; k < shifts.size(); ++k)
-        bits[static_cast<int64_t>(k)] +=
-            codec->hyper->ResidualBitsMap(r, log_scale + shifts[k]).sum({0, 2, 3}).to(at::kDouble);
+      for (size_t k = 0; k < shifts.size(); ++k) {
+        const at::Tensor map = codec->hyper->ResidualBitsMap(r, log_scale + shifts[k]);
+        for (int64_t g = 0; g < groups; ++g)
+          bits[static_cast<int64_t>(k)][g] +=
+              (groups == 1 ? map : map * (g == 0 ? anchors : 1 - anchors)).sum({0, 2, 3}).to(at::kDouble);
+      }
     }
     if (progress) progress(i + 1, images.size());
   }
-  // Per channel the grid's minimum; a shift replaces 0 only when it saves more than a relative
-  // 1e-9 (flat stretches, e.g. scales all under the floor, keep the model as trained).
+  // Per group and channel the grid's minimum; a shift replaces 0 only when it saves more than a
+  // relative 1e-9 (flat stretches, e.g. scales all under the floor, keep the model as trained).
   const at::Tensor b = bits.contiguous();
-  std::vector<double> chosen(static_cast<size_t>(c), 0.0);
   HyperScaleFit fit;
-  for (int64_t ch = 0; ch < c; ++ch) {
-    int64_t best = zero;
-    for (int64_t k = 0; k < static_cast<int64_t>(shifts.size()); ++k)
-      if (b[k][ch].item<double>() < b[best][ch].item<double>() * (1.0 - 1e-9)) best = k;
-    chosen[static_cast<size_t>(ch)] = shifts[static_cast<size_t>(best)];
-    fit.bits_before += b[zero][ch].item<double>();
-    fit.bits_after += b[best][ch].item<double>();
+  std::vector<at::Tensor> chosen;
+  for (int64_t g = 0; g < groups; ++g) {
+    std::vector<double> group(static_cast<size_t>(c), 0.0);
+    for (int64_t ch = 0; ch < c; ++ch) {
+      int64_t best = zero;
+      for (int64_t k = 0; k < static_cast<int64_t>(shifts.size()); ++k)
+        if (b[k][g][ch].item<double>() < b[best][g][ch].item<double>() * (1.0 - 1e-9)) best = k;
+      group[static_cast<size_t>(ch)] = shifts[static_cast<size_t>(best)];
+      fit.bits_before += b[zero][g][ch].item<double>();
+      fit.bits_after += b[best][g][ch].item<double>();
+    }
+    chosen.push_back(at::tensor(group, at::kDouble));
   }
-  fit.shift = at::tensor(chosen, at::kDouble);
+  fit.shift = chosen[0];
   codec->hyper->ShiftLogScales(fit.shift);
+  if (codec->context) {
+    fit.context_shift = chosen[1];
+    codec->context->ShiftLogScales(fit.shift, fit.context_shift);
+  }
   return fit;
 }
 

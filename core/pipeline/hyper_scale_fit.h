@@ -1,7 +1,9 @@
 // Calibrates a hyperprior codec's predicted scales to example photos at full size, once, at
 // `mt-train export`: for every latent channel, the shift of its log-scales (from a fixed grid,
 // 0 included) that minimises the residuals' ideal bits over the photos' latents at every level,
-// folded into the side synthesis's last bias (HyperpriorImpl::ShiftLogScales).
+// folded into the side synthesis's last bias (HyperpriorImpl::ShiftLogScales). With a
+// checkerboard context the anchors and the non-anchors get their own shifts (the second folded
+// into the context: CheckerboardContextImpl::ShiftLogScales).
 // Why: a hyperprior trained on crops area-averaged down from whole photos predicts scales ~1.6–2×
 // too wide for photos at full size (docs/RESULTS.md, "Hyperprior codec"), as the factorized
 // codec's tables would be if they were not fitted to full-size latents at export.
@@ -25,6 +27,7 @@ struct HyperScaleFitOptions {
 
 struct HyperScaleFit {
   at::Tensor shift;                    // (C) double: what was added to each channel's log-scales
+  at::Tensor context_shift;            // (C) double, with a context: the same for the non-anchors
   double bits_before = 0, bits_after = 0;  // residual bits over every photo and level
 };
 

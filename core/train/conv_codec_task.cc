@@ -7,6 +7,7 @@
 #include <cmath>
 #include <string>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "core/io/checkpoint.h"
 #include "core/metrics/image_metrics.h"
@@ -52,8 +53,13 @@ absl::Status InitFrom(const ConvCodec& init, ConvCodec& codec, const std::string
   codec->log_steps.set_data(at::zeros_like(init->log_steps));  // same shapes for the copy
   // A factorized-prior codec can start a hyperprior one: its transforms and steps carry over,
   // the hyperprior starts fresh.
-  const bool fresh_hyper = codec->hyper && !init->hyper;
-  if (absl::Status s = CopyParameters(*init, *codec, what, fresh_hyper ? "hyper." : ""); !s.ok()) return s;
+  // Likewise a hyperprior codec can start a checkerboard one: the context starts fresh (coding as
+  // the hyperprior alone).
+  const bool fresh_hyper = codec->hyper && !init->hyper, fresh_context = codec->context && !init->context;
+  if (fresh_hyper && codec->context)
+    return absl::FailedPreconditionError(absl::StrCat(what, " has no hyperprior: train one before a checkerboard context"));
+  const std::string fresh = fresh_hyper ? "hyper." : fresh_context ? "context." : "";
+  if (absl::Status s = CopyParameters(*init, *codec, what, fresh); !s.ok()) return s;
   if (have < want) codec->log_steps.set_data(ExtendLevelSteps(init->log_steps.detach().clone(), want));
   return absl::OkStatus();
 }
@@ -75,6 +81,12 @@ absl::StatusOr<std::unique_ptr<ConvCodecTask>> ConvCodecTask::Create(const ConvC
     torch::NoGradGuard no_grad;
     for (int64_t s = 0; s < options.levels; ++s)
       codec->log_steps[s].fill_(0.5 * std::log(lambdas[0] / lambdas[static_cast<size_t>(s)]));
+  }
+  if (config.trainable == "entropy") {
+    if (!codec->hyper)
+      return absl::InvalidArgumentError("trainable: entropy trains a hyperprior (and its context): set hyper_channels");
+    for (const auto& p : codec->named_parameters())
+      if (!absl::StartsWith(p.key(), "hyper.") && !absl::StartsWith(p.key(), "context.")) p.value().set_requires_grad(false);
   }
   return std::unique_ptr<ConvCodecTask>(new ConvCodecTask(config, codec));
 }
@@ -105,17 +117,26 @@ ConvCodecTask::Coded ConvCodecTask::CodeWithHyperprior(const at::Tensor& y, int6
   const at::Tensor z = codec_->hyper->Analyze(u);
   const at::Tensor z_hat = noisy ? z + (at::rand_like(z) - 0.5) : at::round(z);
   const auto [mean, log_scale] = codec_->hyper->Synthesize(z_hat);
-  const at::Tensor centred = u - mean;
+  at::Tensor centred = u - mean, scale = log_scale;
+  if (codec_->context) {
+    // The anchors' residuals as the receiver decodes them (straight-through); the context only
+    // moves the non-anchors' predictions, so the anchors' `centred` stays what it was.
+    const at::Tensor anchor_residual = centred + (at::round(centred) - centred).detach();
+    auto [refined_mean, refined_scale] = codec_->context->forward(anchor_residual, mean, log_scale);
+    centred = u - refined_mean;
+    scale = refined_scale;
+  }
   const at::Tensor r = noisy ? centred + (at::rand_like(centred) - 0.5) : at::round(centred);
-  const at::Tensor bits = codec_->hyper->ResidualBits(r, log_scale) + codec_->hyper->SideBits(z_hat);
+  const at::Tensor bits = codec_->hyper->ResidualBits(r, scale) + codec_->hyper->SideBits(z_hat);
   // Straight-through rounding of the residual, as the receiver decodes it: ŷ = Δ·(mean + round(u − mean)).
-  const at::Tensor u_hat = mean + centred + (at::round(centred) - centred).detach();
+  const at::Tensor u_hat = u + (at::round(centred) - centred).detach();
   return {bits, u_hat * steps};
 }
 
 StepResult ConvCodecTask::TrainStep(const at::Tensor& images, int64_t /*step*/) {
   const int64_t b = images.size(0), levels = config_.model.levels;
   const int64_t level = at::randint(levels, {1}, at::kLong).item<int64_t>();
+  if (entropy_only()) return EntropyStep(images, level);
   at::Tensor y = codec_->Analyze(images);
   const Coded coded = Code(y, level, /*noisy=*/true);
   at::Tensor bpp = coded.bits / static_cast<double>(b * images.size(2) * images.size(3));
@@ -127,6 +148,17 @@ StepResult ConvCodecTask::TrainStep(const at::Tensor& images, int64_t /*step*/) 
            {"bpp", bpp.detach()},
            {"level", at::full({}, static_cast<double>(level))},
            {"psnr", (-10.0 * at::log10(mse.detach().clamp_min(1e-10)))}}};
+}
+
+StepResult ConvCodecTask::EntropyStep(const at::Tensor& images, int64_t level) {
+  at::Tensor y;
+  {
+    torch::NoGradGuard no_grad;
+    y = codec_->Analyze(images);
+  }
+  const Coded coded = Code(y, level, /*noisy=*/true);
+  const at::Tensor bpp = coded.bits / static_cast<double>(images.size(0) * images.size(2) * images.size(3));
+  return {bpp, {{"loss", bpp.detach()}, {"bpp", bpp.detach()}, {"level", at::full({}, static_cast<double>(level))}}};
 }
 
 std::map<std::string, double> ConvCodecTask::Validate(DataLoader& loader, const c10::Device& device, int64_t /*step*/,

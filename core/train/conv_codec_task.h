@@ -3,7 +3,8 @@
 // every step draws one rate level s for the batch and minimises bpp + λ_s·255²·MSE, λ_s geometric
 // from lambda_max (level 0, finest) to lambda_min (last level), so one checkpoint serves every
 // level. The rate uses additive uniform noise of each channel's step; the synthesis sees the
-// rounded latents (straight-through, with the step's gradient kept).
+// rounded latents (straight-through, with the step's gradient kept). With a checkerboard context
+// the non-anchors' residuals are taken against the context's refined means and scales.
 #pragma once
 
 #include "core/config/train_config.h"
@@ -52,6 +53,9 @@ class ConvCodecTask final : public TrainingTask {
   };
   Coded Code(const at::Tensor& y, int64_t level, bool noisy);
   Coded CodeWithHyperprior(const at::Tensor& y, int64_t level, bool noisy);
+  // trainable: entropy — the bits alone, the analysis run without gradients, no synthesis.
+  StepResult EntropyStep(const at::Tensor& images, int64_t level);
+  bool entropy_only() const { return config_.trainable == "entropy"; }
   // Bits of latents y (B, C, h, w) at `level` under the factorized prior.
   at::Tensor Bits(const at::Tensor& y, int64_t level, bool noisy);
 

@@ -167,6 +167,43 @@ data:
   EXPECT_EQ(ParseText(inverted).status().code(), absl::StatusCode::kInvalidArgument);
 }
 
+TEST(TrainConfigTest, CheckerboardConfigTrainsTheEntropyModelAndChecksItsKeys) {
+  auto shipped = ParseFile("conv_codec_hyper_checkerboard_cpu.yaml");
+  ASSERT_TRUE(shipped.ok()) << shipped.status();
+  EXPECT_EQ(shipped->conv_codec.model.checkerboard_channels, 128);
+  EXPECT_EQ(shipped->conv_codec.model.hyper_channels, 64);
+  EXPECT_EQ(shipped->conv_codec.trainable, "entropy");
+  EXPECT_EQ(shipped->conv_codec.init_checkpoint, "weights/conv_hyper_codec.pt");
+  const std::string base = R"(
+trainer: {max_steps: 10}
+model:
+  class_path: mt.ConvCodecTraining
+  init_args: {hidden_channels: 16, latent_channels: 8, hyper_channels: 4, checkerboard_channels: 8, trainable: entropy}
+data:
+  class_path: mt.data.Synthetic
+  init_args: {img_size: 64, batch_size: 2}
+)";
+  auto ok = ParseText(base);
+  ASSERT_TRUE(ok.ok()) << ok.status();
+  EXPECT_EQ(ok->conv_codec.trainable, "entropy");
+  std::string every = base;
+  const std::string entropy = ", trainable: entropy";
+  every.replace(every.find(entropy), entropy.size(), "");
+  auto all = ParseText(every);
+  ASSERT_TRUE(all.ok()) << all.status();
+  EXPECT_EQ(all->conv_codec.trainable, "all");
+  std::string unknown = base;
+  unknown.replace(unknown.find("trainable: entropy"), 18, "trainable: synthesis");
+  auto bad = ParseText(unknown);
+  EXPECT_EQ(bad.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_NE(bad.status().message().find("synthesis"), std::string::npos) << bad.status();
+  std::string no_hyper = base;
+  no_hyper.replace(no_hyper.find("hyper_channels: 4, "), 19, "");
+  auto orphan = ParseText(no_hyper);
+  EXPECT_EQ(orphan.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_NE(orphan.status().message().find("checkerboard_channels"), std::string::npos) << orphan.status();
+}
+
 TEST(TrainConfigTest, LatentMaeConfigParsesAndTakesItsShapeFromTheCodec) {
   auto shipped = ParseFile("latent_mae_cpu.yaml");
   ASSERT_TRUE(shipped.ok()) << shipped.status();

@@ -1,5 +1,6 @@
-// The conv codec's training task: λ per level, the initial steps, and that its steps lower the
-// rate–distortion loss on a fixed batch.
+// The conv codec's training task: λ per level, the initial steps, that its steps lower the
+// rate–distortion loss on a fixed batch, and that training the entropy model alone (a
+// checkerboard context added to a hyperprior codec) moves nothing else and lowers the rate.
 #include "core/train/conv_codec_task.h"
 
 #include <ATen/ATen.h>
@@ -133,6 +134,49 @@ TEST(ConvCodecTaskTest, AHyperpriorCodecStartsFromAFactorizedOneAndItsStepsLower
     if (step >= 55) last += r.loss.item<double>() / 5;
   }
   EXPECT_LT(last, 0.7 * first) << "first " << first << " last " << last;
+}
+
+TEST(ConvCodecTaskTest, TrainingTheEntropyModelAloneAddsAContextAndLowersTheRate) {
+  at::manual_seed(31);
+  const std::string path = test::TempDir() + "/hyper.pt";
+  ConvCodecTaskConfig config = Tiny(1);
+  config.lambda_min = config.lambda_max;
+  config.model.tile_size = 64;
+  config.model.hyper_channels = 3;
+  ConvCodec hyper(config.model);
+  ASSERT_TRUE(SaveCheckpoint(path, hyper).ok());
+  config.model.checkerboard_channels = 8;
+  config.init_checkpoint = path;
+  config.trainable = "entropy";
+  std::unique_ptr<ConvCodecTask> task = *ConvCodecTask::Create(config);
+  auto& codec = dynamic_cast<ConvCodecImpl&>(task->module());
+  ASSERT_TRUE(codec.context);
+  const at::Tensor analysis = codec.analysis->parameters()[0].detach().clone();
+  const at::Tensor hyper_weight = codec.hyper->synthesis->parameters()[0].detach().clone();
+  EXPECT_TRUE(at::equal(hyper_weight, hyper->hyper->synthesis->parameters()[0]));
+  task->SetTraining(true);
+  // Smooth ramps: neighbouring latents agree, so the anchors say much about the rest.
+  const at::Tensor ramp = at::linspace(0, 1, 64).view({1, 1, 1, 64});
+  const at::Tensor images = (0.2 + 0.6 * ramp * at::rand({4, 3, 1, 1})).expand({4, 3, 64, 64}).contiguous();
+  std::vector<at::Tensor> trained;
+  for (auto& p : codec.parameters())
+    if (p.requires_grad()) trained.push_back(p);
+  torch::optim::Adam opt(trained, torch::optim::AdamOptions(3e-3));
+  double first = 0, last = 0;
+  for (int step = 0; step < 60; ++step) {
+    StepResult r = task->TrainStep(images, step);
+    opt.zero_grad();
+    r.loss.backward();
+    opt.step();
+    if (step < 5) first += r.loss.item<double>() / 5;
+    if (step >= 55) last += r.loss.item<double>() / 5;
+  }
+  EXPECT_LT(last, 0.8 * first) << "first " << first << " last " << last;  // bits alone
+  EXPECT_TRUE(at::equal(codec.analysis->parameters()[0], analysis));     // the transforms stay
+  EXPECT_FALSE(codec.analysis->parameters()[0].requires_grad());
+  EXPECT_FALSE(codec.log_steps.requires_grad());
+  EXPECT_FALSE(at::equal(codec.hyper->synthesis->parameters()[0], hyper_weight));  // the hyperprior trains
+  EXPECT_GT(codec.context->out->weight.abs().max().item<double>(), 0.0);         // and the context left 0
 }
 
 }  // namespace
