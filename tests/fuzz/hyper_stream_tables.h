@@ -9,6 +9,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <utility>
 #include <vector>
 
 #include "core/entropy/gaussian_tables.h"
@@ -29,8 +30,19 @@ inline HyperTables HyperFuzzTables() {
   return t;
 }
 
-// The first byte of a fuzz input picks the tile count 1 + byte % 3; the rest is the stream.
+// The first byte of a fuzz input picks the tile count 1 + byte % 3 and the coding passes
+// 1 + (byte / 3) % 2; the rest is the stream.
 inline size_t HyperFuzzTileCount(uint8_t selector) { return 1 + selector % 3; }
+inline size_t HyperFuzzPassCount(uint8_t selector) { return 1 + (selector / 3) % 2; }
+
+// The [begin, end) of a tile's `symbols` = K·C kept symbols that pass `pass` of `passes` codes:
+// one pass codes all; with two (as a checkerboard context does), the first ⌈K/2⌉ kept positions,
+// then the rest.
+inline std::pair<size_t, size_t> HyperFuzzPassSymbols(size_t symbols, size_t passes, size_t pass) {
+  if (passes == 1) return {0, symbols};
+  const size_t half = (symbols / kHyperFuzzChannels + 1) / 2 * kHyperFuzzChannels;
+  return pass == 0 ? std::pair<size_t, size_t>{0, half} : std::pair<size_t, size_t>{half, symbols};
+}
 
 namespace hyper_detail {
 
@@ -77,13 +89,17 @@ inline std::vector<int64_t> HyperFuzzMeans(const HyperTables& tables, const Hype
 }
 
 // The checksum sender and receiver both compute: every tile's (mean, scale index) in stream order.
-inline uint32_t HyperFuzzChecksum(const HyperTables& tables, const std::vector<HyperTileSide>& sides) {
+// The receiver's checksum over every kept symbol's mean and table, in stream order (pass-major).
+inline uint32_t HyperFuzzChecksum(const HyperTables& tables, const std::vector<HyperTileSide>& sides,
+                                  size_t passes = 1) {
   uint32_t hash = kChecksumSeed;
-  for (const HyperTileSide& side : sides) {
-    const std::vector<int32_t> index = HyperFuzzScaleIndex(tables, side);
-    const std::vector<int64_t> mean = HyperFuzzMeans(tables, side);
-    for (size_t i = 0; i < index.size(); ++i) hash = ChecksumAdd(ChecksumAdd(hash, mean[i]), index[i]);
-  }
+  for (size_t pass = 0; pass < passes; ++pass)
+    for (const HyperTileSide& side : sides) {
+      const std::vector<int32_t> index = HyperFuzzScaleIndex(tables, side);
+      const std::vector<int64_t> mean = HyperFuzzMeans(tables, side);
+      const auto [begin, end] = HyperFuzzPassSymbols(index.size(), passes, pass);
+      for (size_t i = begin; i < end; ++i) hash = ChecksumAdd(ChecksumAdd(hash, mean[i]), index[i]);
+    }
   return hash;
 }
 

@@ -71,6 +71,7 @@ int main(int argc, char** argv) {
     std::vector<KeepCell> masks;
     int rare;
     bool wrong_checksum = false;
+    size_t passes = 1;  // 2: each tile's kept symbols in two halves, as a checkerboard context codes
   };
   const std::vector<Seed> seeds = {
       {{none}, 1 << 30},
@@ -92,21 +93,34 @@ int main(int argc, char** argv) {
       {{dense, dense, dense}, 1 << 30},
       {{blob, none, one}, 3},
       {{blob}, 16, true},
+      {{all}, 8, false, 2},
+      {{blob, sparse}, 6, false, 2},
+      {{dense, none, one}, 1 << 30, false, 2},
+      {{quadrant}, 12, true, 2},
   };
   int n = 0;
   for (const Seed& seed : seeds) {
     std::vector<mt::HyperTileSide> sides;
     std::vector<mt::HyperTileResiduals> residuals;
     for (const KeepCell& mask : seed.masks) sides.push_back(MakeSide(rng, tables, mask, seed.rare));
-    for (const mt::HyperTileSide& side : sides) residuals.push_back(MakeResiduals(rng, tables, side, seed.rare));
-    const uint32_t checksum = mt::fuzz::HyperFuzzChecksum(tables, sides) ^ (seed.wrong_checksum ? 0x5au : 0u);
+    std::vector<mt::HyperTileResiduals> whole;
+    for (const mt::HyperTileSide& side : sides) whole.push_back(MakeResiduals(rng, tables, side, seed.rare));
+    for (size_t pass = 0; pass < seed.passes; ++pass)  // pass-major, each tile's share of the pass
+      for (const mt::HyperTileResiduals& r : whole) {
+        const auto [begin, end] = mt::fuzz::HyperFuzzPassSymbols(r.residual.size(), seed.passes, pass);
+        const auto b = static_cast<std::ptrdiff_t>(begin), e = static_cast<std::ptrdiff_t>(end);
+        residuals.push_back({std::vector<int32_t>(r.residual.begin() + b, r.residual.begin() + e),
+                             std::vector<int32_t>(r.scale_index.begin() + b, r.scale_index.begin() + e)});
+      }
+    const uint32_t checksum =
+        mt::fuzz::HyperFuzzChecksum(tables, sides, seed.passes) ^ (seed.wrong_checksum ? 0x5au : 0u);
     absl::StatusOr<std::string> bytes = mt::EncodeHyperStream(tables, kGrid, kZGrid, sides, residuals, checksum);
     if (!bytes.ok()) {
       std::fprintf(stderr, "seed %d: %s\n", n, std::string(bytes.status().message()).c_str());
       return 1;
     }
     std::ofstream(out / ("seed" + std::to_string(n++) + ".bin"), std::ios::binary)
-        << static_cast<char>(seed.masks.size() - 1) << *bytes;
+        << static_cast<char>(seed.masks.size() - 1 + 3 * (seed.passes - 1)) << *bytes;
   }
   std::printf("wrote %d seeds to %s\n", n, out.c_str());
   return 0;
