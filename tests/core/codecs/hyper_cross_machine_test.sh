@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# The hyperprior codec decodes identically under other BLAS kernels and thread counts: photos are
+# The hyperprior codecs (alone, and with the checkerboard context, whichever weights exist) decode
+# identically under other BLAS kernels and thread counts: photos are
 # encoded (and decoded) by one process with OpenBLAS's Haswell kernels (AVX2/FMA) and 2 threads,
 # then decoded by another with its Prescott kernels (SSE3) and 1 thread; every latent must match
 # bit for bit, and the stream's checksum of the sender's means and table indices must hold.
@@ -7,8 +8,11 @@
 # Usage: hyper_cross_machine_test.sh TOOL SOURCE_DIR   (exit 77: skipped, no hyperprior weights)
 set -euo pipefail
 TOOL="$1" SRC="$2"
-CODEC="$SRC/weights/conv_hyper_codec.pt"
-[ -f "$CODEC" ] || { echo "SKIP: no $CODEC"; exit 77; }
+codecs=()
+for name in conv_hyper_codec conv_hyper_checkerboard_codec; do
+  [ -f "$SRC/weights/$name.pt" ] && codecs+=("$SRC/weights/$name.pt")
+done
+[ "${#codecs[@]}" -gt 0 ] || { echo "SKIP: no hyperprior weights in $SRC/weights"; exit 77; }
 tmp="$(mktemp -d)"
 trap 'rm -rf "$tmp"' EXIT
 photos=()
@@ -32,6 +36,8 @@ PY
   photos=("$tmp"/a.png "$tmp"/b.png "$tmp"/c.png)
 fi
 mkdir -p "$tmp/out"
+for CODEC in "${codecs[@]}"; do
+echo "== $(basename "$CODEC")"
 for level in 0 4 9; do
   OPENBLAS_CORETYPE=Haswell OMP_NUM_THREADS=2 MT_BLAS_CORE_CHECKED=1 \
     "$TOOL" encode "$CODEC" "$level" "$tmp/out" "${photos[@]}" > "$tmp/encode.txt"
@@ -48,4 +54,5 @@ for level in 0 4 9; do
   fi
   [ "$(grep -c "identical bit for bit" "$tmp/decode.txt")" = "${#photos[@]}" ] || { echo "FAIL: level $level"; exit 1; }
 done
-echo "PASS: ${#photos[@]} photos x 3 levels decode bit for bit across kernels and threads"
+done
+echo "PASS: ${#codecs[@]} codecs x ${#photos[@]} photos x 3 levels decode bit for bit across kernels and threads"
