@@ -42,6 +42,29 @@ TEST(HyperScaleFitTest, NeverCostsBitsAndUndoesAKnownShift) {
   EXPECT_LT(undo->bits_after, undo->bits_before);
 }
 
+TEST(HyperScaleFitTest, WithAContextAnchorsAndNonAnchorsGetTheirOwnShifts) {
+  at::manual_seed(41);
+  ConvCodec codec = test::TinyHyperCodec({0.02, 0.08}, /*tables=*/false, /*checkerboard_channels=*/6);
+  const std::vector<at::Tensor> photos = Photos();
+  // A grid wide enough for this random model's scales, so one fit calibrates it.
+  HyperScaleFitOptions wide;
+  wide.min_shift = -3.0;
+  wide.max_shift = 3.0;
+  ASSERT_TRUE(FitHyperScales(codec, photos, wide).ok());
+  // The non-anchors' scales alone made e^0.4 too wide (the context's output bias): the fit moves
+  // them back and leaves the anchors where they were.
+  {
+    torch::NoGradGuard no_grad;
+    codec->context->out->bias.narrow(0, 4, 4).add_(0.4);
+  }
+  absl::StatusOr<HyperScaleFit> undo = FitHyperScales(codec, photos, wide);
+  ASSERT_TRUE(undo.ok()) << undo.status();
+  ASSERT_TRUE(undo->context_shift.defined());
+  EXPECT_LT((undo->context_shift + 0.4).abs().max().item<double>(), 0.101) << undo->context_shift;
+  EXPECT_LT(undo->shift.abs().max().item<double>(), 0.051) << undo->shift;
+  EXPECT_LT(undo->bits_after, undo->bits_before);
+}
+
 TEST(HyperScaleFitTest, RefusesCodecsWithoutAHyperpriorAndEmptyInput) {
   ConvCodecOptions o;
   o.hidden_channels = 8;
