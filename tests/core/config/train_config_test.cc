@@ -17,6 +17,19 @@ absl::StatusOr<TrainConfig> ParseText(const std::string& text) {
   return ParseTrainConfig(*c);
 }
 
+// `base` with its first `from` replaced by `to`, parsed.
+absl::StatusOr<TrainConfig> ParseEdited(std::string base, const std::string& from, const std::string& to) {
+  const size_t at = base.find(from);
+  EXPECT_NE(at, std::string::npos) << from;
+  return ParseText(at == std::string::npos ? base : base.replace(at, from.size(), to));
+}
+
+// INVALID_ARGUMENT whose message names `word`.
+void ExpectRefusedNaming(const absl::StatusOr<TrainConfig>& c, const std::string& word) {
+  EXPECT_EQ(c.status().code(), absl::StatusCode::kInvalidArgument) << c.status();
+  EXPECT_NE(c.status().message().find(word), std::string::npos) << c.status();
+}
+
 TEST(TrainConfigTest, ShippedConfigsParseWithTheSeedValues) {
   auto mae = ParseFile("mae_config_cifar10.yaml");
   ASSERT_TRUE(mae.ok()) << mae.status();
@@ -152,19 +165,9 @@ data:
   ASSERT_TRUE(ok.ok()) << ok.status();
   EXPECT_EQ(ok->conv_codec.model.levels, 2);
   EXPECT_EQ(ok->name, "conv_codec");
-  std::string odd_size = base;
-  odd_size.replace(odd_size.find("img_size: 64"), 12, "img_size: 40");
-  auto odd = ParseText(odd_size);
-  EXPECT_EQ(odd.status().code(), absl::StatusCode::kInvalidArgument);
-  EXPECT_NE(odd.status().message().find("multiple of 16"), std::string::npos) << odd.status();
-  std::string misspelt = base;
-  misspelt.replace(misspelt.find("lambda_min"), 10, "lamda_min");
-  auto bad = ParseText(misspelt);
-  EXPECT_EQ(bad.status().code(), absl::StatusCode::kInvalidArgument);
-  EXPECT_NE(bad.status().message().find("lamda_min"), std::string::npos) << bad.status();
-  std::string inverted = base;
-  inverted.replace(inverted.find("lambda_max: 0.05"), 16, "lambda_max: 0.001");
-  EXPECT_EQ(ParseText(inverted).status().code(), absl::StatusCode::kInvalidArgument);
+  ExpectRefusedNaming(ParseEdited(base, "img_size: 64", "img_size: 40"), "multiple of 16");
+  ExpectRefusedNaming(ParseEdited(base, "lambda_min", "lamda_min"), "lamda_min");
+  ExpectRefusedNaming(ParseEdited(base, "lambda_max: 0.05", "lambda_max: 0.001"), "lambda_min");
 }
 
 TEST(TrainConfigTest, CheckerboardConfigTrainsTheEntropyModelAndChecksItsKeys) {
@@ -186,22 +189,11 @@ data:
   auto ok = ParseText(base);
   ASSERT_TRUE(ok.ok()) << ok.status();
   EXPECT_EQ(ok->conv_codec.trainable, "entropy");
-  std::string every = base;
-  const std::string entropy = ", trainable: entropy";
-  every.replace(every.find(entropy), entropy.size(), "");
-  auto all = ParseText(every);
+  auto all = ParseEdited(base, ", trainable: entropy", "");
   ASSERT_TRUE(all.ok()) << all.status();
   EXPECT_EQ(all->conv_codec.trainable, "all");
-  std::string unknown = base;
-  unknown.replace(unknown.find("trainable: entropy"), 18, "trainable: synthesis");
-  auto bad = ParseText(unknown);
-  EXPECT_EQ(bad.status().code(), absl::StatusCode::kInvalidArgument);
-  EXPECT_NE(bad.status().message().find("synthesis"), std::string::npos) << bad.status();
-  std::string no_hyper = base;
-  no_hyper.replace(no_hyper.find("hyper_channels: 4, "), 19, "");
-  auto orphan = ParseText(no_hyper);
-  EXPECT_EQ(orphan.status().code(), absl::StatusCode::kInvalidArgument);
-  EXPECT_NE(orphan.status().message().find("checkerboard_channels"), std::string::npos) << orphan.status();
+  ExpectRefusedNaming(ParseEdited(base, "trainable: entropy", "trainable: synthesis"), "synthesis");
+  ExpectRefusedNaming(ParseEdited(base, "hyper_channels: 4, ", ""), "checkerboard_channels");
 }
 
 TEST(TrainConfigTest, LatentMaeConfigParsesAndTakesItsShapeFromTheCodec) {

@@ -9,6 +9,9 @@
 #include <torch/optim/adam.h>
 
 #include <cmath>
+#include <functional>
+#include <utility>
+#include <vector>
 
 #include "core/io/checkpoint.h"
 #include "tests/test_util.h"
@@ -25,6 +28,26 @@ ConvCodecTaskConfig Tiny(int64_t levels) {
   c.lambda_max = 0.08;
   c.lambda_min = 0.005;
   return c;
+}
+
+// Runs `steps` Adam steps (lr 3e-3) of `task` on `images` over `params`, calling
+// `after_backward(step)` between backward and the update; → the mean loss of the first and of
+// the last five steps.
+std::pair<double, double> TrainFirstAndLast(ConvCodecTask& task, const at::Tensor& images,
+                                            const std::vector<at::Tensor>& params, int steps = 60,
+                                            const std::function<void(int)>& after_backward = nullptr) {
+  torch::optim::Adam opt(params, torch::optim::AdamOptions(3e-3));
+  double first = 0, last = 0;
+  for (int step = 0; step < steps; ++step) {
+    StepResult r = task.TrainStep(images, step);
+    opt.zero_grad();
+    r.loss.backward();
+    if (after_backward) after_backward(step);
+    opt.step();
+    if (step < 5) first += r.loss.item<double>() / 5;
+    if (step >= steps - 5) last += r.loss.item<double>() / 5;
+  }
+  return {first, last};
 }
 
 TEST(ConvCodecTaskTest, LambdasAreGeometricAndStepsStartAtTheHighRateOptimum) {
@@ -88,16 +111,7 @@ TEST(ConvCodecTaskTest, TrainingStepsLowerTheLossOnAFixedBatch) {
   // Smooth images (a codec's easy case): gradients plus noise-free colour.
   const at::Tensor ramp = at::linspace(0, 1, 32).view({1, 1, 1, 32});
   const at::Tensor images = (0.3 + 0.4 * ramp * at::rand({4, 3, 1, 1})).expand({4, 3, 32, 32}).contiguous();
-  torch::optim::Adam opt(task->module().parameters(), torch::optim::AdamOptions(3e-3));
-  double first = 0, last = 0;
-  for (int step = 0; step < 60; ++step) {
-    StepResult r = task->TrainStep(images, step);
-    opt.zero_grad();
-    r.loss.backward();
-    opt.step();
-    if (step < 5) first += r.loss.item<double>() / 5;
-    if (step >= 55) last += r.loss.item<double>() / 5;
-  }
+  const auto [first, last] = TrainFirstAndLast(*task, images, task->module().parameters());
   EXPECT_LT(last, 0.7 * first) << "first " << first << " last " << last;
 }
 
@@ -117,22 +131,13 @@ TEST(ConvCodecTaskTest, AHyperpriorCodecStartsFromAFactorizedOneAndItsStepsLower
   task->SetTraining(true);
   const at::Tensor ramp = at::linspace(0, 1, 64).view({1, 1, 1, 64});
   const at::Tensor images = (0.3 + 0.4 * ramp * at::rand({4, 3, 1, 1})).expand({4, 3, 64, 64}).contiguous();
-  torch::optim::Adam opt(task->module().parameters(), torch::optim::AdamOptions(3e-3));
-  double first = 0, last = 0;
-  for (int step = 0; step < 60; ++step) {
-    StepResult r = task->TrainStep(images, step);
-    opt.zero_grad();
-    r.loss.backward();
-    if (step == 0) {
-      // The rate reaches the hyperprior: its side transforms get gradients.
-      const at::Tensor g = codec.hyper->analysis->parameters()[0].grad();
-      ASSERT_TRUE(g.defined());
-      EXPECT_GT(g.abs().sum().item<double>(), 0.0);
-    }
-    opt.step();
-    if (step < 5) first += r.loss.item<double>() / 5;
-    if (step >= 55) last += r.loss.item<double>() / 5;
-  }
+  const auto [first, last] = TrainFirstAndLast(*task, images, task->module().parameters(), 60, [&](int step) {
+    if (step != 0) return;
+    // The rate reaches the hyperprior: its side transforms get gradients.
+    const at::Tensor g = codec.hyper->analysis->parameters()[0].grad();
+    ASSERT_TRUE(g.defined());
+    EXPECT_GT(g.abs().sum().item<double>(), 0.0);
+  });
   EXPECT_LT(last, 0.7 * first) << "first " << first << " last " << last;
 }
 
@@ -161,16 +166,7 @@ TEST(ConvCodecTaskTest, TrainingTheEntropyModelAloneAddsAContextAndLowersTheRate
   std::vector<at::Tensor> trained;
   for (auto& p : codec.parameters())
     if (p.requires_grad()) trained.push_back(p);
-  torch::optim::Adam opt(trained, torch::optim::AdamOptions(3e-3));
-  double first = 0, last = 0;
-  for (int step = 0; step < 60; ++step) {
-    StepResult r = task->TrainStep(images, step);
-    opt.zero_grad();
-    r.loss.backward();
-    opt.step();
-    if (step < 5) first += r.loss.item<double>() / 5;
-    if (step >= 55) last += r.loss.item<double>() / 5;
-  }
+  const auto [first, last] = TrainFirstAndLast(*task, images, trained);
   EXPECT_LT(last, 0.8 * first) << "first " << first << " last " << last;  // bits alone
   EXPECT_TRUE(at::equal(codec.analysis->parameters()[0], analysis));     // the transforms stay
   EXPECT_FALSE(codec.analysis->parameters()[0].requires_grad());
