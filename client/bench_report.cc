@@ -166,7 +166,7 @@ absl::Status WritePlot(const BenchConfig& c, const Curves& curves) {
   const std::string dir = c.plot + ".data";
   std::filesystem::create_directories(dir);
   std::ofstream gp(dir + "/plot.gp");
-  gp << "set terminal pngcairo size 1200,750 font ',10'\nset output '" << c.plot << "'\n"
+  gp << "set terminal pngcairo noenhanced size 1200,750 font ',10'\nset output '" << c.plot << "'\n"
      << "set logscale x 2\nset xlabel 'bits per pixel (wire bytes x 8 / pixels)'\nset ylabel 'PSNR (dB)'\n"
      << "set key outside right\nset grid\nset yrange [10:*]\n"
      << "set title 'Rate-distortion, " << c.images_dir << " (PNG, lossless, in the report)'\nplot ";
