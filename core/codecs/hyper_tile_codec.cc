@@ -5,6 +5,8 @@
 
 #include <algorithm>
 #include <cmath>
+#include <utility>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "core/codecs/conv_tile_codec.h"
@@ -18,6 +20,21 @@ constexpr int64_t kPredictSliceTiles = 8;
 
 // One checksum entry per coded latent: its fixed-point mean and its table (< 4096 tables).
 int64_t ChecksumEntry(int64_t mean, int32_t index) { return mean * 4096 + index; }
+
+// run(first, count) → {mean, log_scale} over tiles [first, first + count), in slices of
+// kPredictSliceTiles tiles, concatenated: the fixed-point networks' fp64 im2col is ~4.7 MB per
+// 512² tile, so a 12 MP photo in one call would hold ~220 MB. No tile's result depends on the
+// slice it ran in.
+template <typename Run>
+std::pair<at::Tensor, at::Tensor> InSlices(int64_t n, Run run) {
+  std::vector<at::Tensor> means, scales;
+  for (int64_t first = 0; first < n; first += kPredictSliceTiles) {
+    auto [m, s] = run(first, std::min(kPredictSliceTiles, n - first));
+    means.push_back(m);
+    scales.push_back(s);
+  }
+  return {at::cat(means), at::cat(scales)};
+}
 
 // The positions of each coding pass in raster order: every position in one, or with a
 // checkerboard context the anchors ((row + col) even), then the rest.
@@ -74,16 +91,10 @@ at::Tensor HyperTileCodec::ChannelSteps(int64_t level) const {
 }
 
 HyperTileCodec::Prediction HyperTileCodec::PredictSide(const at::Tensor& z_hat) const {
-  const int64_t n = z_hat.size(0);
-  // In slices of tiles: the fixed-point network's fp64 im2col is ~4.7 MB per 512² tile, so a
-  // 12 MP photo in one call would hold ~220 MB. Each tile's result does not depend on the slice.
-  std::vector<at::Tensor> means, scales;
-  for (int64_t first = 0; first < n; first += kPredictSliceTiles) {
-    auto [m, s] = synthesis_.Run(z_hat.narrow(0, first, std::min(kPredictSliceTiles, n - first)));
-    means.push_back(m);
-    scales.push_back(s);
-  }
-  return {at::cat(means), at::cat(scales)};
+  auto [mean, log_scale] = InSlices(z_hat.size(0), [&](int64_t first, int64_t count) {
+    return synthesis_.Run(z_hat.narrow(0, first, count));
+  });
+  return {mean, log_scale};
 }
 
 HyperTileCodec::Prediction HyperTileCodec::Refine(const Prediction& p, const at::Tensor& residual,
@@ -92,16 +103,11 @@ HyperTileCodec::Prediction HyperTileCodec::Refine(const Prediction& p, const at:
   const int64_t n = residual.size(0), g = grid();
   const at::Tensor kept = residual * keep.to(residual.dtype()).unsqueeze(2);  // unsent anchors read as 0
   const at::Tensor anchors = kept.view({n, g, g, channels_}).permute({0, 3, 1, 2});
-  Prediction out;
-  std::vector<at::Tensor> means, scales;
-  for (int64_t first = 0; first < n; first += kPredictSliceTiles) {
-    const int64_t count = std::min(kPredictSliceTiles, n - first);
-    auto [m, s] = context_->Run(anchors.narrow(0, first, count), p.mean.narrow(0, first, count),
-                                p.log_scale.narrow(0, first, count));
-    means.push_back(m);
-    scales.push_back(s);
-  }
-  return {at::cat(means), at::cat(scales)};
+  auto [mean, log_scale] = InSlices(n, [&](int64_t first, int64_t count) {
+    return context_->Run(anchors.narrow(0, first, count), p.mean.narrow(0, first, count),
+                         p.log_scale.narrow(0, first, count));
+  });
+  return {mean, log_scale};
 }
 
 at::Tensor HyperTileCodec::Positions(const at::Tensor& x) const {
