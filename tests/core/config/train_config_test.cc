@@ -17,6 +17,12 @@ absl::StatusOr<TrainConfig> ParseText(const std::string& text) {
   return ParseTrainConfig(*c);
 }
 
+// A 10-step mt.ConvCodecTraining config on 64² synthetic images with these model init_args.
+std::string ConvCodecConfigText(const std::string& init_args) {
+  return "trainer: {max_steps: 10}\nmodel:\n  class_path: mt.ConvCodecTraining\n  init_args: {" + init_args +
+         "}\ndata:\n  class_path: mt.data.Synthetic\n  init_args: {img_size: 64, batch_size: 2}\n";
+}
+
 // `base` with its first `from` replaced by `to`, parsed.
 absl::StatusOr<TrainConfig> ParseEdited(std::string base, const std::string& from, const std::string& to) {
   const size_t at = base.find(from);
@@ -152,15 +158,8 @@ TEST(TrainConfigTest, ConvCodecConfigParsesAndChecksItsKeys) {
   EXPECT_DOUBLE_EQ(shipped->conv_codec.lambda_min, 0.0018);
   EXPECT_EQ(shipped->data.img_size, 128);
   EXPECT_EQ(shipped->name, "conv_codec_corpus");
-  const std::string base = R"(
-trainer: {max_steps: 10}
-model:
-  class_path: mt.ConvCodecTraining
-  init_args: {hidden_channels: 16, latent_channels: 8, levels: 2, lambda_max: 0.05, lambda_min: 0.01}
-data:
-  class_path: mt.data.Synthetic
-  init_args: {img_size: 64, batch_size: 2}
-)";
+  const std::string base =
+      ConvCodecConfigText("hidden_channels: 16, latent_channels: 8, levels: 2, lambda_max: 0.05, lambda_min: 0.01");
   auto ok = ParseText(base);
   ASSERT_TRUE(ok.ok()) << ok.status();
   EXPECT_EQ(ok->conv_codec.model.levels, 2);
@@ -177,15 +176,8 @@ TEST(TrainConfigTest, CheckerboardConfigTrainsTheEntropyModelAndChecksItsKeys) {
   EXPECT_EQ(shipped->conv_codec.model.hyper_channels, 64);
   EXPECT_EQ(shipped->conv_codec.trainable, "entropy");
   EXPECT_EQ(shipped->conv_codec.init_checkpoint, "weights/conv_hyper_codec.pt");
-  const std::string base = R"(
-trainer: {max_steps: 10}
-model:
-  class_path: mt.ConvCodecTraining
-  init_args: {hidden_channels: 16, latent_channels: 8, hyper_channels: 4, checkerboard_channels: 8, trainable: entropy}
-data:
-  class_path: mt.data.Synthetic
-  init_args: {img_size: 64, batch_size: 2}
-)";
+  const std::string base = ConvCodecConfigText(
+      "hidden_channels: 16, latent_channels: 8, hyper_channels: 4, checkerboard_channels: 8, trainable: entropy");
   auto ok = ParseText(base);
   ASSERT_TRUE(ok.ok()) << ok.status();
   EXPECT_EQ(ok->conv_codec.trainable, "entropy");
