@@ -6,6 +6,7 @@
 // Usage: mt_bench_codec [--codec_checkpoint weights/codec.pt] [--tiles 4] [--level 4] [--seconds 3] [--threads N]
 #include <ATen/ATen.h>
 #include <torch/csrc/autograd/grad_mode.h>
+#include <torch/nn/modules/container/sequential.h>
 
 #include <cstdio>
 #include <cstdlib>
@@ -25,6 +26,18 @@ namespace {
 
 // GFLOP/s of `flops` done in `seconds`.
 double Rate(double flops, double seconds) { return flops / seconds / 1e9; }
+
+// Median time of each synthesis layer on its own input (the served path's contiguous latents).
+void PrintSynthesisLayers(mt::ConvCodec& codec, const at::Tensor& latents, double seconds) {
+  at::Tensor x = latents.contiguous();
+  std::printf("synthesis by layer:");
+  for (torch::nn::AnyModule& layer : *codec->synthesis) {
+    const double s = mt::bench::MedianSeconds([&] { layer.forward(x); }, seconds);
+    std::printf(" %s %.1f ms,", layer.ptr()->name().c_str(), s * 1e3);
+    x = layer.forward(x);
+  }
+  std::printf("\n");
+}
 
 }  // namespace
 
@@ -86,6 +99,7 @@ int main(int argc, char** argv) {
   std::printf("as served (Analyze, Synthesize of the coder's (N, g, g, C) permuted): %.1f ms (%.1f GFLOP/s), "
               "%.1f ms (%.1f GFLOP/s)\n", a_served * 1e3, Rate(analysis_flops, a_served), s_served * 1e3,
               Rate(synthesis_flops, s_served));
+  PrintSynthesisLayers(*codec, y, seconds / 4);
 
   const at::Tensor latents = (*coder)->Analyze(images);  // (N, L, C)
   const at::Tensor keep = at::ones({tiles, g * g}, at::kBool);

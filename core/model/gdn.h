@@ -20,13 +20,17 @@ struct GdnOptions {
 class GdnImpl : public torch::nn::Module {
  public:
   explicit GdnImpl(const GdnOptions& options = {});
-  // x (B, C, H, W) → (B, C, H, W).
+  // x (B, C, H, W) → (B, C, H, W). Without autograd a contiguous x takes a faster path that
+  // agrees with the differentiable one to float rounding.
   at::Tensor forward(const at::Tensor& x);
   const GdnOptions& options() const { return options_; }
 
   at::Tensor beta_root, gamma_root;  // (C), (C, C)
 
  private:
+  // forward without autograd on contiguous x; β (C) and γ (C, C) already in x's dtype.
+  at::Tensor ContiguousInference(const at::Tensor& x, const at::Tensor& beta, const at::Tensor& gamma) const;
+
   GdnOptions options_;
 };
 TORCH_MODULE(Gdn);

@@ -36,8 +36,28 @@ at::Tensor SubpixelUpImpl::PhaseKernels() const {
 at::Tensor SubpixelUpImpl::forward(const at::Tensor& x) {
   TORCH_CHECK(x.dim() == 4 && x.size(1) == options_.in_channels, "SubpixelUp expects (B, ", options_.in_channels,
               ", H, W), got ", x.sizes());
-  const at::Tensor phase_bias = bias.repeat_interleave(4);
-  return at::pixel_shuffle(at::conv2d(x, PhaseKernels().to(x.scalar_type()), phase_bias.to(x.scalar_type()), 1, 1), 2);
+  const at::Tensor kernels = PhaseKernels().to(x.scalar_type());
+  const at::Tensor phase_bias = bias.to(x.scalar_type());
+  if (options_.out_channels < kMinOutChannelsForPhaseConvs)
+    return at::pixel_shuffle(at::conv2d(x, kernels, phase_bias.repeat_interleave(4), 1, 1), 2);
+  return PhaseConvolutions(x, kernels, phase_bias);
+}
+
+at::Tensor SubpixelUpImpl::PhaseConvolutions(const at::Tensor& x, const at::Tensor& kernels,
+                                             const at::Tensor& phase_bias) const {
+  const int64_t b = x.size(0), h = x.size(2), w = x.size(3), out = options_.out_channels;
+  const at::Tensor k = kernels.view({out, 2, 2, options_.in_channels, 3, 3});
+  // Phase r reads 3×3 offsets t >= r: r = 0 all three, r = 1 offsets 0 and +1 (t = 0 is the padded
+  // zero). With padding 1 a 2-tap kernel yields one extra leading output; the narrow drops it.
+  at::Tensor y = at::empty({b, out, h, 2, w, 2}, x.options());
+  for (int64_t ry = 0; ry < 2; ++ry) {
+    for (int64_t rx = 0; rx < 2; ++rx) {
+      const at::Tensor kernel = k.select(2, rx).select(1, ry).narrow(2, ry, 3 - ry).narrow(3, rx, 3 - rx);
+      const at::Tensor phase = at::conv2d(x, kernel, phase_bias, 1, 1).narrow(2, ry, h).narrow(3, rx, w);
+      y.select(5, rx).select(3, ry).copy_(phase);
+    }
+  }
+  return y.view({b, out, 2 * h, 2 * w});
 }
 
 }  // namespace mt

@@ -33,6 +33,17 @@ TEST(GdnTest, ForwardAndInverseMatchTheNumpyReference) {
   EXPECT_TRUE(at::allclose(ReferenceGdn(true)->forward(x), test::Ref("gdn_inverse"), 1e-12, 1e-12));
 }
 
+TEST(GdnTest, InferenceMatchesTheNumpyReferenceInEitherLayout) {
+  // Without autograd a contiguous input takes the batched-GEMM path, a channels-last one the conv.
+  torch::NoGradGuard no_grad;
+  const at::Tensor x = test::Ref("gdn_input");
+  ASSERT_TRUE(x.is_contiguous());
+  for (const at::Tensor& input : {x, x.contiguous(at::MemoryFormat::ChannelsLast)}) {
+    EXPECT_TRUE(at::allclose(ReferenceGdn(false)->forward(input), test::Ref("gdn_forward"), 1e-12, 1e-12));
+    EXPECT_TRUE(at::allclose(ReferenceGdn(true)->forward(input), test::Ref("gdn_inverse"), 1e-12, 1e-12));
+  }
+}
+
 TEST(GdnTest, StartsNearAScaledIdentityAndRefusesTheWrongWidth) {
   Gdn gdn(GdnOptions{4});
   // β = 1 + 1e-6, γ = 0.1·I + 1e-6 off the diagonal: a small x passes almost unchanged.

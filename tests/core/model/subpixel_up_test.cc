@@ -11,10 +11,14 @@ torch::nn::ConvTranspose2d Reference(int64_t in, int64_t out) {
   return torch::nn::ConvTranspose2d(torch::nn::ConvTranspose2dOptions(in, out, 5).stride(2).padding(2).output_padding(1));
 }
 
-TEST(SubpixelUpTest, MatchesTransposedConvolutionAndItsGradients) {
+// Both forward paths: few output channels (one 3×3 conv + pixel shuffle) and many (4 phase convs).
+class SubpixelUpPathTest : public ::testing::TestWithParam<int64_t> {};
+
+TEST_P(SubpixelUpPathTest, MatchesTransposedConvolutionAndItsGradients) {
+  const int64_t out = GetParam();
   torch::manual_seed(5);
-  SubpixelUp up(SubpixelUpOptions{3, 4});
-  torch::nn::ConvTranspose2d ref = Reference(3, 4);
+  SubpixelUp up(SubpixelUpOptions{3, out});
+  torch::nn::ConvTranspose2d ref = Reference(3, out);
   {
     torch::NoGradGuard no_grad;
     ref->weight.copy_(up->weight);
@@ -32,6 +36,10 @@ TEST(SubpixelUpTest, MatchesTransposedConvolutionAndItsGradients) {
       EXPECT_TRUE(torch::allclose(grads[i], grads_ref[i], 1e-4, 1e-5)) << "gradient " << i;
   }
 }
+
+INSTANTIATE_TEST_SUITE_P(OutputChannels, SubpixelUpPathTest,
+                         ::testing::Values(SubpixelUpImpl::kMinOutChannelsForPhaseConvs - 1,
+                                           SubpixelUpImpl::kMinOutChannelsForPhaseConvs));
 
 TEST(SubpixelUpTest, HandComputedPhases) {
   // One input pixel, one channel, weight w[ky][kx] = 10·ky + kx: the 2×2 output of a transposed
