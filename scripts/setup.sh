@@ -28,6 +28,7 @@ PACKAGES=(
   cmake g++ make pkg-config git ca-certificates
   # libraries (core/)
   libtorch-dev libopencv-core-dev libopencv-imgproc-dev libopencv-imgcodecs-dev
+  zlib1g-dev  # the receiver's parallel PNG writer
   libopencv-photo-dev  # mt-eval: Telea inpainting baseline
   libabsl-dev libspdlog-dev libyaml-cpp-dev
   libgloo-dev  # mt-train data-parallel (trainer.devices > 1): LibTorch's ProcessGroupGloo header needs it

@@ -28,6 +28,16 @@ TEST(TilingTest, PaddingReplicatesTheLastRowAndColumn) {
   EXPECT_TRUE(at::equal(tiles[5].select(1, 10).select(1, 5), image.select(1, 69).select(1, 32)));
 }
 
+TEST(TilingTest, AOnePixelImageFillsItsWholeTile) {
+  absl::StatusOr<TileGrid> g = PlanTiles(1, 1, 16);
+  ASSERT_TRUE(g.ok());
+  const at::Tensor image = at::tensor({0.25f, 0.5f, 0.75f}).view({3, 1, 1});
+  const at::Tensor tiles = SplitTiles(image, *g);
+  ASSERT_EQ(tiles.sizes(), (at::IntArrayRef{1, 3, 16, 16}));
+  EXPECT_TRUE(at::equal(tiles[0], image.expand({3, 16, 16})));
+  EXPECT_TRUE(at::equal(StitchTiles(tiles, *g), image));
+}
+
 TEST(TilingTest, RejectsNonPositiveSizes) {
   EXPECT_EQ(PlanTiles(0, 10, 32).status().code(), absl::StatusCode::kInvalidArgument);
   EXPECT_EQ(PlanTiles(10, -1, 32).status().code(), absl::StatusCode::kInvalidArgument);
