@@ -4,6 +4,8 @@
 #include <torch/csrc/autograd/grad_mode.h>
 
 #include <algorithm>
+#include <map>
+#include <utility>
 #include <vector>
 
 #include "core/model/flops.h"
@@ -48,8 +50,18 @@ double ConvTransforms::AnalyzedPixels(int64_t height, int64_t width) const {
   return RegionPixels(height, width, kAnalysisMargin);
 }
 
+double ConvTransforms::TiledRegionPixels(int64_t height, int64_t width, int64_t margin) const {
+  const int64_t t = tile_size_, p = kConvCodecDownsample;
+  // Along each axis the tiles are full but the last, which holds the rest of the image.
+  auto axis = [&](int64_t extent) {
+    const int64_t full = (extent - 1) / t, rest = extent - full * t;
+    return static_cast<double>(full * t + ComputedPositions((rest + p - 1) / p, margin) * p);
+  };
+  return axis(height) * axis(width);
+}
+
 double ConvTransforms::SynthesizedPixels(int64_t height, int64_t width) const {
-  return RegionPixels(height, width, kSynthesisMargin);
+  return TiledRegionPixels(height, width, kSynthesisMargin);
 }
 
 at::Tensor ConvTransforms::Analyze(const at::Tensor& tiles, int64_t content_rows, int64_t content_cols) const {
@@ -71,12 +83,25 @@ at::Tensor ConvTransforms::Reconstruct(const at::Tensor& latents, const at::Tens
   const int64_t g = grid(), p = kConvCodecDownsample;
   const at::Tensor cells = keep.view({-1, g, g});
   const at::Tensor filled = ReplicateIntoUnsent(latents.view({latents.size(0), g, g, channels_}), cells);
-  const int64_t rows = ComputedPositions(cells.any(2).sum(1).max().item<int64_t>(), kSynthesisMargin);
-  const int64_t cols = ComputedPositions(cells.any(1).sum(1).max().item<int64_t>(), kSynthesisMargin);
-  at::Tensor out = ForwardInChunks(kConvChunkTiles, [&](const at::Tensor& y) {
-    return codec_->Synthesize(y.permute({0, 3, 1, 2})).to(at::kFloat).clamp(0.0, 1.0);
-  }, filled.narrow(1, 0, rows).narrow(2, 0, cols));
-  if (rows < g || cols < g) out = at::constant_pad_nd(out, {0, (g - cols) * p, 0, (g - rows) * p});
+  // Each tile's sent rectangle: an image's last row and column of tiles are partly padding.
+  const at::Tensor rows = cells.any(2).sum(1).contiguous(), cols = cells.any(1).sum(1).contiguous();
+  // Tiles with the same region run together: interior, last column, last row, corner.
+  std::map<std::pair<int64_t, int64_t>, std::vector<int64_t>> groups;
+  for (int64_t t = 0; t < filled.size(0); ++t)
+    groups[{ComputedPositions(rows[t].item<int64_t>(), kSynthesisMargin),
+            ComputedPositions(cols[t].item<int64_t>(), kSynthesisMargin)}].push_back(t);
+  auto synthesize = [&](const at::Tensor& region_latents, int64_t r, int64_t c) {
+    at::Tensor out = ForwardInChunks(kConvChunkTiles, [&](const at::Tensor& y) {
+      return codec_->Synthesize(y.permute({0, 3, 1, 2})).to(at::kFloat).clamp(0.0, 1.0);
+    }, region_latents.narrow(1, 0, r).narrow(2, 0, c));
+    return (r < g || c < g) ? at::constant_pad_nd(out, {0, (g - c) * p, 0, (g - r) * p}) : out;
+  };
+  if (groups.size() == 1) return synthesize(filled, groups.begin()->first.first, groups.begin()->first.second);
+  at::Tensor out = at::empty({filled.size(0), 3, g * p, g * p}, at::kFloat);
+  for (const auto& [region, tiles] : groups) {
+    const at::Tensor index = at::tensor(tiles, at::kLong);
+    out.index_copy_(0, index, synthesize(filled.index_select(0, index), region.first, region.second));
+  }
   return out;
 }
 

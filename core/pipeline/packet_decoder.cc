@@ -236,8 +236,8 @@ void PacketDecoder::DecodeOwnTiles(const std::vector<size_t>& index, const std::
                                std::vector<absl::StatusOr<DecodedImage>>& results) const {
   check("before the codec's synthesis");
   // One synthesis for all of them, so small photos share its forwards. Each packet's pixels are
-  // what it gets alone: the region synthesized is the batch's largest, and the receptive fields
-  // of the transforms fit inside it (TileCodec::Reconstruct).
+  // what it gets alone: each tile's region covers its content plus the transforms' receptive
+  // fields (TileCodec::Reconstruct).
   std::vector<at::Tensor> latents, keeps;
   for (const Parsed& p : parsed) {
     latents.push_back(p.latents);

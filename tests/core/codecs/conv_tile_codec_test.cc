@@ -19,6 +19,19 @@ namespace {
 
 class ConvTileCodecTest : public ::testing::Test {
  protected:
+  // The fixture's codec with bigger tiles (same steps and tables): room for partial regions.
+  ConvCodec WithTileSize(int64_t tile_size) const {
+    ConvCodecOptions o = codec_->options();
+    o.tile_size = tile_size;
+    ConvCodec big(o);
+    {
+      torch::NoGradGuard no_grad;
+      big->log_steps.copy_(codec_->log_steps);
+    }
+    big->BuildTables();
+    return big;
+  }
+
   void SetUp() override {
     at::manual_seed(17);
     codec_ = test::TinyConvCodec();
@@ -169,14 +182,7 @@ TEST_F(ConvTileCodecTest, SelectionsCorruptStreamsAndOtherCodecsAreRefused) {
 // 5×4 positions, synthesis 6×5, instead of 16×16. Where the image is, the latents and the
 // reconstruction are those of the whole tile (the transforms' receptive fields fit the region).
 TEST_F(ConvTileCodecTest, ASmallImageInABigTileIsComputedOverItsOwnRegionWithTheSameResult) {
-  ConvCodecOptions o = codec_->options();
-  o.tile_size = 256;
-  ConvCodec big(o);
-  {
-    torch::NoGradGuard no_grad;
-    big->log_steps.copy_(codec_->log_steps);
-  }
-  big->BuildTables();
+  ConvCodec big = WithTileSize(256);
   std::shared_ptr<const ConvTileCodec> coder = *ConvTileCodec::Create(big);
   const TileGrid grid = *PlanTiles(40, 24, 256);
   const at::Tensor tiles = SplitTiles(at::rand({3, 40, 24}), grid);  // replicate-filled to 256×256
@@ -204,6 +210,35 @@ TEST_F(ConvTileCodecTest, ASmallImageInABigTileIsComputedOverItsOwnRegionWithThe
   EXPECT_DOUBLE_EQ(coder->SynthesizedPixels(40, 24), 96.0 * 80);
   EXPECT_DOUBLE_EQ(coder->AnalyzedPixels(300, 24), 2.0 * 256 * 256);
   EXPECT_DOUBLE_EQ(coder->AnalyzedPixels(256, 256), 256.0 * 256);
+}
+
+// Many tiles: each is synthesized over its own sent rectangle (the last row and column of tiles
+// over less), and its content equals the whole tile's synthesis.
+TEST_F(ConvTileCodecTest, EachTileOfAManyTileImageIsSynthesizedOverItsOwnRegion) {
+  ConvCodec big = WithTileSize(256);
+  std::shared_ptr<const ConvTileCodec> coder = *ConvTileCodec::Create(big);
+  const TileGrid grid = *PlanTiles(300, 280, 256);  // 2×2 tiles: the last row holds 44 rows, the last column 24
+  const at::Tensor tiles = SplitTiles(at::rand({3, 300, 280}), grid);
+  const at::Tensor keep = ImageCells(grid, 16);  // (4, 256)
+  const at::Tensor latents = coder->Dequantize(coder->Quantize(coder->Analyze(tiles), 1), 1) * keep.unsqueeze(2);
+  const at::Tensor recon = coder->Reconstruct(latents, keep);
+  at::Tensor full;
+  {
+    torch::NoGradGuard no_grad;
+    const at::Tensor filled = ReplicateIntoUnsent(latents.view({4, 16, 16, 4}), keep.view({4, 16, 16}));
+    full = big->Synthesize(filled.permute({0, 3, 1, 2})).clamp(0.0, 1.0);
+  }
+  const int64_t content_rows[4] = {256, 256, 44, 44}, content_cols[4] = {256, 24, 256, 24};
+  for (int64_t t = 0; t < 4; ++t) {
+    const at::Tensor mine = recon[t].narrow(1, 0, content_rows[t]).narrow(2, 0, content_cols[t]);
+    const at::Tensor whole = full[t].narrow(1, 0, content_rows[t]).narrow(2, 0, content_cols[t]);
+    EXPECT_TRUE(at::allclose(mine, whole, 1e-5, 1e-5)) << "tile " << t << ": " << (mine - whole).abs().max();
+  }
+  // Rows (3 + 3 margin) · 16 = 96 and columns (2 + 3) · 16 = 80 on: not synthesized.
+  EXPECT_EQ(recon[2].narrow(1, 96, 160).abs().max().item<float>(), 0.0f);
+  EXPECT_EQ(recon[1].narrow(2, 80, 176).abs().max().item<float>(), 0.0f);
+  EXPECT_GT(recon[0].narrow(1, 96, 160).abs().max().item<float>(), 0.0f);
+  EXPECT_DOUBLE_EQ(coder->SynthesizedPixels(300, 280), (256.0 + 96) * (256 + 80));
 }
 
 // Conv-codec packets of one receiver batch share one synthesis; each image is what it gets alone.
