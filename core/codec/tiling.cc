@@ -1,5 +1,7 @@
 #include "core/codec/tiling.h"
 
+#include <algorithm>
+
 #include <ATen/ATen.h>
 
 #include "absl/strings/str_cat.h"
@@ -17,6 +19,11 @@ absl::StatusOr<TileGrid> PlanTiles(int64_t height, int64_t width, int64_t tile) 
   g.rows = (height + tile - 1) / tile;
   g.cols = (width + tile - 1) / tile;
   return g;
+}
+
+std::pair<int64_t, int64_t> TileContent(const TileGrid& g, int64_t index) {
+  const int64_t r = index / g.cols, c = index % g.cols;
+  return {std::min(g.tile, g.height - r * g.tile), std::min(g.tile, g.width - c * g.tile)};
 }
 
 at::Tensor SplitTiles(const at::Tensor& image, const TileGrid& g) {

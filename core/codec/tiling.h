@@ -2,6 +2,8 @@
 // and bottom edges by replicating the last row/column), the receiver stitches and crops.
 #pragma once
 
+#include <utility>
+
 #include <ATen/core/Tensor.h>
 
 #include <cstdint>
@@ -19,6 +21,10 @@ struct TileGrid {
 
 // Grid covering an height×width image with tile×tile tiles. INVALID_ARGUMENT for non-positive sizes.
 absl::StatusOr<TileGrid> PlanTiles(int64_t height, int64_t width, int64_t tile);
+
+// Pixel rows and columns of tile `index` (raster order) that hold image rather than edge fill:
+// (tile, tile) but in the last row / column of tiles.
+std::pair<int64_t, int64_t> TileContent(const TileGrid& grid, int64_t index);
 
 // image (C, H, W) → tiles (rows·cols, C, tile, tile) in raster order, edge-replicated padding.
 at::Tensor SplitTiles(const at::Tensor& image, const TileGrid& grid);

@@ -4,8 +4,6 @@
 #include <torch/csrc/autograd/grad_mode.h>
 
 #include <algorithm>
-#include <map>
-#include <utility>
 #include <vector>
 
 #include "core/model/flops.h"
@@ -38,16 +36,8 @@ int64_t ConvTransforms::ComputedPositions(int64_t content, int64_t margin) const
   return std::min(g, content + margin);
 }
 
-double ConvTransforms::RegionPixels(int64_t height, int64_t width, int64_t margin) const {
-  const int64_t t = tile_size_, p = kConvCodecDownsample;
-  const int64_t tiles = ((height + t - 1) / t) * ((width + t - 1) / t);
-  if (tiles != 1) return static_cast<double>(tiles * t * t);
-  return static_cast<double>(ComputedPositions((height + p - 1) / p, margin) * p *
-                             ComputedPositions((width + p - 1) / p, margin) * p);
-}
-
 double ConvTransforms::AnalyzedPixels(int64_t height, int64_t width) const {
-  return RegionPixels(height, width, kAnalysisMargin);
+  return TiledRegionPixels(height, width, kAnalysisMargin);
 }
 
 double ConvTransforms::TiledRegionPixels(int64_t height, int64_t width, int64_t margin) const {
@@ -85,24 +75,17 @@ at::Tensor ConvTransforms::Reconstruct(const at::Tensor& latents, const at::Tens
   const at::Tensor filled = ReplicateIntoUnsent(latents.view({latents.size(0), g, g, channels_}), cells);
   // Each tile's sent rectangle: an image's last row and column of tiles are partly padding.
   const at::Tensor rows = cells.any(2).sum(1).contiguous(), cols = cells.any(1).sum(1).contiguous();
-  // Tiles with the same region run together: interior, last column, last row, corner.
-  std::map<std::pair<int64_t, int64_t>, std::vector<int64_t>> groups;
+  std::vector<TileRegion> regions;
   for (int64_t t = 0; t < filled.size(0); ++t)
-    groups[{ComputedPositions(rows[t].item<int64_t>(), kSynthesisMargin),
-            ComputedPositions(cols[t].item<int64_t>(), kSynthesisMargin)}].push_back(t);
-  auto synthesize = [&](const at::Tensor& region_latents, int64_t r, int64_t c) {
+    regions.emplace_back(ComputedPositions(rows[t].item<int64_t>(), kSynthesisMargin),
+                         ComputedPositions(cols[t].item<int64_t>(), kSynthesisMargin));
+  return ForwardByRegion(filled, regions, [&](const at::Tensor& group, TileRegion region) {
+    const int64_t r = region.first, c = region.second;
     at::Tensor out = ForwardInChunks(kConvChunkTiles, [&](const at::Tensor& y) {
       return codec_->Synthesize(y.permute({0, 3, 1, 2})).to(at::kFloat).clamp(0.0, 1.0);
-    }, region_latents.narrow(1, 0, r).narrow(2, 0, c));
+    }, group.narrow(1, 0, r).narrow(2, 0, c));
     return (r < g || c < g) ? at::constant_pad_nd(out, {0, (g - c) * p, 0, (g - r) * p}) : out;
-  };
-  if (groups.size() == 1) return synthesize(filled, groups.begin()->first.first, groups.begin()->first.second);
-  at::Tensor out = at::empty({filled.size(0), 3, g * p, g * p}, at::kFloat);
-  for (const auto& [region, tiles] : groups) {
-    const at::Tensor index = at::tensor(tiles, at::kLong);
-    out.index_copy_(0, index, synthesize(filled.index_select(0, index), region.first, region.second));
-  }
-  return out;
+  });
 }
 
 double ConvTransforms::analysis_flops_per_pixel() const { return ConvAnalysisFlopsPerPixel(codec_->options()); }

@@ -25,15 +25,16 @@ class ConvTransforms {
   ConvCodec& codec() const { return codec_; }
 
   // tiles (N, 3, T, T) in [0,1] → y (N, L, C): the analysis over the content plus its receptive
-  // field only (a 32×32 photo: 64×64 pixels, not 512×512); positions beyond it are 0.
+  // field only (a 32×32 photo: 64×64 pixels, not 512×512); positions beyond it are 0. The packet
+  // encoder calls it per group of tiles with the same content (core/ops/chunked.h ForwardByRegion).
   at::Tensor Analyze(const at::Tensor& tiles, int64_t content_rows, int64_t content_cols) const;
   // Latents (N, L, C) and keep (N, L) → tiles (N, 3, T, T) in [0,1]: unsent positions take the
   // nearest sent row/column (ReplicateIntoUnsent); the synthesis runs over each tile's sent
   // rectangle plus its receptive field only (tiles with the same rectangle together); pixels
   // beyond that are 0 (edge fill).
   at::Tensor Reconstruct(const at::Tensor& latents, const at::Tensor& keep) const;
-  // The pixels each transform runs over for a height × width image: the analysis every tile's T²
-  // unless the image fits in one tile; the synthesis each tile's region, as Reconstruct runs it.
+  // The pixels each transform runs over for a height × width image: the sum of each tile's region
+  // (its content plus the receptive field), as the packet encoder and Reconstruct run them.
   double AnalyzedPixels(int64_t height, int64_t width) const;
   double SynthesizedPixels(int64_t height, int64_t width) const;
   double analysis_flops_per_pixel() const;
@@ -43,7 +44,6 @@ class ConvTransforms {
 
  private:
   int64_t ComputedPositions(int64_t content, int64_t margin) const;
-  double RegionPixels(int64_t height, int64_t width, int64_t margin) const;
   // Sum over the tiles of each one's content region plus `margin` positions, clipped to the tile.
   double TiledRegionPixels(int64_t height, int64_t width, int64_t margin) const;
 

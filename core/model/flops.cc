@@ -1,5 +1,7 @@
 #include "core/model/flops.h"
 
+#include "core/model/subpixel_up.h"
+
 namespace mt {
 namespace {
 
@@ -53,10 +55,13 @@ double ConvAnalysisFlopsPerPixel(const ConvCodecOptions& o) {
 
 double ConvSynthesisFlopsPerPixel(const ConvCodecOptions& o) {
   const double n = static_cast<double>(o.hidden_channels), c = static_cast<double>(o.latent_channels);
-  // Each up-step is a 3×3 convolution to 4× the channels at its input resolution (1/256, 1/64,
-  // 1/16, 1/4 positions per pixel) and a pixel shuffle; an inverse GDN after each of the first three.
-  return ConvFlops(3, c, 4 * n) / 256 + ConvFlops(3, n, 4 * n) / 64 + ConvFlops(3, n, 4 * n) / 16 +
-         ConvFlops(3, n, 4 * 3) / 4 + ConvFlops(1, n, n) * (1.0 / 64 + 1.0 / 16 + 1.0 / 4);
+  // Each up-step at its input resolution (1/256, 1/64, 1/16, 1/4 positions per pixel): 25 taps per
+  // input position and output channel when SubpixelUp runs its 4 phase convolutions, else a 3×3
+  // convolution to 4× the channels (36 taps, 11 of them zero); an inverse GDN after each of the first three.
+  auto up = [](double in, double out) {
+    return out >= SubpixelUpImpl::kMinOutChannelsForPhaseConvs ? 2 * 25 * in * out : ConvFlops(3, in, 4 * out);
+  };
+  return up(c, n) / 256 + up(n, n) / 64 + up(n, n) / 16 + up(n, 3) / 4 + ConvFlops(1, n, n) * (1.0 / 64 + 1.0 / 16 + 1.0 / 4);
 }
 
 }  // namespace mt

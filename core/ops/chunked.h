@@ -9,6 +9,8 @@
 #include <ATen/ATen.h>
 
 #include <algorithm>
+#include <map>
+#include <utility>
 #include <vector>
 
 #include "core/runtime/cpu_runtime.h"
@@ -38,6 +40,34 @@ at::Tensor ForwardInChunks(int64_t rows, Fn&& fn, const at::Tensor& first, const
     parts.push_back(fn(first.narrow(0, s, n), rest.narrow(0, s, n)...));
   }
   return at::cat(parts);
+}
+
+// A tile's region: how many pixel (or latent) rows and columns of it a transform must run over.
+using TileRegion = std::pair<int64_t, int64_t>;
+
+// fn(inputs' rows with region r, r) → (k, ...) for each distinct region r of `regions` (one per
+// row of `inputs`), reassembled in the rows' order. Why: an image's last row and column of tiles
+// are partly edge fill; grouping runs each group over its own region (at most 4 groups per image
+// size: interior, last column, last row, corner). One call, with no copies, when all agree.
+template <typename Fn>
+at::Tensor ForwardByRegion(const at::Tensor& inputs, const std::vector<TileRegion>& regions, Fn&& fn) {
+  TORCH_CHECK(static_cast<int64_t>(regions.size()) == inputs.size(0), "ForwardByRegion: ", regions.size(),
+              " regions for ", inputs.size(0), " rows");
+  std::map<TileRegion, std::vector<int64_t>> groups;
+  for (size_t i = 0; i < regions.size(); ++i) groups[regions[i]].push_back(static_cast<int64_t>(i));
+  if (groups.size() == 1) return fn(inputs, groups.begin()->first);
+  at::Tensor out;
+  for (const auto& [region, rows] : groups) {
+    const at::Tensor index = at::tensor(rows, at::kLong);
+    const at::Tensor part = fn(inputs.index_select(0, index), region);
+    if (!out.defined()) {
+      std::vector<int64_t> shape = part.sizes().vec();
+      shape[0] = inputs.size(0);
+      out = at::empty(shape, part.options());
+    }
+    out.index_copy_(0, index, part);
+  }
+  return out;
 }
 
 }  // namespace mt

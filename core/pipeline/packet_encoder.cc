@@ -180,15 +180,16 @@ at::Tensor PacketEncoder::RunEncoder(const BatchPlan& batch, const std::function
 
 at::Tensor PacketEncoder::RunAnalysis(const BatchPlan& batch) const {
   if (batch.latent_in.empty()) return at::Tensor();
-  // The most image any latent tile holds: a one-tile photo smaller than the tile is mostly
-  // edge fill, which the analysis need not run over.
-  int64_t rows = 0, cols = 0;
+  // Each tile's image rows and columns: the last row and column of an image's tiles (and a photo
+  // smaller than one tile) are mostly edge fill, which the analysis need not run over.
+  std::vector<TileRegion> content;
   for (const EncodePlan& plan : batch.plans) {
     if (plan.first_latent < 0) continue;
-    rows = std::max(rows, plan.grid.rows > 1 ? plan.grid.tile : plan.grid.height);
-    cols = std::max(cols, plan.grid.cols > 1 ? plan.grid.tile : plan.grid.width);
+    for (int64_t t = 0; t < plan.grid.count(); ++t) content.push_back(TileContent(plan.grid, t));
   }
-  return latent_->Analyze(at::cat(batch.latent_in), rows, cols);
+  return ForwardByRegion(at::cat(batch.latent_in), content, [&](const at::Tensor& tiles, TileRegion region) {
+    return latent_->Analyze(tiles, region.first, region.second);
+  });
 }
 
 void PacketEncoder::FillPacket(const EncodeRequest& req, const EncodePlan& plan, const at::Tensor& tokens,

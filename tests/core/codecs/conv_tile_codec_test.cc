@@ -205,10 +205,10 @@ TEST_F(ConvTileCodecTest, ASmallImageInABigTileIsComputedOverItsOwnRegionWithThe
   }
   EXPECT_TRUE(at::allclose(recon.narrow(2, 0, 40).narrow(3, 0, 24), full.narrow(2, 0, 40).narrow(3, 0, 24), 1e-5, 1e-5));
   EXPECT_EQ(recon.narrow(2, 96, 160).abs().max().item<float>(), 0.0f);  // past the 6 synthesized rows
-  // What request_cost counts: the regions for a one-tile image, every tile's T² otherwise.
+  // What request_cost counts: each tile's region (content + receptive field, within the tile).
   EXPECT_DOUBLE_EQ(coder->AnalyzedPixels(40, 24), 80.0 * 64);
   EXPECT_DOUBLE_EQ(coder->SynthesizedPixels(40, 24), 96.0 * 80);
-  EXPECT_DOUBLE_EQ(coder->AnalyzedPixels(300, 24), 2.0 * 256 * 256);
+  EXPECT_DOUBLE_EQ(coder->AnalyzedPixels(300, 24), (256.0 + 80) * 64);  // second tile row: 44 rows + 32
   EXPECT_DOUBLE_EQ(coder->AnalyzedPixels(256, 256), 256.0 * 256);
 }
 
