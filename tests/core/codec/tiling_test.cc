@@ -38,6 +38,14 @@ TEST(TilingTest, AOnePixelImageFillsItsWholeTile) {
   EXPECT_TRUE(at::equal(StitchTiles(tiles, *g), image));
 }
 
+TEST(TilingTest, TileContentIsTheWholeTileButInTheLastRowAndColumn) {
+  const TileGrid g = *PlanTiles(70, 33, 32);  // 3 × 2 tiles
+  EXPECT_EQ(TileContent(g, 0), (std::pair<int64_t, int64_t>{32, 32}));
+  EXPECT_EQ(TileContent(g, 1), (std::pair<int64_t, int64_t>{32, 1}));   // column 32 only
+  EXPECT_EQ(TileContent(g, 4), (std::pair<int64_t, int64_t>{6, 32}));   // rows 64..69
+  EXPECT_EQ(TileContent(g, 5), (std::pair<int64_t, int64_t>{6, 1}));
+}
+
 TEST(TilingTest, RejectsNonPositiveSizes) {
   EXPECT_EQ(PlanTiles(0, 10, 32).status().code(), absl::StatusCode::kInvalidArgument);
   EXPECT_EQ(PlanTiles(10, -1, 32).status().code(), absl::StatusCode::kInvalidArgument);

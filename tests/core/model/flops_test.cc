@@ -64,6 +64,10 @@ TEST(FlopsTest, ConvCodecPerPixel) {
   // Synthesis: 3×3 1→8 at 1/256 (0.5625), 2→8 at 1/64 and 1/16 (4.5 + 18), 2→12 at 1/4 (108),
   // inverse GDN at 1/64 + 1/16 + 1/4 (2.625).
   EXPECT_DOUBLE_EQ(ConvSynthesisFlopsPerPixel(o), 133.6875);
+  // Wide enough for the phase convolutions (25 taps): 1→16 at 1/256 (3.125), 16→16 at 1/64 and
+  // 1/16 (200 + 800); 16→3 stays 3×3 to 12 (864); inverse GDN 512 × 0.328125 (168).
+  o.hidden_channels = 16;
+  EXPECT_DOUBLE_EQ(ConvSynthesisFlopsPerPixel(o), 2035.125);
 }
 
 }  // namespace

@@ -31,5 +31,31 @@ TEST(ForwardInChunksTest, OneCallWhenItFitsAndOddTotalsCoverEveryRow) {
   EXPECT_TRUE(at::equal(out, big));
 }
 
+TEST(ForwardByRegionTest, EachRegionOnceOverItsRowsReassembledInOrder) {
+  const at::Tensor rows = at::arange(6, at::kFloat).view({6, 1});
+  const std::vector<TileRegion> regions = {{2, 2}, {2, 1}, {2, 2}, {1, 2}, {1, 1}, {2, 1}};
+  std::vector<std::pair<TileRegion, int64_t>> calls;  // region, rows passed
+  const at::Tensor out = ForwardByRegion(rows, regions, [&](const at::Tensor& x, TileRegion r) {
+    calls.emplace_back(r, x.size(0));
+    return x * 10 + static_cast<float>(r.first * 2 + r.second);  // (k, 1): each row tagged by its region
+  });
+  EXPECT_EQ(calls.size(), 4u);  // {1,1}, {1,2}, {2,1} ×2 rows, {2,2} ×2 rows
+  const at::Tensor want = at::tensor({6.f, 15.f, 26.f, 34.f, 43.f, 55.f}).view({6, 1});
+  EXPECT_TRUE(at::equal(out, want)) << out;
+}
+
+TEST(ForwardByRegionTest, OneCallOnTheInputsWhenAllRegionsAgree) {
+  const at::Tensor rows = at::ones({3, 2});
+  int calls = 0;
+  const at::Tensor out = ForwardByRegion(rows, {{4, 4}, {4, 4}, {4, 4}}, [&](const at::Tensor& x, TileRegion) {
+    ++calls;
+    EXPECT_TRUE(x.is_same(rows));  // no copy
+    return x * 2;
+  });
+  EXPECT_EQ(calls, 1);
+  EXPECT_TRUE(at::equal(out, rows * 2));
+  EXPECT_THROW(ForwardByRegion(rows, {{1, 1}}, [](const at::Tensor& x, TileRegion) { return x; }), c10::Error);
+}
+
 }  // namespace
 }  // namespace mt
