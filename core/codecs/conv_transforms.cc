@@ -74,11 +74,14 @@ at::Tensor ConvTransforms::Reconstruct(const at::Tensor& latents, const at::Tens
   const at::Tensor cells = keep.view({-1, g, g});
   const at::Tensor filled = ReplicateIntoUnsent(latents.view({latents.size(0), g, g, channels_}), cells);
   // Each tile's sent rectangle: an image's last row and column of tiles are partly padding.
-  const at::Tensor rows = cells.any(2).sum(1).contiguous(), cols = cells.any(1).sum(1).contiguous();
+  const at::Tensor rows = cells.any(2).sum(1).to(at::kLong).contiguous();
+  const at::Tensor cols = cells.any(1).sum(1).to(at::kLong).contiguous();
+  const int64_t* row_count = rows.data_ptr<int64_t>();
+  const int64_t* col_count = cols.data_ptr<int64_t>();
   std::vector<TileRegion> regions;
   for (int64_t t = 0; t < filled.size(0); ++t)
-    regions.emplace_back(ComputedPositions(rows[t].item<int64_t>(), kSynthesisMargin),
-                         ComputedPositions(cols[t].item<int64_t>(), kSynthesisMargin));
+    regions.emplace_back(ComputedPositions(row_count[t], kSynthesisMargin),
+                         ComputedPositions(col_count[t], kSynthesisMargin));
   return ForwardByRegion(filled, regions, [&](const at::Tensor& group, TileRegion region) {
     const int64_t r = region.first, c = region.second;
     at::Tensor out = ForwardInChunks(kConvChunkTiles, [&](const at::Tensor& y) {

@@ -7,6 +7,7 @@
 #include <atomic>
 #include <cstring>
 #include <functional>
+#include <string_view>
 #include <thread>
 #include <vector>
 
@@ -30,7 +31,7 @@ void PutBigEndian32(uint32_t v, std::string* out) {
 }
 
 // Appends a chunk: length, type, data, CRC-32 of type and data.
-void PutChunk(const char type[4], const std::string& data, std::string* out) {
+void PutChunk(const char type[4], std::string_view data, std::string* out) {
   PutBigEndian32(static_cast<uint32_t>(data.size()), out);
   out->append(type, 4);
   out->append(data);
@@ -120,7 +121,8 @@ absl::StatusOr<std::string> EncodePngRgb8(const uint8_t* rgb, int64_t height, in
   ihdr += std::string("\x08\x02\x00\x00\x00", 5);  // 8 bits, truecolour, deflate, adaptive filters, no interlace
   std::string png("\x89PNG\r\n\x1a\n", 8);
   PutChunk("IHDR", ihdr, &png);
-  for (size_t at = 0; at < idat.size(); at += kMaxChunkBytes) PutChunk("IDAT", idat.substr(at, kMaxChunkBytes), &png);
+  for (size_t at = 0; at < idat.size(); at += kMaxChunkBytes)
+    PutChunk("IDAT", std::string_view(idat).substr(at, kMaxChunkBytes), &png);  // views: no copy of the data
   PutChunk("IEND", "", &png);
   return png;
 }
