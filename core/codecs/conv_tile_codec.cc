@@ -29,7 +29,7 @@ absl::StatusOr<std::shared_ptr<const ConvTileCodec>> ConvTileCodec::Create(ConvC
   return std::shared_ptr<const ConvTileCodec>(coder);
 }
 
-int64_t ConvTileCodec::default_level() const { return std::min(kDefaultConvLevel, num_levels() - 1); }
+int64_t ConvTileCodec::default_level() const { return DefaultConvLevel(transforms_.codec()->options()); }
 
 at::Tensor ConvTileCodec::Quantize(const at::Tensor& y, int64_t level) const {
   return QuantizeLatents(y, at::tensor(channel_steps(level), at::kDouble));

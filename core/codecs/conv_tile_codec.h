@@ -4,6 +4,7 @@
 // Thread-safety: as TileCodec.
 #pragma once
 
+#include <algorithm>
 #include <memory>
 
 #include "absl/status/statusor.h"
@@ -54,5 +55,11 @@ class ConvTileCodec final : public TableTileCodec {
 // 0.5 bpp on the held-out photos: 0.459 bpp at 31.14 dB, where level 2 costs 1.42x the bytes for
 // +1.08 dB and level 6 saves 35 % for -1.64 dB (docs/RESULTS.md, "Conv codec").
 inline constexpr int64_t kDefaultConvLevel = 4;
+
+// The default level of a conv codec with these options: its stored default_level, else
+// kDefaultConvLevel (or its coarsest level when it has fewer).
+inline int64_t DefaultConvLevel(const ConvCodecOptions& options) {
+  return options.default_level >= 0 ? options.default_level : std::min(kDefaultConvLevel, options.levels - 1);
+}
 
 }  // namespace mt

@@ -80,7 +80,7 @@ absl::StatusOr<std::shared_ptr<const HyperTileCodec>> HyperTileCodec::Create(Con
   return std::shared_ptr<const HyperTileCodec>(coder);
 }
 
-int64_t HyperTileCodec::default_level() const { return std::min(kDefaultConvLevel, num_levels() - 1); }
+int64_t HyperTileCodec::default_level() const { return DefaultConvLevel(transforms_.codec()->options()); }
 
 double HyperTileCodec::analysis_flops_per_pixel() const { return transforms_.analysis_flops_per_pixel(); }
 

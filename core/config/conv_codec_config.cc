@@ -19,7 +19,8 @@ std::vector<std::pair<const char*, int64_t ConvCodecOptions::*>> Fields() {
           {"context_entries", &ConvCodecOptions::context_entries}, {"hyper_channels", &ConvCodecOptions::hyper_channels},
           {"hyper_scales", &ConvCodecOptions::hyper_scales},       {"hyper_side_entries", &ConvCodecOptions::hyper_side_entries},
           {"hyper_scale_entries", &ConvCodecOptions::hyper_scale_entries},
-          {"checkerboard_channels", &ConvCodecOptions::checkerboard_channels}};
+          {"checkerboard_channels", &ConvCodecOptions::checkerboard_channels},
+          {"default_level", &ConvCodecOptions::default_level}};
 }
 
 }  // namespace
@@ -34,6 +35,7 @@ std::string ToYaml(const ConvCodecOptions& o) {
          field == &ConvCodecOptions::checkerboard_channels) &&
         o.*field == 0)
       continue;
+    if (field == &ConvCodecOptions::default_level && o.default_level < 0) continue;
     out << YAML::Key << name << YAML::Value << o.*field;
   }
   out << YAML::EndMap;
@@ -42,7 +44,7 @@ std::string ToYaml(const ConvCodecOptions& o) {
 
 bool IsConvCodecOptionKey(std::string_view key) {
   return key == "hidden_channels" || key == "latent_channels" || key == "levels" || key == "tile_size" ||
-         key == "hyper_channels" || key == "checkerboard_channels";
+         key == "hyper_channels" || key == "checkerboard_channels" || key == "default_level";
 }
 
 absl::StatusOr<ConvCodecOptions> ConvCodecOptionsFromYaml(std::string_view yaml) {
@@ -69,6 +71,9 @@ absl::StatusOr<ConvCodecOptions> ConvCodecOptionsFromYaml(std::string_view yaml)
   if (o.hidden_channels < 1 || o.hidden_channels > 1024 || o.latent_channels < 1 || o.latent_channels > 1024)
     return absl::InvalidArgumentError("hidden_channels and latent_channels must be in [1, 1024]");
   if (o.levels < 1 || o.levels > 64) return absl::InvalidArgumentError("levels must be in [1, 64]");
+  if (o.default_level < -1 || o.default_level >= o.levels)
+    return absl::InvalidArgumentError(absl::StrCat("default_level must be -1 (built-in) or a level in [0, ", o.levels,
+                                                   "), got ", o.default_level));
   if (o.hyper_channels < 0 || o.hyper_channels > 1024) return absl::InvalidArgumentError("hyper_channels must be in [0, 1024]");
   if (o.checkerboard_channels < 0 || o.checkerboard_channels > 1024 ||
       (o.checkerboard_channels > 0 && o.hyper_channels == 0))

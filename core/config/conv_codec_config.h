@@ -12,7 +12,7 @@ namespace mt {
 // A YAML mapping with one key per option field.
 std::string ToYaml(const ConvCodecOptions& options);
 // True for the keys a training config may set: hidden_channels, latent_channels, levels, tile_size,
-// hyper_channels.
+// hyper_channels, checkerboard_channels, default_level.
 bool IsConvCodecOptionKey(std::string_view key);
 // Parses a mapping; absent keys keep their defaults; unknown keys, wrong types and invalid values
 // are INVALID_ARGUMENT naming the key.

@@ -131,7 +131,8 @@ absl::Status ReadConvCodecArgs(const YAML::Node& args, ConvCodecTaskConfig* m, s
   std::string model_yaml;
   absl::Status s = ReadInitArgs(
       args, "model.init_args", &IsConvCodecOptionKey,
-      {{"init_checkpoint", Scalar(&m->init_checkpoint)}, {"lambda_max", Scalar(&m->lambda_max)},
+      {{"init_checkpoint", Scalar(&m->init_checkpoint)}, {"finer_levels", Scalar(&m->finer_levels)},
+       {"lambda_max", Scalar(&m->lambda_max)},
        {"lambda_min", Scalar(&m->lambda_min)}, {"base_lr", Scalar(&m->base_lr)}, {"lr", Scalar(&m->lr)},
        {"weight_decay", Scalar(&m->weight_decay)}, {"beta1", Scalar(&m->beta1)}, {"beta2", Scalar(&m->beta2)},
        {"warmup_fraction", Scalar(&m->warmup_fraction)}, {"trainable", Scalar(&m->trainable)}},
@@ -142,6 +143,11 @@ absl::Status ReadConvCodecArgs(const YAML::Node& args, ConvCodecTaskConfig* m, s
         absl::StrCat("config key 'model.init_args.trainable' must be all or entropy, got '", m->trainable, "'"));
   absl::StatusOr<ConvCodecOptions> o = ConvCodecOptionsFromYaml(model_yaml);
   if (!o.ok()) return Prefixed(o.status(), "model.init_args");
+  if (m->finer_levels < 0 || m->finer_levels >= o->levels)
+    return absl::InvalidArgumentError(absl::StrCat("config key 'model.init_args.finer_levels' must be in [0, levels), got ",
+                                                   m->finer_levels));
+  if (m->finer_levels > 0 && m->init_checkpoint.empty())
+    return absl::InvalidArgumentError("config key 'model.init_args.finer_levels' adds levels to init_checkpoint: set it");
   m->model = *o;
   if (!(m->lambda_min > 0 && m->lambda_max >= m->lambda_min))
     return absl::InvalidArgumentError("config keys 'model.init_args.lambda_min/lambda_max' need 0 < lambda_min <= lambda_max");

@@ -91,6 +91,8 @@ struct CodecTaskConfig {
 struct ConvCodecTaskConfig {
   ConvCodecOptions model;          // hidden_channels, latent_channels, levels, tile_size
   std::string init_checkpoint;     // optional conv codec (training or exported) to start from
+  int64_t finer_levels = 0;        // levels added before init_checkpoint's level 0 (smaller steps,
+                                   // higher rates; the configured `levels` counts them)
   double lambda_max = 0.0932;      // λ of level 0 (finest; CompressAI's quality-7 MSE point)
   double lambda_min = 0.0018;      // λ of the last level (CompressAI's quality 1)
   double base_lr = 1e-4;           // lr = base_lr · effective_batch / 256

@@ -40,6 +40,9 @@ struct ConvCodecOptions {
   int64_t hyper_scale_entries = 0; // entries of its ragged Gaussian CDFs (set at export)
   int64_t checkerboard_channels = 0;  // H > 0 (needs hyper_channels): a checkerboard context with H hidden
                                       // channels refines the hyperprior (core/model/checkerboard_context)
+  int64_t default_level = -1;  // the level a request that names none gets (-1: kDefaultConvLevel, or the
+                               // coarsest when there are fewer); models with levels added before
+                               // level 0 set it, so the default stays at the same rate
 };
 
 // Pixels per latent position along each side (four stride-2 layers).

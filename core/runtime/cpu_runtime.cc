@@ -24,6 +24,11 @@
 // OpenMP's per-thread count from whichever OpenMP runtime LibTorch loaded (weak: no link
 // dependency of our own, and the CUDA wheel's renamed libgomp serves it too; null without one).
 extern "C" void omp_set_num_threads(int) __attribute__((weak));
+// libgomp's entry for `#pragma omp parallel` (weak, as above): runs fn(data) once on each thread
+// of a team of num_threads, the same pool LibTorch's kernels run on. at::parallel_for cannot
+// reach that pool from here: it is a header template, and this project builds without -fopenmp.
+extern "C" void GOMP_parallel(void (*fn)(void*), void* data, unsigned num_threads, unsigned flags)
+    __attribute__((weak));
 
 namespace mt {
 namespace {
@@ -32,17 +37,18 @@ namespace {
 // operation. Real photos drive GDN/conv activations and their gradients there: the conv codec
 // trained at 4.2 img/s with them and 16.1 img/s flushed, to the same losses (docs/RESULTS.md).
 // FTZ/DAZ live in each thread's MXCSR; threads created later inherit the creator's, and the
-// OpenMP workers that exist already each run one chunk of the parallel_for below.
-// MT_FLUSH_DENORMAL=0 keeps IEEE denormals (for comparisons).
+// OpenMP workers that exist already are each set by one team of GOMP_parallel.
+// MT_FLUSH_DENORMAL=0 keeps IEEE denormals (for comparisons), on every thread alike.
 bool FlushDenormalsOnEveryThread(int threads) {
   const char* env = std::getenv("MT_FLUSH_DENORMAL");
-  if (env != nullptr && std::string(env) == "0") {
-    at::globalContext().setFlushDenormal(false);
-    return false;
+  const bool flush = env == nullptr || std::string(env) != "0";
+  if (!at::globalContext().setFlushDenormal(flush)) return false;  // kept, or a CPU without FTZ/DAZ
+  if (GOMP_parallel != nullptr) {
+    bool value = flush;
+    GOMP_parallel([](void* v) { at::globalContext().setFlushDenormal(*static_cast<bool*>(v)); }, &value,
+                  static_cast<unsigned>(threads), 0);
   }
-  if (!at::globalContext().setFlushDenormal(true)) return false;  // CPU without FTZ/DAZ
-  at::parallel_for(0, threads, 1, [](int64_t, int64_t) { at::globalContext().setFlushDenormal(true); });
-  return true;
+  return flush;
 }
 
 }  // namespace

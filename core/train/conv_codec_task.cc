@@ -39,16 +39,26 @@ at::Tensor ExtendLevelSteps(const at::Tensor& log_steps, int64_t levels) {
   return at::cat(rows, 0);
 }
 
+at::Tensor ExtendLevelSteps(const at::Tensor& log_steps, int64_t levels, int64_t finer) {
+  TORCH_CHECK(finer >= 0 && levels >= log_steps.size(0) + finer, "ExtendLevelSteps: no room for the finer levels");
+  at::Tensor out = log_steps;
+  // A finer level continues the first levels' increment backwards: the coarser extension of
+  // the levels in reverse order, reversed back.
+  if (finer > 0) out = ExtendLevelSteps(out.flip({0}), out.size(0) + finer).flip({0});
+  return out.size(0) < levels ? ExtendLevelSteps(out, levels) : out;
+}
+
 namespace {
 
 // Copies `init` into `codec`; when `init` has fewer levels, its steps are extended by
-// ExtendLevelSteps (a coarser level added to a trained model starts beside its neighbours).
-absl::Status InitFrom(const ConvCodec& init, ConvCodec& codec, const std::string& what) {
+// ExtendLevelSteps (an added level starts beside its neighbours): `finer` levels before the
+// init's level 0, the rest after its coarsest.
+absl::Status InitFrom(const ConvCodec& init, ConvCodec& codec, int64_t finer, const std::string& what) {
   const int64_t have = init->log_steps.size(0), want = codec->log_steps.size(0);
-  if (have > want || (have < want && have < 2))
+  if (have + finer > want || (have < want && have < 2))
     return absl::FailedPreconditionError(
-        absl::StrCat(what, " has ", have, " rate levels; the configured model ", want,
-                     " (levels can only be added to a model with at least 2)"));
+        absl::StrCat(what, " has ", have, " rate levels; the configured model ", want, " with ", finer,
+                     " finer ones (levels can only be added to a model with at least 2)"));
   torch::NoGradGuard no_grad;
   codec->log_steps.set_data(at::zeros_like(init->log_steps));  // same shapes for the copy
   // A factorized-prior codec can start a hyperprior one: its transforms and steps carry over,
@@ -60,7 +70,7 @@ absl::Status InitFrom(const ConvCodec& init, ConvCodec& codec, const std::string
     return absl::FailedPreconditionError(absl::StrCat(what, " has no hyperprior: train one before a checkerboard context"));
   const std::string fresh = fresh_hyper ? "hyper." : fresh_context ? "context." : "";
   if (absl::Status s = CopyParameters(*init, *codec, what, fresh); !s.ok()) return s;
-  if (have < want) codec->log_steps.set_data(ExtendLevelSteps(init->log_steps.detach().clone(), want));
+  if (have < want) codec->log_steps.set_data(ExtendLevelSteps(init->log_steps.detach().clone(), want, finer));
   return absl::OkStatus();
 }
 
@@ -73,7 +83,7 @@ absl::StatusOr<std::unique_ptr<ConvCodecTask>> ConvCodecTask::Create(const ConvC
   if (!config.init_checkpoint.empty()) {
     absl::StatusOr<ConvCodec> init = LoadConvCodec(config.init_checkpoint);
     if (!init.ok()) return init.status();
-    if (absl::Status s = InitFrom(*init, codec, absl::StrCat("init_checkpoint '", config.init_checkpoint, "'"));
+    if (absl::Status s = InitFrom(*init, codec, config.finer_levels, absl::StrCat("init_checkpoint '", config.init_checkpoint, "'"));
         !s.ok())
       return s;
   } else {

@@ -19,11 +19,14 @@ std::vector<double> LevelLambdas(const ConvCodecTaskConfig& config);
 // Log-steps (S, C) → (levels, C): rows S… continue each channel's mean increment over the last
 // (up to) three trained levels, so added coarser levels start where the trained ones point.
 at::Tensor ExtendLevelSteps(const at::Tensor& log_steps, int64_t levels);
+// The same with `finer` rows first, continuing the first (up to) three levels' mean increment
+// towards smaller steps: the input's row 0 becomes row `finer`. Needs levels >= S + finer.
+at::Tensor ExtendLevelSteps(const at::Tensor& log_steps, int64_t levels, int64_t finer);
 
 class ConvCodecTask final : public TrainingTask {
  public:
   // Starts from init_checkpoint when given (a conv codec of the same shapes; one with fewer levels
-  // gets the missing coarser ones by ExtendLevelSteps), else fresh with
+  // gets config.finer_levels finer ones and the rest coarser by ExtendLevelSteps), else fresh with
   // steps Δ_s = sqrt(λ_0 / λ_s) (the high-rate optimum up to a common scale).
   static absl::StatusOr<std::unique_ptr<ConvCodecTask>> Create(const ConvCodecTaskConfig& config);
 

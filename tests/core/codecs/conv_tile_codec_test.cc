@@ -285,5 +285,29 @@ TEST_F(ConvTileCodecTest, LoadLatentCoderReadsEitherKindAndNeedsTables) {
   EXPECT_EQ(LoadTileCodec(dir + "/plain.pt").status().code(), absl::StatusCode::kFailedPrecondition);
 }
 
+TEST_F(ConvTileCodecTest, TheDefaultLevelIsTheCheckpointsOwnWhenItStoresOne) {
+  const int64_t levels = codec_->options().levels;
+  ASSERT_GE(levels, 3);
+  EXPECT_EQ(coder_->default_level(), std::min(kDefaultConvLevel, levels - 1));
+  ConvCodecOptions o = codec_->options();
+  o.default_level = 1;
+  ConvCodec stored(o);
+  {
+    torch::NoGradGuard no_grad;
+    stored->log_steps.copy_(codec_->log_steps);
+  }
+  stored->BuildTables();
+  const std::string path = test::TempDir() + "/conv_default_level.pt";
+  ASSERT_TRUE(SaveCheckpoint(path, stored).ok());
+  absl::StatusOr<std::shared_ptr<const TileCodec>> loaded = LoadTileCodec(path);
+  ASSERT_TRUE(loaded.ok()) << loaded.status();
+  EXPECT_EQ((*loaded)->default_level(), 1);
+  // A request that names no level gets it.
+  PacketEncoder encoder(mae_, masker_, ComputePrecision::kFloat32, *loaded);
+  absl::StatusOr<EncodedImage> e = encoder.Encode(at::rand({3, 48, 64}), "default", Latent(-1));
+  ASSERT_TRUE(e.ok()) << e.status();
+  EXPECT_EQ(e->packet.latent_level, 1);
+}
+
 }  // namespace
 }  // namespace mt

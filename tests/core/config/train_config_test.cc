@@ -188,6 +188,30 @@ TEST(TrainConfigTest, CheckerboardConfigTrainsTheEntropyModelAndChecksItsKeys) {
   ExpectRefusedNaming(ParseEdited(base, "hyper_channels: 4, ", ""), "checkerboard_channels");
 }
 
+TEST(TrainConfigTest, FinerLevelsAndDefaultLevelAreCheckedAgainstTheLevels) {
+  auto shipped = ParseFile("conv_codec_hyper_checkerboard_13level_cpu.yaml");
+  ASSERT_TRUE(shipped.ok()) << shipped.status();
+  EXPECT_EQ(shipped->conv_codec.model.levels, 13);
+  EXPECT_EQ(shipped->conv_codec.finer_levels, 3);
+  // The init's default level 4 is level 7 once three finer levels come before it.
+  EXPECT_EQ(shipped->conv_codec.model.default_level, 7);
+  const std::string base =
+      ConvCodecConfigText("levels: 4, finer_levels: 1, default_level: 2, init_checkpoint: w.pt, lambda_max: 0.05");
+  auto ok = ParseText(base);
+  ASSERT_TRUE(ok.ok()) << ok.status();
+  EXPECT_EQ(ok->conv_codec.finer_levels, 1);
+  EXPECT_EQ(ok->conv_codec.model.default_level, 2);
+  auto unset = ParseText(ConvCodecConfigText("levels: 4"));
+  ASSERT_TRUE(unset.ok()) << unset.status();
+  EXPECT_EQ(unset->conv_codec.finer_levels, 0);
+  EXPECT_EQ(unset->conv_codec.model.default_level, -1);
+  ExpectRefusedNaming(ParseEdited(base, "finer_levels: 1", "finer_levels: 4"), "finer_levels");
+  ExpectRefusedNaming(ParseEdited(base, "finer_levels: 1", "finer_levels: -1"), "finer_levels");
+  ExpectRefusedNaming(ParseEdited(base, ", init_checkpoint: w.pt", ""), "init_checkpoint");
+  ExpectRefusedNaming(ParseEdited(base, "default_level: 2", "default_level: 4"), "default_level");
+  ExpectRefusedNaming(ParseEdited(base, "default_level: 2", "default_level: -2"), "default_level");
+}
+
 TEST(TrainConfigTest, LatentMaeConfigParsesAndTakesItsShapeFromTheCodec) {
   auto shipped = ParseFile("latent_mae_cpu.yaml");
   ASSERT_TRUE(shipped.ok()) << shipped.status();

@@ -10,6 +10,7 @@
 #include <algorithm>
 #include <cstdint>
 #include <cstdlib>
+#include <cstring>
 #include <limits>
 #include <thread>
 #include <vector>
@@ -87,11 +88,37 @@ TEST(CpuRuntimeTest, DenormalsAreFlushedOnEveryThread) {
   std::thread worker([&] { on_thread = HalveDenormal(); });
   worker.join();
   EXPECT_EQ(on_thread, 0.0f) << "a thread created after ConfigureCpuRuntime kept denormals";
-  std::vector<float> in_pool(64, -1.0f);
-  at::parallel_for(0, 64, 1, [&](int64_t begin, int64_t end) {
-    for (int64_t i = begin; i < end; ++i) in_pool[i] = HalveDenormal();
-  });
-  for (float v : in_pool) EXPECT_EQ(v, 0.0f);
+}
+
+// Halves 2^20 copies of a denormal in one ATen kernel, which splits them over the intra-op
+// (OpenMP) workers: how many halves stayed nonzero (0: flushed on every thread that took part).
+// The input is copied in as bits (at::full would convert 1e-39 on this thread, flushed to 0), and
+// the output is read as bits (a float compare here would see denormals as 0 under DAZ).
+int64_t DenormalHalvesKeptByTheKernel() {
+  const std::vector<float> tiny(size_t{1} << 20, 1e-39f);
+  const at::Tensor half = at::from_blob(const_cast<float*>(tiny.data()), {int64_t{1} << 20}, at::kFloat).mul(0.5f);
+  const float* out = half.data_ptr<float>();
+  int64_t kept = 0;
+  for (int64_t i = 0; i < half.numel(); ++i) {
+    uint32_t bits = 0;
+    std::memcpy(&bits, out + i, sizeof bits);
+    kept += (bits & 0x7fffffffu) != 0;
+  }
+  return kept;
+}
+
+TEST(CpuRuntimeTest, ConfiguringReachesTheOpenMpWorkersThatExistAlready) {
+  if (OmpMaxThreads() < 0) GTEST_SKIP() << "no OpenMP runtime in this LibTorch";
+  const int64_t n = int64_t{1} << 20;
+  // Workers exist from here on; each configuration must then reach them, not only this thread.
+  setenv("MT_FLUSH_DENORMAL", "0", 1);
+  ConfigureCpuRuntime({2, false});
+  unsetenv("MT_FLUSH_DENORMAL");
+  ASSERT_EQ(at::get_num_threads(), 2);
+  EXPECT_EQ(DenormalHalvesKeptByTheKernel(), n) << "a worker still flushes after MT_FLUSH_DENORMAL=0";
+  ConfigureCpuRuntime({2, false});
+  EXPECT_EQ(DenormalHalvesKeptByTheKernel(), 0) << "a worker that existed before still keeps denormals";
+  EXPECT_EQ(HalveDenormal(), 0.0f);
 }
 
 TEST(CpuRuntimeTest, DenormalsKeptOnRequest) {

@@ -76,6 +76,42 @@ TEST(ConvCodecTaskTest, ExtendLevelStepsContinuesTheMeanIncrementOfTheLastThreeL
                            at::tensor({0.2f, 1.0f}).view({1, 2}), 1e-6, 1e-6));
 }
 
+TEST(ConvCodecTaskTest, ExtendLevelStepsPrependsFinerLevelsContinuingTheFirstIncrements) {
+  // Channel 0's first three increments 0.1, 0.2, 0.3 (mean 0.2); channel 1 steps by 0.5.
+  const at::Tensor log_steps = at::tensor({0.0f, 0.0f, 0.1f, 0.5f, 0.3f, 1.0f, 0.6f, 1.5f}).view({4, 2});
+  const at::Tensor extended = ExtendLevelSteps(log_steps, 7, 2);
+  const at::Tensor expected = at::tensor({-0.4f, -1.0f, -0.2f, -0.5f, 0.0f, 0.0f, 0.1f, 0.5f, 0.3f, 1.0f, 0.6f, 1.5f,
+                                          0.8f, 2.0f})  // the last row: one coarser level as before
+                                  .view({7, 2});
+  EXPECT_TRUE(at::allclose(extended, expected, 1e-6, 1e-6)) << extended;
+  EXPECT_TRUE(at::equal(ExtendLevelSteps(log_steps, 6, 0), ExtendLevelSteps(log_steps, 6)));
+}
+
+TEST(ConvCodecTaskTest, FinerLevelsComeBeforeTheInitCheckpointsLevels) {
+  at::manual_seed(6);
+  const std::string path = test::TempDir() + "/init3_finer.pt";
+  ConvCodec trained(Tiny(3).model);
+  {
+    torch::NoGradGuard no_grad;
+    trained->log_steps.copy_(at::log(at::tensor({1.0f, 2.0f, 4.0f})).view({3, 1}).expand({3, 4}));
+  }
+  ASSERT_TRUE(SaveCheckpoint(path, trained).ok());
+  ConvCodecTaskConfig five = Tiny(5);
+  five.init_checkpoint = path;
+  five.finer_levels = 2;
+  absl::StatusOr<std::unique_ptr<ConvCodecTask>> task = ConvCodecTask::Create(five);
+  ASSERT_TRUE(task.ok()) << task.status();
+  auto& codec = dynamic_cast<ConvCodecImpl&>((*task)->module());
+  // Steps 1, 2, 4 become levels 2-4; levels 0 and 1 continue the halving: 1/4, 1/2.
+  EXPECT_TRUE(at::allclose(codec.Steps(), at::tensor({0.25f, 0.5f, 1.0f, 2.0f, 4.0f}).view({5, 1}).expand({5, 4}),
+                           1e-5, 1e-6));
+  EXPECT_TRUE(at::equal(codec.synthesis->parameters()[0], trained->synthesis->parameters()[0]));
+  // No room for three finer levels beside the init's three in a 5-level model.
+  five.finer_levels = 3;
+  absl::StatusOr<std::unique_ptr<ConvCodecTask>> crowded = ConvCodecTask::Create(five);
+  EXPECT_EQ(crowded.status().code(), absl::StatusCode::kFailedPrecondition) << crowded.status();
+}
+
 TEST(ConvCodecTaskTest, InitCheckpointWithFewerLevelsGetsCoarserLevelsAndKeepsItsWeights) {
   at::manual_seed(5);
   const std::string path = test::TempDir() + "/init3.pt";
