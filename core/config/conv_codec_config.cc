@@ -28,14 +28,16 @@ std::vector<std::pair<const char*, int64_t ConvCodecOptions::*>> Fields() {
 std::string ToYaml(const ConvCodecOptions& o) {
   YAML::Emitter out;
   out << YAML::BeginMap;
+  const ConvCodecOptions defaults;
   for (const auto& [name, field] : Fields()) {
-    // Absent in factorized-prior checkpoints, so they stay what they were before hyperpriors.
-    if ((field == &ConvCodecOptions::hyper_channels || field == &ConvCodecOptions::hyper_scales ||
-         field == &ConvCodecOptions::hyper_side_entries || field == &ConvCodecOptions::hyper_scale_entries ||
-         field == &ConvCodecOptions::checkerboard_channels) &&
-        o.*field == 0)
-      continue;
-    if (field == &ConvCodecOptions::default_level && o.default_level < 0) continue;
+    // Fields added after the first checkpoints are left out at their defaults, so those
+    // checkpoints' options stay what they were (factorized prior, the built-in default level).
+    const bool added_later = field == &ConvCodecOptions::hyper_channels || field == &ConvCodecOptions::hyper_scales ||
+                             field == &ConvCodecOptions::hyper_side_entries ||
+                             field == &ConvCodecOptions::hyper_scale_entries ||
+                             field == &ConvCodecOptions::checkerboard_channels ||
+                             field == &ConvCodecOptions::default_level;
+    if (added_later && o.*field == defaults.*field) continue;
     out << YAML::Key << name << YAML::Value << o.*field;
   }
   out << YAML::EndMap;

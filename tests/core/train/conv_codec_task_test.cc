@@ -87,15 +87,22 @@ TEST(ConvCodecTaskTest, ExtendLevelStepsPrependsFinerLevelsContinuingTheFirstInc
   EXPECT_TRUE(at::equal(ExtendLevelSteps(log_steps, 6, 0), ExtendLevelSteps(log_steps, 6)));
 }
 
-TEST(ConvCodecTaskTest, FinerLevelsComeBeforeTheInitCheckpointsLevels) {
-  at::manual_seed(6);
-  const std::string path = test::TempDir() + "/init3_finer.pt";
+// A 3-level tiny codec with steps 1, 2, 4 in every channel (random transforms from `seed`), saved
+// to `path`: an init checkpoint with fewer levels than the configs below.
+ConvCodec SaveThreeLevelInit(const std::string& path, uint64_t seed) {
+  at::manual_seed(seed);
   ConvCodec trained(Tiny(3).model);
   {
     torch::NoGradGuard no_grad;
     trained->log_steps.copy_(at::log(at::tensor({1.0f, 2.0f, 4.0f})).view({3, 1}).expand({3, 4}));
   }
-  ASSERT_TRUE(SaveCheckpoint(path, trained).ok());
+  EXPECT_TRUE(SaveCheckpoint(path, trained).ok());
+  return trained;
+}
+
+TEST(ConvCodecTaskTest, FinerLevelsComeBeforeTheInitCheckpointsLevels) {
+  const std::string path = test::TempDir() + "/init3_finer.pt";
+  const ConvCodec trained = SaveThreeLevelInit(path, 6);
   ConvCodecTaskConfig five = Tiny(5);
   five.init_checkpoint = path;
   five.finer_levels = 2;
@@ -113,14 +120,8 @@ TEST(ConvCodecTaskTest, FinerLevelsComeBeforeTheInitCheckpointsLevels) {
 }
 
 TEST(ConvCodecTaskTest, InitCheckpointWithFewerLevelsGetsCoarserLevelsAndKeepsItsWeights) {
-  at::manual_seed(5);
   const std::string path = test::TempDir() + "/init3.pt";
-  ConvCodec trained(Tiny(3).model);
-  {
-    torch::NoGradGuard no_grad;
-    trained->log_steps.copy_(at::log(at::tensor({1.0f, 2.0f, 4.0f})).view({3, 1}).expand({3, 4}));
-  }
-  ASSERT_TRUE(SaveCheckpoint(path, trained).ok());
+  const ConvCodec trained = SaveThreeLevelInit(path, 5);
   ConvCodecTaskConfig five = Tiny(5);
   five.init_checkpoint = path;
   absl::StatusOr<std::unique_ptr<ConvCodecTask>> task = ConvCodecTask::Create(five);
